@@ -2,7 +2,28 @@
 //!
 //! One module per job the user knows; the binary (`src/main.rs`) only parses the command line and maps
 //! errors to exit codes.
+//!
+//! - Reading the environment: [`config`], [`paths`], [`environment`], [`dbphp`].
+//! - Watching the backups: [`inspect`] (find the pair), [`freshness`] (judge it), [`status`].
+//! - People: [`i18n`] (French and English), [`cli`], [`logging`].
+//! - Shared: [`secret`] (passwords that never print), [`progress`].
 
+pub mod alerts;
+pub mod alerts_store;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod dbphp;
+pub mod demo;
+pub mod environment;
+pub mod freshness;
+pub mod i18n;
+pub mod inspect;
+pub mod logging;
+pub mod menu;
+pub mod notifications;
+pub mod paths;
+pub mod platform;
 pub mod progress;
 pub mod secret;
+pub mod status;

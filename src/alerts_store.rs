@@ -1,0 +1,114 @@
+//! The alert memory of the app: what each subject looked like and when it was last notified, kept in
+//! the data folder so that a restart never repeats an alert (see `alerts` for the policy).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::alerts::{self, Kind, Remembered, Seen, Severity};
+use crate::freshness::State;
+use crate::i18n::{Lang, fill};
+use crate::menu::MenuInput;
+use crate::notifications::Note;
+use crate::paths::Locations;
+
+/// Remembered alerts, per subject, saved as JSON.
+#[derive(Debug)]
+pub struct AlertStore {
+    path: PathBuf,
+    memory: BTreeMap<String, Remembered>,
+}
+
+impl AlertStore {
+    /// Opens the store of a data folder; an unreadable store starts empty (worst case: one repeat).
+    pub fn open(locations: &Locations) -> AlertStore {
+        let path = locations.data_dir.join("alerts.json");
+        let memory = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        AlertStore { path, memory }
+    }
+
+    /// Applies the policy to what the menu shows now; returns the notifications to send.
+    pub fn observe(&mut self, input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Note> {
+        let t = lang.t();
+        let mut notes = Vec::new();
+        let mut changed = false;
+        for (seen, problem) in subjects(input) {
+            let before = self.memory.get(&seen.subject);
+            let d = alerts::decide(before, &seen, now);
+            changed |= before != Some(&d.remember);
+            if let Some(kind) = d.send {
+                let name = seen.subject.trim_start_matches("backup:");
+                let title = match kind {
+                    Kind::Worse => fill(t.alert_worse, &[("name", name), ("state", &seen.condition_text(lang))]),
+                    Kind::Reminder => fill(t.alert_reminder, &[("name", name), ("state", &seen.condition_text(lang))]),
+                    Kind::BackToNormal => fill(t.alert_back_to_normal, &[("name", name)]),
+                };
+                let body = if kind == Kind::BackToNormal { t.alert_back_to_normal_body.to_owned() } else { problem };
+                notes.push(Note { title, body });
+            }
+            self.memory.insert(seen.subject.clone(), d.remember);
+        }
+        if changed {
+            self.save();
+        }
+        notes
+    }
+
+    fn save(&self) {
+        let Ok(json) = serde_json::to_vec_pretty(&self.memory) else { return };
+        let tmp = self.path.with_extension("json.tmp");
+        let result = self
+            .path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&tmp, json))
+            .and_then(|_| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = result {
+            log::warn!("cannot save the alert memory '{}': {e}", self.path.display());
+        }
+    }
+}
+
+trait ConditionText {
+    fn condition_text(&self, lang: Lang) -> String;
+}
+
+impl ConditionText for Seen {
+    fn condition_text(&self, lang: Lang) -> String {
+        let t = lang.t();
+        let state = match self.condition.as_str() {
+            "late" => State::Late,
+            "stale" => State::Stale,
+            "missing" => State::Missing,
+            "corrupt" => State::Corrupt,
+            "unknown" => State::Unknown,
+            _ => return self.condition.clone(),
+        };
+        t.state(state).to_owned()
+    }
+}
+
+/// The subjects the app alerts about, with the problem text to show.
+fn subjects(input: &MenuInput) -> Vec<(Seen, String)> {
+    let mut list = Vec::new();
+    if let Some(status) = &input.status {
+        for s in &status.sources {
+            let severity = match s.state {
+                State::Fresh | State::Writing => Severity::Ok,
+                State::Late => Severity::Warning,
+                _ => Severity::Problem,
+            };
+            let condition = if severity == Severity::Ok { "ok" } else { s.state.as_str() };
+            list.push((
+                Seen { subject: format!("backup:{}", s.name), condition: condition.to_owned(), severity },
+                s.problem.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    if let Some(tm) = &input.time_machine {
+        let (condition, severity) = if tm.problem { (tm.text.clone(), Severity::Problem) } else { ("ok".to_owned(), Severity::Ok) };
+        list.push((Seen { subject: "time-machine".to_owned(), condition, severity }, tm.text.clone()));
+    }
+    list
+}

@@ -1,0 +1,372 @@
+//! French and English: the language choice and every user-facing string, in one place per language.
+//!
+//! The system language decides unless the configuration says `language = "fr"` or `"en"`; anything
+//! that is not French falls back to English. Numbers follow the language: "1,2 Go" / "1.2 GB".
+
+use crate::config::LanguageSetting;
+use crate::freshness::State;
+
+/// A language Secours speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// The language to use for a setting, asking the system when it says `auto`.
+    pub fn choose(setting: LanguageSetting) -> Lang {
+        match setting {
+            LanguageSetting::Fr => Lang::Fr,
+            LanguageSetting::En => Lang::En,
+            LanguageSetting::Auto => Lang::from_locale(sys_locale::get_locale().as_deref().unwrap_or("en")),
+        }
+    }
+
+    /// `fr`, `fr-CH`, `fr_FR.UTF-8` → French; anything else → English.
+    pub fn from_locale(locale: &str) -> Lang {
+        if locale.to_ascii_lowercase().starts_with("fr") { Lang::Fr } else { Lang::En }
+    }
+
+    /// The strings of this language.
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Fr => &FR,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Every user-facing string. Templates use `{name}` placeholders, filled by [`fill`].
+pub struct Texts {
+    pub state_fresh: &'static str,
+    pub state_writing: &'static str,
+    pub state_late: &'static str,
+    pub state_stale: &'static str,
+    pub state_missing: &'static str,
+    pub state_corrupt: &'static str,
+    pub state_unknown: &'static str,
+    pub overall: &'static str,
+    pub source_line: &'static str,
+    pub last_backup: &'static str,
+    pub no_backup: &'static str,
+    pub ago: &'static str,
+    pub in_future: &'static str,
+    pub file_line: &'static str,
+    pub file_absent: &'static str,
+    pub file_unreadable: &'static str,
+    pub reason_db_missing: &'static str,
+    pub reason_media_missing: &'static str,
+    pub reason_both_missing: &'static str,
+    pub reason_unreadable: &'static str,
+    pub reason_corrupt: &'static str,
+    pub reason_clock_skew: &'static str,
+    pub reason_writing: &'static str,
+    pub reason_late: &'static str,
+    pub reason_stale: &'static str,
+    pub advice_missing: &'static str,
+    pub folder_absent: &'static str,
+    pub folder_not_a_folder: &'static str,
+    pub folder_unreadable: &'static str,
+    pub folder_several_dumps: &'static str,
+    pub advice_stale: &'static str,
+    pub advice_corrupt: &'static str,
+    pub advice_unknown: &'static str,
+    pub no_config: &'static str,
+    pub database: &'static str,
+    pub media: &'static str,
+    pub units: [&'static str; 5],
+    pub decimal: char,
+    pub minutes: &'static str,
+    pub hours: &'static str,
+    pub days: &'static str,
+    pub demo_created: &'static str,
+    pub demo_no_display: &'static str,
+    pub app_not_yet: &'static str,
+    pub not_available_yet: &'static str,
+    pub alert_worse: &'static str,
+    pub alert_reminder: &'static str,
+    pub alert_back_to_normal: &'static str,
+    pub alert_back_to_normal_body: &'static str,
+    pub menu_show_backups_other: &'static str,
+    pub colon: &'static str,
+    pub menu_config_problem: &'static str,
+    pub menu_time_machine: &'static str,
+    pub menu_newest_copy: &'static str,
+    pub menu_no_copy: &'static str,
+    pub menu_last_drill: &'static str,
+    pub menu_no_drill: &'static str,
+    pub menu_drill_due: &'static str,
+    pub menu_unfinished: &'static str,
+    pub menu_resume: &'static str,
+    pub menu_rollback: &'static str,
+    pub menu_cancel: &'static str,
+    pub menu_copy: &'static str,
+    pub menu_verify: &'static str,
+    pub menu_restore: &'static str,
+    pub menu_restore_latest: &'static str,
+    pub menu_restore_copy: &'static str,
+    pub menu_restore_choose: &'static str,
+    pub menu_failback: &'static str,
+    pub menu_backup_now: &'static str,
+    pub menu_open: &'static str,
+    pub menu_show_backups: &'static str,
+    pub menu_history: &'static str,
+    pub menu_preferences: &'static str,
+    pub menu_grant_fda: &'static str,
+    pub menu_login: &'static str,
+    pub menu_quit: &'static str,
+    pub menu_running_verify: &'static str,
+    pub menu_running_copy: &'static str,
+    pub menu_running_restore: &'static str,
+    pub menu_running_failback: &'static str,
+    pub menu_running_backup: &'static str,
+    pub menu_nothing_watched: &'static str,
+}
+
+pub static FR: Texts = Texts {
+    state_fresh: "à jour",
+    state_writing: "en cours d’écriture",
+    state_late: "en retard",
+    state_stale: "trop ancienne",
+    state_missing: "manquante",
+    state_corrupt: "corrompue",
+    state_unknown: "inconnue",
+    overall: "État des sauvegardes : {state}",
+    source_line: "{name} ({folder}) : {state}",
+    last_backup: "Dernière sauvegarde : il y a {age} — base {db}, médias {media}",
+    no_backup: "Aucune sauvegarde complète trouvée",
+    ago: "il y a {age}",
+    in_future: "dans le futur ({age})",
+    file_line: "{label} : {path} — {size}, {when}",
+    file_absent: "{label} : {path} — absent",
+    file_unreadable: "{label} : {path} — illisible ({error})",
+    reason_db_missing: "Le fichier de la base de données est absent",
+    reason_media_missing: "Le fichier des médias (media.taz) est absent",
+    reason_both_missing: "Aucun fichier de sauvegarde",
+    reason_unreadable: "Un fichier ne peut pas être lu",
+    reason_corrupt: "La vérification a trouvé un fichier endommagé",
+    reason_clock_skew: "La date d’un fichier est dans le futur de {age} : vérifiez l’horloge de l’ordinateur.",
+    reason_writing: "La sauvegarde est en cours d’écriture.",
+    reason_late: "La dernière sauvegarde a plus de {limit}.",
+    reason_stale: "La dernière sauvegarde a plus de {limit} : la sauvegarde horaire ne fonctionne plus",
+    advice_missing: "Vérifiez que la sauvegarde horaire tourne sur l’ordinateur de production.",
+    folder_absent: "Le dossier de sauvegarde n’existe pas.",
+    folder_not_a_folder: "Le chemin surveillé n’est pas un dossier : corrigez-le dans la configuration.",
+    folder_unreadable: "Le dossier ne peut pas être lu ({error}) : donnez à Secours l’accès à ce dossier.",
+    folder_several_dumps: "Plusieurs sauvegardes de base ({names}) : indiquez le nom de la base dans la configuration de l’environnement.",
+    advice_stale: "Vérifiez que l’ordinateur de production est allumé et que sa sauvegarde horaire tourne.",
+    advice_corrupt: "Ne restaurez pas ce fichier : utilisez une copie plus ancienne ou Time Machine.",
+    advice_unknown: "Vérifiez les droits d’accès au dossier et l’horloge de l’ordinateur.",
+    no_config: "Pas de fichier de configuration à {path} : valeurs par défaut de la procédure utilisées.",
+    database: "Base",
+    media: "Médias",
+    units: ["o", "Ko", "Mo", "Go", "To"],
+    decimal: ',',
+    minutes: "min",
+    hours: "h",
+    days: "j",
+    demo_created: "Démonstration prête dans {dir} (configuration : {config}).",
+    demo_no_display: "Pas d’écran disponible : voici l’état des sauvegardes à la place de l’icône.",
+    app_not_yet: "L’icône de barre de menus arrive dans une prochaine version ; voici l’état des sauvegardes.",
+    not_available_yet: "Cette action arrive dans une prochaine version de Secours. En attendant, suivez la procédure de secours.",
+    alert_worse: "Sauvegarde {name} : {state}",
+    alert_reminder: "Rappel — sauvegarde {name} : {state}",
+    alert_back_to_normal: "Sauvegarde {name} : de nouveau à jour",
+    alert_back_to_normal_body: "Tout est rentré dans l’ordre.",
+    menu_show_backups_other: "Afficher les sauvegardes dans le gestionnaire de fichiers",
+    colon: " : ",
+    menu_config_problem: "Configuration à corriger : {problem}",
+    menu_time_machine: "Time Machine : {text}",
+    menu_newest_copy: "Copie de sécurité la plus récente : il y a {age} sur « {destination} »",
+    menu_no_copy: "Aucune copie de sécurité",
+    menu_last_drill: "Dernier exercice de restauration : il y a {age}",
+    menu_no_drill: "Aucun exercice de restauration enregistré",
+    menu_drill_due: "exercice conseillé",
+    menu_unfinished: "Restauration interrompue : {what}",
+    menu_resume: "Terminer la restauration interrompue",
+    menu_rollback: "Annuler la restauration interrompue (revenir à l’état d’avant)",
+    menu_cancel: "Annuler l’opération en cours",
+    menu_copy: "Copier la sauvegarde en lieu sûr…",
+    menu_verify: "Vérifier la sauvegarde maintenant",
+    menu_restore: "Restaurer sur {target}",
+    menu_restore_latest: "Dernière sauvegarde vérifiée",
+    menu_restore_copy: "Copie du {date} (« {destination} »)",
+    menu_restore_choose: "Choisir un dossier…",
+    menu_failback: "Revenir en production…",
+    menu_backup_now: "Sauvegarder maintenant",
+    menu_open: "Ouvrir {target} dans le navigateur",
+    menu_show_backups: "Afficher les sauvegardes dans le Finder",
+    menu_history: "Historique…",
+    menu_preferences: "Préférences…",
+    menu_grant_fda: "Autoriser l’accès complet au disque…",
+    menu_login: "Ouvrir au démarrage de la session",
+    menu_quit: "Quitter Secours",
+    menu_running_verify: "Vérification…",
+    menu_running_copy: "Copie…",
+    menu_running_restore: "Restauration…",
+    menu_running_failback: "Retour en production…",
+    menu_running_backup: "Sauvegarde…",
+    menu_nothing_watched: "Aucune sauvegarde surveillée : voir Préférences",
+};
+
+pub static EN: Texts = Texts {
+    state_fresh: "up to date",
+    state_writing: "being written",
+    state_late: "late",
+    state_stale: "stale",
+    state_missing: "missing",
+    state_corrupt: "corrupt",
+    state_unknown: "unknown",
+    overall: "Backups: {state}",
+    source_line: "{name} ({folder}): {state}",
+    last_backup: "Last backup: {age} ago — database {db}, media {media}",
+    no_backup: "No complete backup found",
+    ago: "{age} ago",
+    in_future: "in the future ({age})",
+    file_line: "{label}: {path} — {size}, {when}",
+    file_absent: "{label}: {path} — absent",
+    file_unreadable: "{label}: {path} — unreadable ({error})",
+    reason_db_missing: "The database dump is absent",
+    reason_media_missing: "The media archive (media.taz) is absent",
+    reason_both_missing: "No backup file",
+    reason_unreadable: "A file cannot be read",
+    reason_corrupt: "Verification found a damaged file",
+    reason_clock_skew: "A file's time is {age} in the future: check the computer's clock.",
+    reason_writing: "The backup is being written.",
+    reason_late: "The last backup is older than {limit}.",
+    reason_stale: "The last backup is older than {limit}: the hourly backup has stopped",
+    advice_missing: "Check that the hourly backup runs on the production computer.",
+    folder_absent: "The backup folder does not exist.",
+    folder_not_a_folder: "The watched path is not a folder: correct it in the configuration.",
+    folder_unreadable: "The folder cannot be read ({error}): give Secours access to it.",
+    folder_several_dumps: "Several database dumps ({names}): name the database in the environment's configuration.",
+    advice_stale: "Check that the production computer is on and that its hourly backup runs.",
+    advice_corrupt: "Do not restore this file: use an older copy or Time Machine.",
+    advice_unknown: "Check the folder's permissions and the computer's clock.",
+    no_config: "No configuration file at {path}: using the procedure's defaults.",
+    database: "Database",
+    media: "Media",
+    units: ["B", "KB", "MB", "GB", "TB"],
+    decimal: '.',
+    minutes: "min",
+    hours: "h",
+    days: "d",
+    demo_created: "Demo ready in {dir} (configuration: {config}).",
+    demo_no_display: "No display available: here is the backup status instead of the icon.",
+    app_not_yet: "The menu-bar icon comes in a later version; here is the backup status.",
+    not_available_yet: "This action comes in a later version of Secours. Meanwhile, follow the recovery procedure.",
+    alert_worse: "Backup {name}: {state}",
+    alert_reminder: "Reminder — backup {name}: {state}",
+    alert_back_to_normal: "Backup {name}: up to date again",
+    alert_back_to_normal_body: "Everything is back to normal.",
+    menu_show_backups_other: "Show backups in the file manager",
+    colon: ": ",
+    menu_config_problem: "Configuration to fix: {problem}",
+    menu_time_machine: "Time Machine: {text}",
+    menu_newest_copy: "Newest safe copy: {age} ago on “{destination}”",
+    menu_no_copy: "No safe copy",
+    menu_last_drill: "Last restore rehearsal: {age} ago",
+    menu_no_drill: "No restore rehearsal recorded",
+    menu_drill_due: "rehearsal advised",
+    menu_unfinished: "Interrupted restore: {what}",
+    menu_resume: "Finish the interrupted restore",
+    menu_rollback: "Undo the interrupted restore (back to the previous state)",
+    menu_cancel: "Cancel the running operation",
+    menu_copy: "Copy the backup to a safe location…",
+    menu_verify: "Verify the backup now",
+    menu_restore: "Restore onto {target}",
+    menu_restore_latest: "Latest verified backup",
+    menu_restore_copy: "Copy of {date} (“{destination}”)",
+    menu_restore_choose: "Choose a folder…",
+    menu_failback: "Return to production…",
+    menu_backup_now: "Back up now",
+    menu_open: "Open {target} in the browser",
+    menu_show_backups: "Show backups in Finder",
+    menu_history: "History…",
+    menu_preferences: "Preferences…",
+    menu_grant_fda: "Grant Full Disk Access…",
+    menu_login: "Launch at login",
+    menu_quit: "Quit Secours",
+    menu_running_verify: "Verifying…",
+    menu_running_copy: "Copying…",
+    menu_running_restore: "Restoring…",
+    menu_running_failback: "Returning to production…",
+    menu_running_backup: "Backing up…",
+    menu_nothing_watched: "No backup watched: see Preferences",
+};
+
+impl Texts {
+    /// The word for a state.
+    pub fn state(&self, s: State) -> &'static str {
+        match s {
+            State::Fresh => self.state_fresh,
+            State::Writing => self.state_writing,
+            State::Late => self.state_late,
+            State::Stale => self.state_stale,
+            State::Missing => self.state_missing,
+            State::Corrupt => self.state_corrupt,
+            State::Unknown => self.state_unknown,
+        }
+    }
+
+    /// A size for people: "48 Mo", "1,2 Go".
+    pub fn bytes(&self, n: u64) -> String {
+        let mut value = n as f64;
+        let mut unit = 0;
+        while value >= 1000.0 && unit < self.units.len() - 1 {
+            value /= 1000.0;
+            unit += 1;
+        }
+        let text = if unit == 0 || value >= 10.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+        format!("{} {}", text.replace('.', &self.decimal.to_string()), self.units[unit])
+    }
+
+    /// A duration for people: "45 s", "12 min", "2 h 05", "3 j".
+    pub fn age(&self, seconds: i64) -> String {
+        let s = seconds.max(0);
+        if s < 60 {
+            format!("{s} s")
+        } else if s < 3600 {
+            format!("{} {}", s / 60, self.minutes)
+        } else if s < 48 * 3600 {
+            format!("{} {} {:02}", s / 3600, self.hours, (s % 3600) / 60)
+        } else {
+            format!("{} {}", s / 86_400, self.days)
+        }
+    }
+}
+
+/// Replaces each `{name}` of `template` by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_follows_the_locale() {
+        assert_eq!(Lang::from_locale("fr_CH.UTF-8"), Lang::Fr);
+        assert_eq!(Lang::from_locale("fr-FR"), Lang::Fr);
+        assert_eq!(Lang::from_locale("de_CH"), Lang::En);
+        assert_eq!(Lang::choose(LanguageSetting::Fr), Lang::Fr);
+    }
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(FR.bytes(1_200_000_000), "1,2 Go");
+        assert_eq!(EN.bytes(48_000_000), "48 MB");
+        assert_eq!(EN.bytes(512), "512 B");
+        assert_eq!(FR.age(12 * 60 + 5), "12 min");
+        assert_eq!(FR.age(2 * 3600 + 5 * 60), "2 h 05");
+        assert_eq!(EN.age(3 * 86_400), "3 d");
+        assert_eq!(fill("il y a {age}", &[("age", "3 min")]), "il y a 3 min");
+    }
+}

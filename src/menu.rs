@@ -1,0 +1,499 @@
+//! The menu-bar menu and icon, as a pure function of (state, now, language).
+//!
+//! The tray only draws what [`build`] returns, so everything the user sees can be tested without a
+//! display, and `secours menu --json` prints exactly what the app would show.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::freshness::State;
+use crate::i18n::{Lang, Texts, fill};
+use crate::status::StatusReport;
+
+/// What a menu item does when chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "action", content = "arg")]
+pub enum Action {
+    CopyNow,
+    VerifyNow,
+    RestoreLatest,
+    RestoreCopy(String),
+    RestoreChooseFolder,
+    Failback,
+    BackupNow,
+    OpenSecours,
+    ShowBackups,
+    History,
+    Preferences,
+    GrantFullDiskAccess,
+    LaunchAtLogin,
+    ResumeRestore,
+    RollbackRestore,
+    Cancel,
+    Quit,
+}
+
+impl Action {
+    /// A stable id for the tray's menu items.
+    pub fn id(&self) -> String {
+        match self {
+            Action::RestoreCopy(id) => format!("restore-copy:{id}"),
+            other => serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The action for an id made by [`Action::id`].
+    pub fn from_id(id: &str) -> Option<Action> {
+        if let Some(copy) = id.strip_prefix("restore-copy:") {
+            return Some(Action::RestoreCopy(copy.to_owned()));
+        }
+        serde_json::from_value::<Action>(serde_json::json!({ "action": id })).ok()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Tagged {
+            action: String,
+        }
+        let t = Tagged::deserialize(d)?;
+        let a = match t.action.as_str() {
+            "copy-now" => Action::CopyNow,
+            "verify-now" => Action::VerifyNow,
+            "restore-latest" => Action::RestoreLatest,
+            "restore-choose-folder" => Action::RestoreChooseFolder,
+            "failback" => Action::Failback,
+            "backup-now" => Action::BackupNow,
+            "open-secours" => Action::OpenSecours,
+            "show-backups" => Action::ShowBackups,
+            "history" => Action::History,
+            "preferences" => Action::Preferences,
+            "grant-full-disk-access" => Action::GrantFullDiskAccess,
+            "launch-at-login" => Action::LaunchAtLogin,
+            "resume-restore" => Action::ResumeRestore,
+            "rollback-restore" => Action::RollbackRestore,
+            "cancel" => Action::Cancel,
+            "quit" => Action::Quit,
+            other => return Err(serde::de::Error::custom(format!("unknown action '{other}'"))),
+        };
+        Ok(a)
+    }
+}
+
+/// One entry of the menu.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub label: String,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Item>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub separator: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+impl Item {
+    fn info(label: impl Into<String>) -> Item {
+        Item { label: label.into(), enabled: false, checked: None, children: Vec::new(), separator: false, action: None }
+    }
+
+    fn act(label: impl Into<String>, action: Action, enabled: bool) -> Item {
+        Item { action: Some(action), enabled, ..Item::info(label) }
+    }
+
+    fn separator() -> Item {
+        Item { separator: true, ..Item::info("") }
+    }
+}
+
+/// The icon shown for the overall state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Icon {
+    Fresh,
+    Late,
+    /// Stale, missing, corrupt or unknown.
+    Stale,
+    /// A copy or restore is running.
+    Working,
+    /// Time Machine problem, rehearsal due, unfinished restore.
+    Attention,
+}
+
+impl Icon {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Icon::Fresh => "fresh",
+            Icon::Late => "late",
+            Icon::Stale => "stale",
+            Icon::Working => "working",
+            Icon::Attention => "attention",
+        }
+    }
+}
+
+/// The kind of long operation running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationKind {
+    Verify,
+    Copy,
+    Restore,
+    Failback,
+    Backup,
+}
+
+/// A long operation in progress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Running {
+    pub kind: OperationKind,
+    /// Parts and their percentages, e.g. [("media", 63), ("database", 41)].
+    pub parts: Vec<(String, u8)>,
+}
+
+/// The Time Machine line, already judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeMachineLine {
+    pub text: String,
+    /// A problem that deserves the attention icon.
+    pub problem: bool,
+    pub needs_full_disk_access: bool,
+}
+
+/// A safe copy one can restore from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CopyChoice {
+    pub id: String,
+    pub at: Timestamp,
+    pub destination: String,
+}
+
+/// Everything the menu depends on.
+#[derive(Debug, Clone, Default)]
+pub struct MenuInput {
+    pub status: Option<StatusReport>,
+    /// A configuration that cannot be used: shown instead of the status.
+    pub config_problem: Option<String>,
+    pub time_machine: Option<TimeMachineLine>,
+    /// Safe copies, newest first.
+    pub copies: Vec<CopyChoice>,
+    pub last_drill: Option<Timestamp>,
+    pub drill_every: Option<Duration>,
+    /// An interrupted restore waiting for resume or rollback.
+    pub unfinished_restore: Option<String>,
+    pub running: Option<Running>,
+    /// `None` where launch at login is not supported.
+    pub launch_at_login: Option<bool>,
+    /// The target's URL, to open it.
+    pub target_url: Option<String>,
+    /// The name of the restore target environment, for labels.
+    pub target_name: String,
+}
+
+/// The icon for a state.
+pub fn icon(input: &MenuInput, now: Timestamp) -> Icon {
+    if input.running.is_some() {
+        return Icon::Working;
+    }
+    let state = input.status.as_ref().map_or(State::Unknown, |s| s.state);
+    if input.config_problem.is_some() || matches!(state, State::Stale | State::Missing | State::Corrupt | State::Unknown) {
+        return Icon::Stale;
+    }
+    if state == State::Late {
+        return Icon::Late;
+    }
+    let tm_problem = input.time_machine.as_ref().is_some_and(|t| t.problem);
+    if tm_problem || drill_due(input, now) || input.unfinished_restore.is_some() {
+        return Icon::Attention;
+    }
+    Icon::Fresh
+}
+
+/// Whether a restore rehearsal is due.
+pub fn drill_due(input: &MenuInput, now: Timestamp) -> bool {
+    let Some(every) = input.drill_every else { return false };
+    match input.last_drill {
+        None => true,
+        Some(at) => (now.as_second() - at.as_second()) as u64 > every.as_secs(),
+    }
+}
+
+/// The short title next to the icon ("12 min"), when there is a backup.
+pub fn title(input: &MenuInput, lang: Lang) -> Option<String> {
+    let s = input.status.as_ref()?;
+    let age = s.sources.iter().filter_map(|s| s.age_seconds).max()?;
+    Some(lang.t().age(age))
+}
+
+/// The menu for a state.
+pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
+    let t = lang.t();
+    let mut items = Vec::new();
+    let busy = input.running.is_some();
+
+    if let Some(run) = &input.running {
+        items.push(Item::info(running_line(run, t)));
+    }
+    if let Some(problem) = &input.config_problem {
+        items.push(Item::info(fill(t.menu_config_problem, &[("problem", problem)])));
+    }
+    if let Some(status) = &input.status {
+        items.extend(status_lines(status, t));
+    }
+    if let Some(tm) = &input.time_machine {
+        items.push(Item::info(fill(t.menu_time_machine, &[("text", &tm.text)])));
+    }
+    match input.copies.first() {
+        Some(c) => items.push(Item::info(fill(
+            t.menu_newest_copy,
+            &[("age", &t.age(now.as_second() - c.at.as_second())), ("destination", &c.destination)],
+        ))),
+        None => items.push(Item::info(t.menu_no_copy)),
+    }
+    let drill = match input.last_drill {
+        Some(at) => fill(t.menu_last_drill, &[("age", &t.age(now.as_second() - at.as_second()))]),
+        None => t.menu_no_drill.to_owned(),
+    };
+    let drill = if drill_due(input, now) { format!("{drill} — {}", t.menu_drill_due) } else { drill };
+    items.push(Item::info(drill));
+    if let Some(what) = &input.unfinished_restore {
+        items.push(Item::info(fill(t.menu_unfinished, &[("what", what)])));
+        items.push(Item::act(t.menu_resume, Action::ResumeRestore, !busy));
+        items.push(Item::act(t.menu_rollback, Action::RollbackRestore, !busy));
+    }
+    if busy {
+        items.push(Item::act(t.menu_cancel, Action::Cancel, true));
+    }
+    items.push(Item::separator());
+
+    let has_pair = input.status.as_ref().is_some_and(|s| s.sources.iter().any(|s| s.db.bytes.is_some() && s.media.bytes.is_some()));
+    let idle = !busy && input.unfinished_restore.is_none();
+    items.push(Item::act(t.menu_copy, Action::CopyNow, idle && has_pair));
+    items.push(Item::act(t.menu_verify, Action::VerifyNow, !busy && has_pair));
+    let mut restore = Item::info(fill(t.menu_restore, &[("target", &input.target_name)]));
+    restore.enabled = idle;
+    restore.children.push(Item::act(t.menu_restore_latest, Action::RestoreLatest, idle && (has_pair || !input.copies.is_empty())));
+    for c in &input.copies {
+        let label = fill(
+            t.menu_restore_copy,
+            &[("date", &c.at.strftime("%Y-%m-%d %H:%M").to_string()), ("destination", &c.destination)],
+        );
+        restore.children.push(Item::act(label, Action::RestoreCopy(c.id.clone()), idle));
+    }
+    restore.children.push(Item::act(t.menu_restore_choose, Action::RestoreChooseFolder, idle));
+    items.push(restore);
+    items.push(Item::act(t.menu_failback, Action::Failback, idle));
+    items.push(Item::act(t.menu_backup_now, Action::BackupNow, idle));
+    items.push(Item::separator());
+    items.push(Item::act(
+        fill(t.menu_open, &[("target", &input.target_name)]),
+        Action::OpenSecours,
+        input.target_url.is_some(),
+    ));
+    let show = if cfg!(target_os = "macos") { t.menu_show_backups } else { t.menu_show_backups_other };
+    items.push(Item::act(show, Action::ShowBackups, true));
+    items.push(Item::act(t.menu_history, Action::History, true));
+    items.push(Item::act(t.menu_preferences, Action::Preferences, true));
+    if input.time_machine.as_ref().is_some_and(|tm| tm.needs_full_disk_access) {
+        items.push(Item::act(t.menu_grant_fda, Action::GrantFullDiskAccess, true));
+    }
+    if let Some(on) = input.launch_at_login {
+        let mut login = Item::act(t.menu_login, Action::LaunchAtLogin, true);
+        login.checked = Some(on);
+        items.push(login);
+    }
+    items.push(Item::separator());
+    items.push(Item::act(t.menu_quit, Action::Quit, true));
+    items
+}
+
+fn running_line(run: &Running, t: &Texts) -> String {
+    let what = match run.kind {
+        OperationKind::Verify => t.menu_running_verify,
+        OperationKind::Copy => t.menu_running_copy,
+        OperationKind::Restore => t.menu_running_restore,
+        OperationKind::Failback => t.menu_running_failback,
+        OperationKind::Backup => t.menu_running_backup,
+    };
+    if run.parts.is_empty() {
+        return what.to_owned();
+    }
+    let parts: Vec<String> = run.parts.iter().map(|(name, pct)| format!("{name} {pct} %")).collect();
+    format!("{what} {}", parts.join(", "))
+}
+
+fn status_lines(status: &StatusReport, t: &Texts) -> Vec<Item> {
+    let mut items = Vec::new();
+    for s in &status.sources {
+        let line = match (s.age_seconds, s.db.bytes, s.media.bytes) {
+            (Some(age), Some(db), Some(media)) => {
+                fill(t.last_backup, &[("age", &t.age(age)), ("db", &t.bytes(db)), ("media", &t.bytes(media))])
+            }
+            _ => t.no_backup.to_owned(),
+        };
+        let prefix = if status.sources.len() > 1 { format!("{} — ", s.name) } else { String::new() };
+        items.push(Item::info(format!("{prefix}{line}")));
+        if let Some(p) = &s.problem {
+            items.push(Item::info(format!("{}{}{p}", capitalize(t.state(s.state)), t.colon)));
+        }
+    }
+    if status.sources.is_empty() {
+        items.push(Item::info(t.menu_nothing_watched));
+    }
+    items
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{FileStatus, SourceStatus};
+
+    const NOW: i64 = 1_764_079_200;
+
+    fn ts(ago: i64) -> Timestamp {
+        Timestamp::from_second(NOW - ago).unwrap()
+    }
+
+    fn report(state: State, age: i64) -> StatusReport {
+        let file = |bytes| FileStatus {
+            path: "/x".into(),
+            bytes: Some(bytes),
+            modified: Some(ts(age)),
+            problem: None,
+            observation: None,
+        };
+        StatusReport {
+            state,
+            checked_at: ts(0),
+            sources: vec![SourceStatus {
+                name: "prod".into(),
+                folder: "/b".into(),
+                pair_folder: "/b".into(),
+                state,
+                age_seconds: Some(age),
+                reason: None,
+                problem: None,
+                db: file(48_000_000),
+                media: file(1_200_000_000),
+            }],
+        }
+    }
+
+    fn input(state: State, age: i64) -> MenuInput {
+        MenuInput {
+            status: Some(report(state, age)),
+            target_name: "secours".into(),
+            target_url: Some("http://imac-de-reunion.local/secours".into()),
+            drill_every: Some(Duration::from_secs(182 * 86_400)),
+            last_drill: Some(ts(30 * 86_400)),
+            launch_at_login: Some(false),
+            ..Default::default()
+        }
+    }
+
+    fn labels(items: &[Item]) -> Vec<String> {
+        items.iter().map(|i| i.label.clone()).collect()
+    }
+
+    // Guards the status line the issue spells out, in French.
+    #[test]
+    fn first_line_says_age_and_sizes_in_french() {
+        let items = build(&input(State::Fresh, 12 * 60), ts(0), Lang::Fr);
+        assert_eq!(items[0].label, "Dernière sauvegarde : il y a 12 min — base 48 Mo, médias 1,2 Go");
+        assert!(!items[0].enabled);
+    }
+
+    #[test]
+    fn icon_follows_the_worst_news() {
+        let now = ts(0);
+        assert_eq!(icon(&input(State::Fresh, 60), now), Icon::Fresh);
+        assert_eq!(icon(&input(State::Late, 7200), now), Icon::Late);
+        for s in [State::Stale, State::Missing, State::Corrupt, State::Unknown] {
+            assert_eq!(icon(&input(s, 60), now), Icon::Stale, "{s:?}");
+        }
+        let mut due = input(State::Fresh, 60);
+        due.last_drill = Some(ts(200 * 86_400));
+        assert_eq!(icon(&due, now), Icon::Attention);
+        let mut tm = input(State::Fresh, 60);
+        tm.time_machine = Some(TimeMachineLine { text: "x".into(), problem: true, needs_full_disk_access: true });
+        assert_eq!(icon(&tm, now), Icon::Attention);
+        let mut busy = input(State::Stale, 60);
+        busy.running = Some(Running { kind: OperationKind::Copy, parts: vec![] });
+        assert_eq!(icon(&busy, now), Icon::Working);
+    }
+
+    // Guards: while a restore runs, conflicting actions are off, progress comes first, Cancel appears.
+    #[test]
+    fn running_operation_disables_conflicts_and_offers_cancel() {
+        let mut i = input(State::Fresh, 60);
+        i.running = Some(Running {
+            kind: OperationKind::Restore,
+            parts: vec![("médias".into(), 63), ("base".into(), 41)],
+        });
+        let items = build(&i, ts(0), Lang::Fr);
+        assert_eq!(items[0].label, "Restauration… médias 63 %, base 41 %");
+        let find = |a: Action| items.iter().find(|it| it.action.as_ref() == Some(&a)).cloned();
+        assert!(find(Action::Cancel).unwrap().enabled);
+        assert!(!find(Action::CopyNow).unwrap().enabled);
+        assert!(!find(Action::Failback).unwrap().enabled);
+        assert!(find(Action::Quit).unwrap().enabled);
+    }
+
+    #[test]
+    fn restore_submenu_lists_latest_each_copy_and_a_folder_choice() {
+        let mut i = input(State::Fresh, 60);
+        i.copies = vec![
+            CopyChoice { id: "d/2026-11-25_1400".into(), at: ts(3600), destination: "Sauvegarde".into() },
+            CopyChoice { id: "d/2026-11-25_1300".into(), at: ts(7200), destination: "Sauvegarde".into() },
+        ];
+        let items = build(&i, ts(0), Lang::En);
+        let restore = items.iter().find(|it| !it.children.is_empty()).unwrap();
+        assert_eq!(restore.label, "Restore onto secours");
+        assert_eq!(restore.children.len(), 4);
+        assert_eq!(restore.children[1].action, Some(Action::RestoreCopy("d/2026-11-25_1400".into())));
+        assert!(labels(&items).iter().any(|l| l.starts_with("Newest safe copy: 1 h 00 ago")));
+    }
+
+    #[test]
+    fn full_disk_access_item_only_when_needed() {
+        let i = input(State::Fresh, 60);
+        let has = |items: &[Item]| items.iter().any(|it| it.action == Some(Action::GrantFullDiskAccess));
+        assert!(!has(&build(&i, ts(0), Lang::En)));
+        let mut j = i.clone();
+        j.time_machine = Some(TimeMachineLine { text: "x".into(), problem: true, needs_full_disk_access: true });
+        assert!(has(&build(&j, ts(0), Lang::En)));
+    }
+
+    #[test]
+    fn action_ids_round_trip() {
+        for a in [Action::CopyNow, Action::RestoreCopy("a/b".into()), Action::GrantFullDiskAccess, Action::Quit] {
+            assert_eq!(Action::from_id(&a.id()), Some(a.clone()), "{}", a.id());
+        }
+        assert_eq!(Action::from_id("nope"), None);
+    }
+
+    #[test]
+    fn json_has_label_enabled_and_children() {
+        let items = build(&input(State::Fresh, 60), ts(0), Lang::En);
+        let json = serde_json::to_value(&items).unwrap();
+        assert!(json[0]["label"].is_string());
+        assert_eq!(json[0]["enabled"], false);
+        let login = json.as_array().unwrap().iter().find(|v| v["checked"].is_boolean()).unwrap();
+        assert_eq!(login["checked"], false);
+        assert!(json.as_array().unwrap().iter().any(|v| v["children"].is_array()));
+    }
+}

@@ -1,0 +1,66 @@
+//! Desktop notifications: notify-rust (D-Bus on Linux, the Notification Center on macOS).
+//!
+//! Sending never blocks the caller: each notification is shown from a short-lived thread. On macOS,
+//! notifications only work from inside `Secours.app` (they need the bundle identifier); outside a bundle
+//! they are logged as off instead of hanging.
+
+use std::sync::Once;
+
+/// One notification for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    pub title: String,
+    pub body: String,
+}
+
+/// The bundle identifier of `Secours.app` (see `bundle/`).
+pub const BUNDLE_ID: &str = "ch.secours.Secours";
+
+static SETUP: Once = Once::new();
+
+/// Whether notifications can be shown from this process.
+pub fn available() -> bool {
+    if cfg!(target_os = "macos") {
+        return std::env::current_exe()
+            .map(|p| p.to_string_lossy().contains(".app/Contents/MacOS/"))
+            .unwrap_or(false);
+    }
+    true
+}
+
+/// Shows a notification (in the background). Failures are logged, never fatal.
+pub fn send(note: &Note) {
+    log::info!("notification: {} — {}", note.title, note.body);
+    if std::env::var_os("SECOURS_NO_NOTIFICATIONS").is_some() {
+        return;
+    }
+    if !available() {
+        SETUP.call_once(|| log::warn!("notifications are off: Secours is not running from Secours.app"));
+        return;
+    }
+    SETUP.call_once(setup);
+    let note = note.clone();
+    let spawned = std::thread::Builder::new().name("secours-notify".into()).spawn(move || {
+        let result = notify_rust::Notification::new()
+            .appname("Secours")
+            .summary(&note.title)
+            .body(&note.body)
+            .show();
+        if let Err(e) = result {
+            log::warn!("the notification '{}' could not be shown: {e}", note.title);
+        }
+    });
+    if let Err(e) = spawned {
+        log::warn!("cannot start a notification thread: {e}");
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn setup() {
+    if let Err(e) = notify_rust::set_application(BUNDLE_ID) {
+        log::warn!("notifications: cannot use the bundle identifier '{BUNDLE_ID}': {e}");
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
+fn setup() {}

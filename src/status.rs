@@ -1,0 +1,246 @@
+//! The state of every watched backup source, for `secours status`, the menu and monitoring.
+//!
+//! Gathering is metadata only (see `inspect`); judging is the pure `freshness::assess`. The overall
+//! state is the worst of all sources, and its exit code follows the monitoring-plugin convention.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::environment;
+use crate::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
+use crate::i18n::{Lang, Texts, fill};
+use crate::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
+
+/// The whole picture.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Worst of all sources.
+    pub state: State,
+    pub checked_at: Timestamp,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// One watched folder.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    /// The environment's name, or the watched folder's name.
+    pub name: String,
+    pub folder: PathBuf,
+    /// Where the pair was found (a dated sub-folder for safe copies).
+    pub pair_folder: PathBuf,
+    pub state: State,
+    pub age_seconds: Option<i64>,
+    pub reason: Option<Reason>,
+    /// What is wrong and what to do, in the user's language.
+    pub problem: Option<String>,
+    pub db: FileStatus,
+    pub media: FileStatus,
+}
+
+/// One file of a pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileStatus {
+    pub path: PathBuf,
+    pub bytes: Option<u64>,
+    pub modified: Option<Timestamp>,
+    pub problem: Option<String>,
+    #[serde(skip)]
+    pub observation: Option<FileObservation>,
+}
+
+/// A watched source before observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub folder: PathBuf,
+    pub dbname: Option<String>,
+}
+
+/// The sources the configuration asks to watch.
+pub fn sources(config: &Config) -> Vec<Source> {
+    let mut list = Vec::new();
+    for name in &config.watch.environments {
+        if let Ok(env) = environment::named(config, name) {
+            list.push(Source { name: name.clone(), dbname: env.database_name(), folder: env.backup_dir });
+        }
+    }
+    for folder in &config.watch.folders {
+        let name = folder.file_name().map_or_else(|| folder.display().to_string(), |n| n.to_string_lossy().into_owned());
+        list.push(Source { name, folder: folder.clone(), dbname: None });
+    }
+    list
+}
+
+/// The freshness thresholds of a configuration.
+pub fn thresholds(config: &Config) -> Thresholds {
+    Thresholds::new(config.freshness.late_after.0, config.freshness.stale_after.0)
+}
+
+/// Observes and judges every source. `is_corrupt` tells whether verification found a file broken
+/// (from history; it never rereads the file).
+pub fn gather(
+    config: &Config,
+    lang: Lang,
+    now: Timestamp,
+    is_corrupt: &dyn Fn(&FileObservation) -> bool,
+) -> StatusReport {
+    let th = thresholds(config);
+    let list: Vec<SourceStatus> = sources(config)
+        .into_iter()
+        .map(|s| {
+            let obs = inspect::observe_folder(&s.folder, s.dbname.as_deref());
+            judge(s.name, obs, &th, lang, now, is_corrupt)
+        })
+        .collect();
+    let state = list.iter().fold(State::Fresh, |acc, s| acc.worst(s.state));
+    // Nothing watched is not "fresh": say we do not know.
+    let state = if list.is_empty() { State::Unknown } else { state };
+    StatusReport { state, checked_at: now, sources: list }
+}
+
+fn facts(f: &FileState, is_corrupt: &dyn Fn(&FileObservation) -> bool) -> FileFacts {
+    match f {
+        FileState::Present(o) => FileFacts::Present { modified: o.modified, corrupt: is_corrupt(o) },
+        FileState::Absent { .. } => FileFacts::Absent,
+        FileState::Unreadable { .. } => FileFacts::Unreadable,
+    }
+}
+
+/// Judges one observed pair.
+pub fn judge(
+    name: String,
+    obs: PairObservation,
+    th: &Thresholds,
+    lang: Lang,
+    now: Timestamp,
+    is_corrupt: &dyn Fn(&FileObservation) -> bool,
+) -> SourceStatus {
+    let t = lang.t();
+    let a = freshness::assess(&facts(&obs.db, is_corrupt), &facts(&obs.media, is_corrupt), th, now);
+    // A problem with the folder explains the state better than the state's own reason.
+    let problem = match &obs.folder_problem {
+        Some(fp) => Some(folder_problem_text(fp, t)),
+        None => reason_text(&a, th, t),
+    };
+    SourceStatus {
+        name,
+        folder: obs.folder.clone(),
+        pair_folder: obs.pair_folder.clone(),
+        state: a.state,
+        age_seconds: a.age_seconds,
+        reason: a.reason.clone(),
+        problem,
+        db: file_status(&obs.db, t),
+        media: file_status(&obs.media, t),
+    }
+}
+
+fn file_status(f: &FileState, t: &Texts) -> FileStatus {
+    match f {
+        FileState::Present(o) => FileStatus {
+            path: o.path.clone(),
+            bytes: Some(o.bytes),
+            modified: Some(o.modified),
+            problem: None,
+            observation: Some(o.clone()),
+        },
+        FileState::Absent { path } => FileStatus {
+            path: path.clone(),
+            bytes: None,
+            modified: None,
+            problem: Some(t.state_missing.to_owned()),
+            observation: None,
+        },
+        FileState::Unreadable { path, error } => FileStatus {
+            path: path.clone(),
+            bytes: None,
+            modified: None,
+            problem: Some(error.clone()),
+            observation: None,
+        },
+    }
+}
+
+fn folder_problem_text(p: &FolderProblem, t: &Texts) -> String {
+    match p {
+        FolderProblem::Absent => format!("{} {}", t.folder_absent, t.advice_missing),
+        FolderProblem::NotAFolder => t.folder_not_a_folder.to_owned(),
+        FolderProblem::Unreadable { error } => fill(t.folder_unreadable, &[("error", error)]),
+        FolderProblem::SeveralDumps { names } => {
+            let list = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
+            fill(t.folder_several_dumps, &[("names", &list)])
+        }
+    }
+}
+
+fn reason_text(a: &Assessment, th: &Thresholds, t: &Texts) -> Option<String> {
+    let limit = |secs: u64| t.age(secs as i64);
+    let text = match a.reason.as_ref()? {
+        Reason::DbMissing => format!("{}. {}", t.reason_db_missing, t.advice_missing),
+        Reason::MediaMissing => format!("{}. {}", t.reason_media_missing, t.advice_missing),
+        Reason::BothMissing => format!("{}. {}", t.reason_both_missing, t.advice_missing),
+        Reason::Unreadable => format!("{}. {}", t.reason_unreadable, t.advice_unknown),
+        Reason::Corrupt => format!("{}. {}", t.reason_corrupt, t.advice_corrupt),
+        Reason::ClockSkew { seconds_ahead } => fill(t.reason_clock_skew, &[("age", &t.age(*seconds_ahead))]),
+        Reason::Writing => t.reason_writing.to_owned(),
+        Reason::Old if a.state == State::Stale => {
+            format!("{}. {}", fill(t.reason_stale, &[("limit", &limit(th.stale_after.as_secs()))]), t.advice_stale)
+        }
+        Reason::Old => fill(t.reason_late, &[("limit", &limit(th.late_after.as_secs()))]),
+    };
+    Some(text)
+}
+
+/// The report as text for a terminal.
+pub fn render_text(report: &StatusReport, lang: Lang) -> String {
+    let t = lang.t();
+    let mut out = fill(t.overall, &[("state", t.state(report.state))]);
+    out.push('\n');
+    for s in &report.sources {
+        out.push('\n');
+        out.push_str(&fill(
+            t.source_line,
+            &[("name", &s.name), ("folder", &s.folder.display().to_string()), ("state", t.state(s.state))],
+        ));
+        out.push('\n');
+        if let (Some(age), Some(db), Some(media)) = (s.age_seconds, s.db.bytes, s.media.bytes) {
+            out.push_str("  ");
+            out.push_str(&fill(
+                t.last_backup,
+                &[("age", &t.age(age)), ("db", &t.bytes(db)), ("media", &t.bytes(media))],
+            ));
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  {}\n", t.no_backup));
+        }
+        for (label, f) in [(t.database, &s.db), (t.media, &s.media)] {
+            let path = f.path.display().to_string();
+            let line = match (f.bytes, f.modified) {
+                (Some(bytes), Some(m)) => {
+                    let secs = report.checked_at.as_second() - m.as_second();
+                    let when = if secs >= 0 {
+                        fill(t.ago, &[("age", &t.age(secs))])
+                    } else {
+                        fill(t.in_future, &[("age", &t.age(-secs))])
+                    };
+                    fill(t.file_line, &[("label", label), ("path", &path), ("size", &t.bytes(bytes)), ("when", &when)])
+                }
+                _ if f.problem.as_deref() == Some(t.state_missing) => {
+                    fill(t.file_absent, &[("label", label), ("path", &path)])
+                }
+                _ => fill(
+                    t.file_unreadable,
+                    &[("label", label), ("path", &path), ("error", f.problem.as_deref().unwrap_or(""))],
+                ),
+            };
+            out.push_str(&format!("  {line}\n"));
+        }
+        if let Some(p) = &s.problem {
+            out.push_str(&format!("  → {p}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,110 @@
+//! `secours status` on the demo, as monitoring sees it: JSON fields and exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use assert_cmd::Command;
+
+fn secours(data: &Path) -> Command {
+    let mut c = Command::cargo_bin("secours").unwrap();
+    c.env_remove("SECOURS_CONFIG").env_remove("LC_ALL").env_remove("LC_MESSAGES").env("SECOURS_DATA_DIR", data).env("LANG", "C");
+    c
+}
+
+fn demo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    secours(tmp.path()).args(["demo", "--no-ui", "--dir"]).arg(&dir).assert().success();
+    (tmp, dir)
+}
+
+fn status(tmp: &Path, dir: &Path) -> (i32, serde_json::Value) {
+    let out = secours(tmp).arg("--config").arg(dir.join("config.toml")).args(["status", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), json)
+}
+
+fn age(dir: &Path, hours: u64) {
+    let when = SystemTime::now() - Duration::from_secs(hours * 3600);
+    for f in ["gestion.gz", "media.taz"] {
+        let p = dir.join("prod/runtime/backup").join(f);
+        filetime::set_file_mtime(p, filetime::FileTime::from_system_time(when)).unwrap();
+    }
+}
+
+#[test]
+fn demo_is_fresh_with_every_documented_field() {
+    let (tmp, dir) = demo();
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["state"], "fresh");
+    let src = &json["sources"][0];
+    assert_eq!(src["name"], "prod");
+    assert_eq!(src["state"], "fresh");
+    assert!(src["folder"].as_str().unwrap().ends_with("prod/runtime/backup"));
+    assert!(src["age_seconds"].as_i64().unwrap() >= 250);
+    for f in ["db", "media"] {
+        assert!(src[f]["path"].is_string());
+        assert!(src[f]["bytes"].as_u64().unwrap() > 0);
+        jiff::Timestamp::from_str_rfc3339(src[f]["modified"].as_str().unwrap());
+    }
+    assert!(src["db"]["path"].as_str().unwrap().ends_with("gestion.gz"));
+}
+
+trait FromRfc3339 {
+    fn from_str_rfc3339(s: &str) -> jiff::Timestamp;
+}
+impl FromRfc3339 for jiff::Timestamp {
+    fn from_str_rfc3339(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap_or_else(|e| panic!("'{s}' is not RFC 3339: {e}"))
+    }
+}
+
+#[test]
+fn ageing_backup_turns_late_then_stale() {
+    let (tmp, dir) = demo();
+    age(&dir, 2);
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["state"].as_str().unwrap()), (1, "late"));
+    age(&dir, 4);
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["state"].as_str().unwrap()), (2, "stale"));
+    assert!(json["sources"][0]["problem"].as_str().unwrap().contains("3 h 00"));
+}
+
+#[test]
+fn removed_file_is_missing() {
+    let (tmp, dir) = demo();
+    std::fs::remove_file(dir.join("prod/runtime/backup/media.taz")).unwrap();
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["state"].as_str().unwrap()), (2, "missing"));
+    assert!(json["sources"][0]["media"]["problem"].is_string());
+}
+
+// Guards: a broken configuration is exit 3 with the key named, not a crash or a silent default.
+#[test]
+fn broken_config_is_unknown_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, "[freshness]\nlate-after = 'bientôt'\n").unwrap();
+    let out = secours(tmp.path()).arg("--config").arg(&cfg).arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'bientôt' is not a duration"), "{err}");
+}
+
+#[test]
+fn human_output_speaks_french() {
+    let (tmp, dir) = demo();
+    let out = secours(tmp.path())
+        .env("LANG", "fr_CH.UTF-8")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Dernière sauvegarde : il y a 5 min"), "{text}");
+}
