@@ -4,5 +4,6 @@
 //! errors to exit codes.
 
 pub mod dbphp;
+pub mod history;
 pub mod progress;
 pub mod secret;
