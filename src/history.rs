@@ -1094,7 +1094,7 @@ impl History {
         tx.finish().map_err(self.err(STEP))?;
 
         // Stable: equal times keep the per-kind order built above.
-        events.sort_by(|a, b| b.at.cmp(&a.at));
+        events.sort_by_key(|e| std::cmp::Reverse(e.at));
         events.truncate(limit);
         Ok(events)
     }
@@ -1185,10 +1185,8 @@ mod tests {
 
         let h = History::open(&path).unwrap();
         assert_eq!(h.schema_version().unwrap(), SCHEMA_VERSION);
-        assert!(
-            SCHEMA_VERSION >= 2,
-            "the test must cross at least one migration"
-        );
+        // The test must cross at least one migration.
+        const { assert!(SCHEMA_VERSION >= 2) };
         assert_eq!(
             h.last_state("prod").unwrap(),
             Some(("late".to_owned(), t(10)))
