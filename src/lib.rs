@@ -17,6 +17,7 @@ pub mod dbphp;
 pub mod demo;
 pub mod environment;
 pub mod freshness;
+pub mod history;
 pub mod i18n;
 pub mod inspect;
 pub mod logging;
