@@ -6,3 +6,4 @@
 pub mod dbphp;
 pub mod progress;
 pub mod secret;
+pub mod timemachine;
