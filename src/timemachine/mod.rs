@@ -215,6 +215,10 @@ pub fn read_status(
 }
 
 /// Runs the `tmutil` verbs of one poll. `None` when `tmutil` cannot be started at all.
+///
+/// `isexcluded` is asked about the backup folder itself. Whether `tmutil` also reports a folder as
+/// excluded when only one of its parents is in the exclusion list is not documented; Secours does not ask
+/// about each parent (a known limit).
 pub fn observe(
     runner: &dyn CommandRunner,
     tmutil: &Path,
