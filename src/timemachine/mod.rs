@@ -522,7 +522,7 @@ pub fn restore_sources(
         return Vec::new();
     };
     let mut completed: Vec<&BackupEntry> = backups.iter().filter(|b| b.is_completed()).collect();
-    completed.sort_by(|a, b| b.taken_at.cmp(&a.taken_at));
+    completed.sort_by_key(|b| std::cmp::Reverse(b.taken_at));
     completed
         .into_iter()
         .filter_map(|backup| {
