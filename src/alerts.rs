@@ -77,33 +77,63 @@ pub fn decide(before: Option<&Remembered>, seen: &Seen, now: Timestamp) -> Decis
     let Some(before) = before else {
         // First sight: a problem is news; a good state is not.
         return if seen.severity == Severity::Ok {
-            Decision { send: None, remember: fresh_memory(None, false) }
+            Decision {
+                send: None,
+                remember: fresh_memory(None, false),
+            }
         } else {
-            Decision { send: Some(Kind::Worse), remember: fresh_memory(Some(now), true) }
+            Decision {
+                send: Some(Kind::Worse),
+                remember: fresh_memory(Some(now), true),
+            }
         };
     };
     if seen.condition == before.condition {
         if seen.severity == Severity::Ok {
-            return Decision { send: None, remember: before.clone() };
+            return Decision {
+                send: None,
+                remember: before.clone(),
+            };
         }
         let last = before.last_sent.unwrap_or(before.since);
         let first_reminder_done = (last.as_second() - before.since.as_second()) as u64 >= FIRST_REMINDER.as_secs();
-        let interval = if first_reminder_done { LATER_REMINDERS } else { FIRST_REMINDER };
+        let interval = if first_reminder_done {
+            LATER_REMINDERS
+        } else {
+            FIRST_REMINDER
+        };
         if (now.as_second() - last.as_second()) as u64 >= interval.as_secs() {
-            let remember = Remembered { last_sent: Some(now), episode_notified: true, ..before.clone() };
-            return Decision { send: Some(Kind::Reminder), remember };
+            let remember = Remembered {
+                last_sent: Some(now),
+                episode_notified: true,
+                ..before.clone()
+            };
+            return Decision {
+                send: Some(Kind::Reminder),
+                remember,
+            };
         }
-        return Decision { send: None, remember: before.clone() };
+        return Decision {
+            send: None,
+            remember: before.clone(),
+        };
     }
     // The condition changed.
     if seen.severity == Severity::Ok {
         let send = before.episode_notified.then_some(Kind::BackToNormal);
-        return Decision { send, remember: fresh_memory(send.map(|_| now), false) };
+        return Decision {
+            send,
+            remember: fresh_memory(send.map(|_| now), false),
+        };
     }
-    if seen.severity > before.severity || before.severity == Severity::Ok {
-        return Decision { send: Some(Kind::Worse), remember: fresh_memory(Some(now), true) };
+    // Worse, or a different problem just as bad (stale → missing): news.
+    if seen.severity >= before.severity {
+        return Decision {
+            send: Some(Kind::Worse),
+            remember: fresh_memory(Some(now), true),
+        };
     }
-    // Another problem of the same or lower severity (stale → late, missing → stale): no new alert;
+    // A milder problem (stale → late): no new alert;
     // the reminder clock keeps running from the last alert.
     Decision {
         send: None,
@@ -127,7 +157,11 @@ mod tests {
             "late" => Severity::Warning,
             _ => Severity::Problem,
         };
-        Seen { subject: "backup:prod".into(), condition: condition.into(), severity }
+        Seen {
+            subject: "backup:prod".into(),
+            condition: condition.into(),
+            severity,
+        }
     }
 
     /// Runs a sequence of (minutes since start, condition) and returns what was sent, with minutes.
@@ -150,9 +184,14 @@ mod tests {
     #[test]
     fn notification_policy_table() {
         use Kind::*;
-        let cases: Vec<(&str, Vec<(i64, &str)>, Vec<(i64, Kind)>)> = vec![
+        type Case<'a> = (&'a str, Vec<(i64, &'a str)>, Vec<(i64, Kind)>);
+        let cases: Vec<Case> = vec![
             ("all fine: silence", vec![(0, "ok"), (60, "ok"), (6000, "ok")], vec![]),
-            ("late once, then fine", vec![(0, "ok"), (90, "late"), (95, "late"), (150, "ok")], vec![(90, Worse), (150, BackToNormal)]),
+            (
+                "late once, then fine",
+                vec![(0, "ok"), (90, "late"), (95, "late"), (150, "ok")],
+                vec![(90, Worse), (150, BackToNormal)],
+            ),
             (
                 "worsening late → stale → missing: one alert each",
                 vec![(0, "ok"), (90, "late"), (180, "stale"), (200, "missing")],
@@ -160,12 +199,29 @@ mod tests {
             ),
             (
                 "a lasting problem: reminder after 4 h, then daily",
-                vec![(0, "stale"), (60, "stale"), (239, "stale"), (240, "stale"), (300, "stale"), (240 + 1439, "stale"), (240 + 1440, "stale"), (240 + 2880, "stale")],
+                vec![
+                    (0, "stale"),
+                    (60, "stale"),
+                    (239, "stale"),
+                    (240, "stale"),
+                    (300, "stale"),
+                    (240 + 1439, "stale"),
+                    (240 + 1440, "stale"),
+                    (240 + 2880, "stale"),
+                ],
                 vec![(0, Worse), (240, Reminder), (1680, Reminder), (3120, Reminder)],
             ),
-            ("improving stale → late: no new alert", vec![(0, "stale"), (30, "late")], vec![(0, Worse)]),
+            (
+                "improving stale → late: no new alert",
+                vec![(0, "stale"), (30, "late")],
+                vec![(0, Worse)],
+            ),
             ("fine at first sight: nothing", vec![(0, "ok")], vec![]),
-            ("problem at first sight (restart while broken)", vec![(0, "corrupt")], vec![(0, Worse)]),
+            (
+                "problem at first sight (restart while broken)",
+                vec![(0, "corrupt")],
+                vec![(0, Worse)],
+            ),
         ];
         for (name, steps, expected) in cases {
             assert_eq!(run(&steps), expected, "{name}");

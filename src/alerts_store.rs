@@ -24,7 +24,10 @@ impl AlertStore {
     /// Opens the store of a data folder; an unreadable store starts empty (worst case: one repeat).
     pub fn open(locations: &Locations) -> AlertStore {
         let path = locations.data_dir.join("alerts.json");
-        let memory = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let memory = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         AlertStore { path, memory }
     }
 
@@ -41,10 +44,17 @@ impl AlertStore {
                 let name = seen.subject.trim_start_matches("backup:");
                 let title = match kind {
                     Kind::Worse => fill(t.alert_worse, &[("name", name), ("state", &seen.condition_text(lang))]),
-                    Kind::Reminder => fill(t.alert_reminder, &[("name", name), ("state", &seen.condition_text(lang))]),
+                    Kind::Reminder => fill(
+                        t.alert_reminder,
+                        &[("name", name), ("state", &seen.condition_text(lang))],
+                    ),
                     Kind::BackToNormal => fill(t.alert_back_to_normal, &[("name", name)]),
                 };
-                let body = if kind == Kind::BackToNormal { t.alert_back_to_normal_body.to_owned() } else { problem };
+                let body = if kind == Kind::BackToNormal {
+                    t.alert_back_to_normal_body.to_owned()
+                } else {
+                    problem
+                };
                 notes.push(Note { title, body });
             }
             self.memory.insert(seen.subject.clone(), d.remember);
@@ -56,7 +66,9 @@ impl AlertStore {
     }
 
     fn save(&self) {
-        let Ok(json) = serde_json::to_vec_pretty(&self.memory) else { return };
+        let Ok(json) = serde_json::to_vec_pretty(&self.memory) else {
+            return;
+        };
         let tmp = self.path.with_extension("json.tmp");
         let result = self
             .path
@@ -99,16 +111,35 @@ fn subjects(input: &MenuInput) -> Vec<(Seen, String)> {
                 State::Late => Severity::Warning,
                 _ => Severity::Problem,
             };
-            let condition = if severity == Severity::Ok { "ok" } else { s.state.as_str() };
+            let condition = if severity == Severity::Ok {
+                "ok"
+            } else {
+                s.state.as_str()
+            };
             list.push((
-                Seen { subject: format!("backup:{}", s.name), condition: condition.to_owned(), severity },
+                Seen {
+                    subject: format!("backup:{}", s.name),
+                    condition: condition.to_owned(),
+                    severity,
+                },
                 s.problem.clone().unwrap_or_default(),
             ));
         }
     }
     if let Some(tm) = &input.time_machine {
-        let (condition, severity) = if tm.problem { (tm.text.clone(), Severity::Problem) } else { ("ok".to_owned(), Severity::Ok) };
-        list.push((Seen { subject: "time-machine".to_owned(), condition, severity }, tm.text.clone()));
+        let (condition, severity) = if tm.problem {
+            (tm.text.clone(), Severity::Problem)
+        } else {
+            ("ok".to_owned(), Severity::Ok)
+        };
+        list.push((
+            Seen {
+                subject: "time-machine".to_owned(),
+                condition,
+                severity,
+            },
+            tm.text.clone(),
+        ));
     }
     list
 }

@@ -62,7 +62,10 @@ impl Session {
 
     /// What the menu shows now.
     pub fn snapshot(&self, now: Timestamp) -> MenuInput {
-        let status = self.config_problem.is_none().then(|| status::gather(&self.config, self.lang, now, &|_| false));
+        let status = self
+            .config_problem
+            .is_none()
+            .then(|| status::gather(&self.config, self.lang, now, &|_| false));
         let target = self.target();
         MenuInput {
             status,
@@ -107,7 +110,10 @@ impl Session {
         };
         if let Err(e) = result {
             log::warn!("{e}");
-            crate::notifications::send(&crate::notifications::Note { title: "Secours".to_owned(), body: e.to_string() });
+            crate::notifications::send(&crate::notifications::Note {
+                title: "Secours".to_owned(),
+                body: e.to_string(),
+            });
         }
     }
 
@@ -132,5 +138,7 @@ pub fn has_display() -> bool {
     if cfg!(target_os = "macos") {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }

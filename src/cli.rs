@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use crate::config::{self, Config};
 use crate::demo;
 use crate::environment;
+use crate::history::History;
 use crate::i18n::{Lang, fill};
 use crate::paths::Locations;
 use crate::status;
@@ -22,7 +23,11 @@ use crate::status;
 pub const EXIT_UNKNOWN: u8 = 3;
 
 #[derive(Debug, Parser)]
-#[command(name = "secours", version, about = "Guards the application's backups and restores them onto the standby environment.")]
+#[command(
+    name = "secours",
+    version,
+    about = "Guards the application's backups and restores them onto the standby environment."
+)]
 pub struct Cli {
     /// Configuration file (else $SECOURS_CONFIG, else the platform config dir).
     #[arg(long, global = true, value_name = "PATH")]
@@ -112,7 +117,12 @@ impl Context {
             Config::default()
         };
         let lang = Lang::choose(config.language);
-        Ok(Context { locations, config, config_found: found, lang })
+        Ok(Context {
+            locations,
+            config,
+            config_found: found,
+            lang,
+        })
     }
 }
 
@@ -144,13 +154,37 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
+/// Opens the history; without it Secours still works, so a failure is a warning.
+pub fn open_history(locations: &Locations) -> Option<History> {
+    match History::open(&locations.history()) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            log::warn!("{e}");
+            eprintln!("secours: {e}");
+            None
+        }
+    }
+}
+
 fn status_command(ctx: &Context, json: bool) -> Result<u8> {
-    let report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &|_| false);
+    let history = open_history(&ctx.locations);
+    let is_corrupt =
+        |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
+    let report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &is_corrupt);
+    if let Some(h) = &history {
+        status::record(&report, h);
+    }
     if json {
         print_json(&report)?;
     } else {
         if !ctx.config_found {
-            eprintln!("{}", fill(ctx.lang.t().no_config, &[("path", &ctx.locations.config.display().to_string())]));
+            eprintln!(
+                "{}",
+                fill(
+                    ctx.lang.t().no_config,
+                    &[("path", &ctx.locations.config.display().to_string())]
+                )
+            );
         }
         print!("{}", status::render_text(&report, ctx.lang));
     }
@@ -164,7 +198,10 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             if json {
                 let problems = match e.downcast_ref::<config::ConfigError>() {
                     Some(config::ConfigError::Invalid { problems, .. }) => problems.clone(),
-                    _ => vec![config::Problem { key: "(file)".to_owned(), message: format!("{e:#}") }],
+                    _ => vec![config::Problem {
+                        key: "(file)".to_owned(),
+                        message: format!("{e:#}"),
+                    }],
                 };
                 print_json(&serde_json::json!({
                     "ok": false, "config": locations.config, "problems": problems,
@@ -217,7 +254,9 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
                         "  database   host={} port={} socket={} dbname={} user={} password={}",
                         opt(&s.host),
                         s.port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                        s.socket.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
+                        s.socket
+                            .as_ref()
+                            .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
                         opt(&s.name),
                         opt(&s.user),
                         if s.password.is_some() { "***" } else { "(none)" },
@@ -230,19 +269,42 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
     Ok(if ok { 0 } else { EXIT_UNKNOWN })
 }
 
-fn history_command(_ctx: &Context, _args: &HistoryArgs) -> Result<u8> {
+fn history_command(ctx: &Context, args: &HistoryArgs) -> Result<u8> {
+    let history = History::open(&ctx.locations.history())?;
+    let events = history.recent_events(args.limit)?;
+    if args.json {
+        print_json(&events)?;
+        return Ok(0);
+    }
+    if events.is_empty() {
+        println!("{}", ctx.lang.t().history_empty);
+    }
+    for e in &events {
+        let local = e.at.to_zoned(jiff::tz::TimeZone::system());
+        println!("{}  {:<12} {}", local.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.summary);
+    }
     Ok(0)
 }
 
 fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
     let dir = args.dir.clone().unwrap_or_else(|| locations.demo_dir());
     let demo = demo::create(&dir)?;
-    let locations = Locations { config: demo.config.clone(), config_explicit: true, ..locations };
+    let locations = Locations {
+        config: demo.config.clone(),
+        config_explicit: true,
+        ..locations
+    };
     let ctx = Context::load(locations)?;
     let t = ctx.lang.t();
     eprintln!(
         "{}",
-        fill(t.demo_created, &[("dir", &demo.dir.display().to_string()), ("config", &demo.config.display().to_string())])
+        fill(
+            t.demo_created,
+            &[
+                ("dir", &demo.dir.display().to_string()),
+                ("config", &demo.config.display().to_string())
+            ]
+        )
     );
     if args.no_ui {
         return status_command(&ctx, false);
@@ -253,7 +315,13 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
 fn app_command(locations: Locations) -> Result<u8> {
     // With no configuration anywhere, the app runs on the demo (the README's first command).
     if !locations.config.exists() && !locations.config_explicit {
-        return demo_command(locations, &DemoArgs { dir: None, no_ui: false });
+        return demo_command(
+            locations,
+            &DemoArgs {
+                dir: None,
+                no_ui: false,
+            },
+        );
     }
     start_app(Context::load(locations)?)
 }
@@ -263,11 +331,20 @@ pub fn has_display() -> bool {
     if cfg!(target_os = "macos") {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 fn start_app(ctx: Context) -> Result<u8> {
     let t = ctx.lang.t();
-    eprintln!("{}", if has_display() { t.app_not_yet } else { t.demo_no_display });
+    eprintln!(
+        "{}",
+        if has_display() {
+            t.app_not_yet
+        } else {
+            t.demo_no_display
+        }
+    );
     status_command(&ctx, false)
 }

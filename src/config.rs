@@ -142,7 +142,7 @@ pub struct DrillConfig {
     pub every: HumanDuration,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AppConfig {
     /// Show the backup's age next to the menu-bar icon (e.g. "12 min").
@@ -194,7 +194,10 @@ impl EnvironmentConfig {
 
 impl Default for WatchConfig {
     fn default() -> Self {
-        WatchConfig { environments: vec!["prod".to_owned()], folders: Vec::new() }
+        WatchConfig {
+            environments: vec!["prod".to_owned()],
+            folders: Vec::new(),
+        }
     }
 }
 
@@ -210,7 +213,11 @@ impl Default for FreshnessConfig {
 
 impl Default for SafeCopyConfig {
     fn default() -> Self {
-        SafeCopyConfig { destinations: Vec::new(), keep: 48, automatic: true }
+        SafeCopyConfig {
+            destinations: Vec::new(),
+            keep: 48,
+            automatic: true,
+        }
     }
 }
 
@@ -237,13 +244,9 @@ impl Default for TimeMachineConfig {
 
 impl Default for DrillConfig {
     fn default() -> Self {
-        DrillConfig { every: HumanDuration::days(182) }
-    }
-}
-
-impl Default for AppConfig {
-    fn default() -> Self {
-        AppConfig { show_title: false }
+        DrillConfig {
+            every: HumanDuration::days(182),
+        }
     }
 }
 
@@ -265,7 +268,9 @@ impl HumanDuration {
         self.0.as_secs()
     }
     pub fn parse(text: &str) -> Result<Self, String> {
-        humantime::parse_duration(text.trim()).map(HumanDuration).map_err(|e| e.to_string())
+        humantime::parse_duration(text.trim())
+            .map(HumanDuration)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -312,7 +317,9 @@ impl fmt::Display for Problem {
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration '{path}': {source}. Check the path, or run 'secours config --init' to create one.")]
+    #[error(
+        "cannot read the configuration '{path}': {source}. Check the path, or run 'secours config --init' to create one."
+    )]
     Read {
         path: PathBuf,
         #[source]
@@ -331,13 +338,23 @@ pub enum ConfigError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Reads and validates the configuration at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    parse(&text).map_err(|problems| ConfigError::Invalid { path: path.to_owned(), problems })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text).map_err(|problems| ConfigError::Invalid {
+        path: path.to_owned(),
+        problems,
+    })
 }
 
 /// Parses and validates a configuration text, reporting every problem at once.
@@ -345,7 +362,10 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
-            return Err(vec![Problem { key: "(syntax)".to_owned(), message: one_line(&e.to_string()) }]);
+            return Err(vec![Problem {
+                key: "(syntax)".to_owned(),
+                message: one_line(&e.to_string()),
+            }]);
         }
     };
     let mut problems = Vec::new();
@@ -382,7 +402,10 @@ fn section<T: serde::de::DeserializeOwned>(key: &str, value: toml::Value, slot: 
             *slot = v;
             Ok(())
         }
-        Err(e) => Err(Problem { key: key.to_owned(), message: one_line(&e.to_string()) }),
+        Err(e) => Err(Problem {
+            key: key.to_owned(),
+            message: one_line(&e.to_string()),
+        }),
     }
 }
 
@@ -400,7 +423,14 @@ fn one_line(text: &str) -> String {
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut problem = |key: String, message: String| problems.push(Problem { key, message });
-    let names = || config.environments.keys().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let names = || {
+        config
+            .environments
+            .keys()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 
     for (name, env) in &config.environments {
         if !valid_name(name) {
@@ -412,17 +442,26 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         if !env.root.is_absolute() {
             problem(
                 format!("environments.{name}.root"),
-                format!("'{}' must be an absolute path, like '/Application/mamstack/apps/{name}'", env.root.display()),
+                format!(
+                    "'{}' must be an absolute path, like '/Application/mamstack/apps/{name}'",
+                    env.root.display()
+                ),
             );
         }
         if let Some(url) = &env.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            problem(format!("environments.{name}.url"), format!("'{url}' must start with http:// or https://"));
+            problem(
+                format!("environments.{name}.url"),
+                format!("'{url}' must start with http:// or https://"),
+            );
         }
         if let Some(dirs) = &env.media_dirs {
             if dirs.is_empty() {
-                problem(format!("environments.{name}.media-dirs"), "must name at least one folder".to_owned());
+                problem(
+                    format!("environments.{name}.media-dirs"),
+                    "must name at least one folder".to_owned(),
+                );
             }
             for d in dirs {
                 if d.is_empty() || d.contains('/') || d == "." || d == ".." {
@@ -444,17 +483,26 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     }
     for folder in &config.watch.folders {
         if !folder.is_absolute() {
-            problem("watch.folders".to_owned(), format!("'{}' must be an absolute path", folder.display()));
+            problem(
+                "watch.folders".to_owned(),
+                format!("'{}' must be an absolute path", folder.display()),
+            );
         }
     }
     let f = &config.freshness;
     if f.period.0.is_zero() {
-        problem("freshness.period".to_owned(), format!("'{}' must be longer than zero", f.period));
+        problem(
+            "freshness.period".to_owned(),
+            format!("'{}' must be longer than zero", f.period),
+        );
     }
     if f.late_after < f.period {
         problem(
             "freshness.late-after".to_owned(),
-            format!("'{}' is shorter than the backup period '{}'; every backup would look late", f.late_after, f.period),
+            format!(
+                "'{}' is shorter than the backup period '{}'; every backup would look late",
+                f.late_after, f.period
+            ),
         );
     }
     if f.stale_after <= f.late_after {
@@ -464,17 +512,27 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     if config.safe_copy.keep == 0 {
-        problem("safe-copy.keep".to_owned(), "'0' would delete every copy; keep at least 1".to_owned());
+        problem(
+            "safe-copy.keep".to_owned(),
+            "'0' would delete every copy; keep at least 1".to_owned(),
+        );
     }
     for dest in &config.safe_copy.destinations {
         if !dest.is_absolute() {
-            problem("safe-copy.destinations".to_owned(), format!("'{}' must be an absolute path", dest.display()));
+            problem(
+                "safe-copy.destinations".to_owned(),
+                format!("'{}' must be an absolute path", dest.display()),
+            );
         }
     }
     if !config.environments.contains_key(&config.restore.target) {
         problem(
             "restore.target".to_owned(),
-            format!("'{}' is not a configured environment (known: {})", config.restore.target, names()),
+            format!(
+                "'{}' is not a configured environment (known: {})",
+                config.restore.target,
+                names()
+            ),
         );
     }
     let owner_ok = config
@@ -492,18 +550,26 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if tm.stale_after <= tm.late_after {
         problem(
             "time-machine.stale-after".to_owned(),
-            format!("'{}' must be longer than late-after '{}'", tm.stale_after, tm.late_after),
+            format!(
+                "'{}' must be longer than late-after '{}'",
+                tm.stale_after, tm.late_after
+            ),
         );
     }
     if config.drill.every.0.is_zero() {
-        problem("drill.every".to_owned(), format!("'{}' must be longer than zero", config.drill.every));
+        problem(
+            "drill.every".to_owned(),
+            format!("'{}' must be longer than zero", config.drill.every),
+        );
     }
     problems
 }
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         && !name.starts_with('.')
 }
 
@@ -513,9 +579,15 @@ pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
         return Err(ConfigError::Exists { path: path.to_owned() });
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ConfigError::Write { path: path.to_owned(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| ConfigError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
     }
-    std::fs::write(path, EXAMPLE).map_err(|source| ConfigError::Write { path: path.to_owned(), source })
+    std::fs::write(path, EXAMPLE).map_err(|source| ConfigError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -525,8 +597,14 @@ mod tests {
     #[test]
     fn defaults_follow_the_recovery_procedure() {
         let c = Config::default();
-        assert_eq!(c.environments["prod"].root, PathBuf::from("/Application/mamstack/apps/prod"));
-        assert_eq!(c.environments["secours"].url.as_deref(), Some("http://imac-de-reunion.local/secours"));
+        assert_eq!(
+            c.environments["prod"].root,
+            PathBuf::from("/Application/mamstack/apps/prod")
+        );
+        assert_eq!(
+            c.environments["secours"].url.as_deref(),
+            Some("http://imac-de-reunion.local/secours")
+        );
         assert_eq!(c.restore.owner, "daemon:daemon");
         assert_eq!(c.freshness.late_after, HumanDuration::minutes(90));
         assert!(validate(&c).is_empty());
@@ -557,10 +635,9 @@ mod tests {
     // Guards "validation reports every problem at once".
     #[test]
     fn reports_every_problem_at_once() {
-        let problems = parse(
-            "language = 'de'\n[freshness]\nlate-after = 'soon'\n[restore]\ntarget = 'nowhere'\n[oops]\n",
-        )
-        .unwrap_err();
+        let problems =
+            parse("language = 'de'\n[freshness]\nlate-after = 'soon'\n[restore]\ntarget = 'nowhere'\n[oops]\n")
+                .unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"language"), "{problems:?}");
         assert!(keys.contains(&"freshness"), "{problems:?}");

@@ -41,7 +41,10 @@ trait At<T> {
 
 impl<T> At<T> for std::io::Result<T> {
     fn at(self, path: &Path) -> Result<T, DemoError> {
-        self.map_err(|source| DemoError { path: path.to_owned(), source })
+        self.map_err(|source| DemoError {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
@@ -52,7 +55,13 @@ pub fn create(dir: &Path) -> Result<Demo, DemoError> {
     let dir = fs::canonicalize(dir).at(dir)?;
     for (env, banner, db) in [("prod", "noire", DEMO_DB), ("secours", "VERTE", "gestion_secours")] {
         let root = dir.join(env);
-        for sub in ["web/documents", "web/pictures", "config", "runtime/backup", "runtime/logs"] {
+        for sub in [
+            "web/documents",
+            "web/pictures",
+            "config",
+            "runtime/backup",
+            "runtime/logs",
+        ] {
             let p = root.join(sub);
             fs::create_dir_all(&p).at(&p)?;
         }
@@ -79,7 +88,11 @@ pub fn create(dir: &Path) -> Result<Demo, DemoError> {
 
     let config = dir.join("config.toml");
     write_if_absent(&config, config_toml(&dir).as_bytes())?;
-    Ok(Demo { dir, config, backup_dir })
+    Ok(Demo {
+        dir,
+        config,
+        backup_dir,
+    })
 }
 
 fn write_if_absent(path: &Path, content: &[u8]) -> Result<(), DemoError> {
@@ -115,7 +128,11 @@ pub fn write_backup_pair(web: &Path, backup_dir: &Path) -> Result<(), DemoError>
     // written", and the demo should open on a settled, fresh backup.
     let when = std::time::SystemTime::now() - std::time::Duration::from_secs(5 * 60);
     for path in [&dump, &media] {
-        fs::File::options().write(true).open(path).and_then(|f| f.set_modified(when)).at(path)?;
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(when))
+            .at(path)?;
     }
     Ok(())
 }
@@ -168,10 +185,16 @@ fn media_files(year: &str) -> Vec<(String, Vec<u8>)> {
     vec![
         (format!("documents/Procès-verbal {year}-01.pdf"), pdf("Procès-verbal")),
         (format!("documents/Facture n°42 {year}.pdf"), pdf("Facture")),
-        ("documents/Liste des membres.csv".to_owned(), "nom;prénom\nDupont;Zoé\nMüller;Jérôme\n".as_bytes().to_vec()),
+        (
+            "documents/Liste des membres.csv".to_owned(),
+            "nom;prénom\nDupont;Zoé\nMüller;Jérôme\n".as_bytes().to_vec(),
+        ),
         (format!("pictures/Réunion d’été {year}.jpg"), jpeg.clone()),
         ("pictures/logo école.jpg".to_owned(), jpeg[..1024].to_vec()),
-        (format!("documents/archives/{year}/Rapport annuel.pdf"), pdf("Rapport annuel")),
+        (
+            format!("documents/archives/{year}/Rapport annuel.pdf"),
+            pdf("Rapport annuel"),
+        ),
     ]
 }
 
@@ -181,7 +204,9 @@ pub fn demo_dump() -> Vec<u8> {
     sql.extend_from_slice(DUMP_HEAD.as_bytes());
     // A thumbnail with every byte value, escaped as mysqldump does.
     let blob: Vec<u8> = (0..=255u8).collect();
-    sql.extend_from_slice(b"INSERT INTO `picture` VALUES (1,'pictures/R\xc3\xa9union d\xe2\x80\x99\xc3\xa9t\xc3\xa9 2026.jpg','");
+    sql.extend_from_slice(
+        b"INSERT INTO `picture` VALUES (1,'pictures/R\xc3\xa9union d\xe2\x80\x99\xc3\xa9t\xc3\xa9 2026.jpg','",
+    );
     sql.extend_from_slice(&escape(&blob));
     sql.extend_from_slice(b"','2026-06-21 18:30:00');\n");
     sql.extend_from_slice(DUMP_TAIL.as_bytes());
@@ -363,16 +388,29 @@ mod tests {
         let demo = create(dir.path()).unwrap();
         let f = fs::File::open(demo.backup_dir.join("media.taz")).unwrap();
         let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
-        let names: Vec<String> =
-            ar.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert!(names.iter().any(|n| n == "pictures/Réunion d’été 2026.jpg"), "{names:?}");
-        assert!(names.iter().all(|n| n.starts_with("documents") || n.starts_with("pictures")));
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert!(
+            names.iter().any(|n| n == "pictures/Réunion d’été 2026.jpg"),
+            "{names:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("documents") || n.starts_with("pictures"))
+        );
     }
 
     #[test]
     fn dump_is_bytes_and_complete() {
         let d = demo_dump();
-        assert!(std::str::from_utf8(&d).is_err(), "the BLOB must hold raw non-UTF-8 bytes");
+        assert!(
+            std::str::from_utf8(&d).is_err(),
+            "the BLOB must hold raw non-UTF-8 bytes"
+        );
         assert!(d.ends_with(b"-- Dump completed on 2026-11-25 14:00:01\n"));
         assert_eq!(escape(b"a'\0\\"), b"a\\'\\0\\\\".to_vec());
     }

@@ -31,7 +31,9 @@ pub struct Environment {
 /// Why an environment's database connection is not known.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
-    #[error("no environment '{name}' in the configuration (known: {known}). Add [environments.{name}] or use one of those.")]
+    #[error(
+        "no environment '{name}' in the configuration (known: {known}). Add [environments.{name}] or use one of those."
+    )]
     Unknown { name: String, known: String },
     #[error(transparent)]
     DbPhp(#[from] DbPhpError),
@@ -47,8 +49,14 @@ impl Environment {
             name: name.to_owned(),
             url: cfg.url.clone(),
             web: cfg.web.clone().unwrap_or_else(|| root.join("web")),
-            db_config: cfg.db_config.clone().unwrap_or_else(|| root.join("config").join("db.php")),
-            backup_dir: cfg.backup_dir.clone().unwrap_or_else(|| root.join("runtime").join("backup")),
+            db_config: cfg
+                .db_config
+                .clone()
+                .unwrap_or_else(|| root.join("config").join("db.php")),
+            backup_dir: cfg
+                .backup_dir
+                .clone()
+                .unwrap_or_else(|| root.join("runtime").join("backup")),
             media_dirs: cfg
                 .media_dirs
                 .clone()
@@ -69,7 +77,10 @@ impl Environment {
             (Err(e), _) => return Err(e.into()),
         };
         if settings.name.is_none() {
-            return Err(EnvError::NoDatabaseName { path: self.db_config.clone(), env: self.name.clone() });
+            return Err(EnvError::NoDatabaseName {
+                path: self.db_config.clone(),
+                env: self.name.clone(),
+            });
         }
         Ok(settings)
     }
@@ -117,15 +128,28 @@ fn apply(mut s: DbSettings, o: &DatabaseOverride) -> DbSettings {
 
 /// Every configured environment, in name order.
 pub fn all(config: &Config) -> Vec<Environment> {
-    config.environments.iter().map(|(n, c)| Environment::resolve(n, c)).collect()
+    config
+        .environments
+        .iter()
+        .map(|(n, c)| Environment::resolve(n, c))
+        .collect()
 }
 
 /// One configured environment by name.
 pub fn named(config: &Config, name: &str) -> Result<Environment, EnvError> {
-    config.environments.get(name).map(|c| Environment::resolve(name, c)).ok_or_else(|| EnvError::Unknown {
-        name: name.to_owned(),
-        known: config.environments.keys().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", "),
-    })
+    config
+        .environments
+        .get(name)
+        .map(|c| Environment::resolve(name, c))
+        .ok_or_else(|| EnvError::Unknown {
+            name: name.to_owned(),
+            known: config
+                .environments
+                .keys()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 #[cfg(test)]

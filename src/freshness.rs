@@ -66,7 +66,11 @@ impl State {
 
     /// The worse of two states.
     pub fn worst(self, other: State) -> State {
-        if (other.exit_code(), other.rank()) > (self.exit_code(), self.rank()) { other } else { self }
+        if (other.exit_code(), other.rank()) > (self.exit_code(), self.rank()) {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -85,7 +89,12 @@ pub struct Thresholds {
 
 impl Thresholds {
     pub fn new(late_after: Duration, stale_after: Duration) -> Self {
-        Thresholds { late_after, stale_after, settle: Duration::from_secs(10), skew_tolerance: Duration::from_secs(120) }
+        Thresholds {
+            late_after,
+            stale_after,
+            settle: Duration::from_secs(10),
+            skew_tolerance: Duration::from_secs(120),
+        }
     }
 }
 
@@ -123,14 +132,31 @@ pub struct Assessment {
 /// Assesses a pair from what is known of its two files.
 pub fn assess(db: &FileFacts, media: &FileFacts, th: &Thresholds, now: Timestamp) -> Assessment {
     use FileFacts::*;
-    let unknown = |reason| Assessment { state: State::Unknown, age_seconds: None, reason: Some(reason) };
-    let missing = |reason| Assessment { state: State::Missing, age_seconds: None, reason: Some(reason) };
+    let unknown = |reason| Assessment {
+        state: State::Unknown,
+        age_seconds: None,
+        reason: Some(reason),
+    };
+    let missing = |reason| Assessment {
+        state: State::Missing,
+        age_seconds: None,
+        reason: Some(reason),
+    };
     let (db_m, db_c, media_m, media_c) = match (db, media) {
         (Unreadable, _) | (_, Unreadable) => return unknown(Reason::Unreadable),
         (Absent, Absent) => return missing(Reason::BothMissing),
         (Absent, _) => return missing(Reason::DbMissing),
         (_, Absent) => return missing(Reason::MediaMissing),
-        (Present { modified: a, corrupt: ac }, Present { modified: b, corrupt: bc }) => (*a, *ac, *b, *bc),
+        (
+            Present {
+                modified: a,
+                corrupt: ac,
+            },
+            Present {
+                modified: b,
+                corrupt: bc,
+            },
+        ) => (*a, *ac, *b, *bc),
     };
     let oldest = db_m.min(media_m);
     let newest = db_m.max(media_m);
@@ -141,11 +167,19 @@ pub fn assess(db: &FileFacts, media: &FileFacts, th: &Thresholds, now: Timestamp
     }
     let age = age.max(0);
     if db_c || media_c {
-        return Assessment { state: State::Corrupt, age_seconds: Some(age), reason: Some(Reason::Corrupt) };
+        return Assessment {
+            state: State::Corrupt,
+            age_seconds: Some(age),
+            reason: Some(Reason::Corrupt),
+        };
     }
     let since_newest = (now.as_second() - newest.as_second()).max(0);
     if (since_newest as u64) < th.settle.as_secs() {
-        return Assessment { state: State::Writing, age_seconds: Some(age), reason: Some(Reason::Writing) };
+        return Assessment {
+            state: State::Writing,
+            age_seconds: Some(age),
+            reason: Some(Reason::Writing),
+        };
     }
     let state = if age as u64 > th.stale_after.as_secs() {
         State::Stale
@@ -155,7 +189,11 @@ pub fn assess(db: &FileFacts, media: &FileFacts, th: &Thresholds, now: Timestamp
         State::Fresh
     };
     let reason = (state != State::Fresh).then_some(Reason::Old);
-    Assessment { state, age_seconds: Some(age), reason }
+    Assessment {
+        state,
+        age_seconds: Some(age),
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -165,11 +203,17 @@ mod tests {
     const NOW: i64 = 1_764_000_000;
 
     fn at(seconds_ago: i64) -> FileFacts {
-        FileFacts::Present { modified: Timestamp::from_second(NOW - seconds_ago).unwrap(), corrupt: false }
+        FileFacts::Present {
+            modified: Timestamp::from_second(NOW - seconds_ago).unwrap(),
+            corrupt: false,
+        }
     }
 
     fn bad(seconds_ago: i64) -> FileFacts {
-        FileFacts::Present { modified: Timestamp::from_second(NOW - seconds_ago).unwrap(), corrupt: true }
+        FileFacts::Present {
+            modified: Timestamp::from_second(NOW - seconds_ago).unwrap(),
+            corrupt: true,
+        }
     }
 
     // The whole decision table, one row per case the foundation issue names.
@@ -180,22 +224,64 @@ mod tests {
         let h = 3600;
         let rows: Vec<(&str, FileFacts, FileFacts, State, Option<i64>)> = vec![
             ("both new", at(60), at(120), State::Fresh, Some(120)),
-            ("exactly late-after is still fresh", at(90 * 60), at(10), State::Fresh, Some(90 * 60)),
-            ("just past late-after", at(90 * 60 + 1), at(10), State::Late, Some(90 * 60 + 1)),
+            (
+                "exactly late-after is still fresh",
+                at(90 * 60),
+                at(10),
+                State::Fresh,
+                Some(90 * 60),
+            ),
+            (
+                "just past late-after",
+                at(90 * 60 + 1),
+                at(10),
+                State::Late,
+                Some(90 * 60 + 1),
+            ),
             ("older file decides", at(60), at(2 * h), State::Late, Some(2 * h)),
-            ("exactly stale-after is late", at(3 * h), at(3 * h), State::Late, Some(3 * h)),
+            (
+                "exactly stale-after is late",
+                at(3 * h),
+                at(3 * h),
+                State::Late,
+                Some(3 * h),
+            ),
             ("past stale-after", at(3 * h + 1), at(60), State::Stale, Some(3 * h + 1)),
             ("days old", at(50 * h), at(50 * h), State::Stale, Some(50 * h)),
             ("db absent", Absent, at(60), State::Missing, None),
             ("media absent", at(60), Absent, State::Missing, None),
             ("both absent", Absent, Absent, State::Missing, None),
             ("db unreadable", Unreadable, at(60), State::Unknown, None),
-            ("media unreadable beats absent", Absent, Unreadable, State::Unknown, None),
+            (
+                "media unreadable beats absent",
+                Absent,
+                Unreadable,
+                State::Unknown,
+                None,
+            ),
             ("db corrupt", bad(60), at(60), State::Corrupt, Some(60)),
-            ("media corrupt even if old", at(60), bad(10 * h), State::Corrupt, Some(10 * h)),
+            (
+                "media corrupt even if old",
+                at(60),
+                bad(10 * h),
+                State::Corrupt,
+                Some(10 * h),
+            ),
             ("still being written", at(3), at(60), State::Writing, Some(60)),
-            ("writing beats stale age of the other", at(2), at(10 * h), State::Writing, Some(10 * h)),
-            ("small future skew reads as just written", at(-60), at(30), State::Writing, Some(30)),
+            (
+                "writing beats stale age of the other",
+                at(2),
+                at(10 * h),
+                State::Writing,
+                Some(10 * h),
+            ),
+            (
+                "small future skew reads as just written",
+                at(-60),
+                at(30),
+                State::Writing,
+                Some(30),
+            ),
             ("clock skew", at(-3 * h), at(60), State::Unknown, None),
         ];
         for (name, db, media, state, age) in rows {
@@ -221,6 +307,14 @@ mod tests {
                 assert!(a.worst(b).exit_code() >= a.exit_code().max(b.exit_code()));
             }
         }
-        assert_eq!([Fresh.exit_code(), Late.exit_code(), Stale.exit_code(), Unknown.exit_code()], [0, 1, 2, 3]);
+        assert_eq!(
+            [
+                Fresh.exit_code(),
+                Late.exit_code(),
+                Stale.exit_code(),
+                Unknown.exit_code()
+            ],
+            [0, 1, 2, 3]
+        );
     }
 }

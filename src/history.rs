@@ -26,9 +26,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use rusqlite::types::Type;
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -153,11 +151,7 @@ pub enum HistoryError {
          update Secours (an older Secours never downgrades a history).",
         path.display()
     )]
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: u32,
-    },
+    TooNew { path: PathBuf, found: i64, known: u32 },
 
     #[error(
         "cannot open or write the history at '{}' while {step} ({cause}); check the permissions of the file \
@@ -210,11 +204,7 @@ pub enum HistoryError {
         "history at '{}': there is no operation #{id} (while {step}); this is a bug in Secours, please report it.",
         path.display()
     )]
-    UnknownOperation {
-        path: PathBuf,
-        id: i64,
-        step: &'static str,
-    },
+    UnknownOperation { path: PathBuf, id: i64, step: &'static str },
 
     #[error(
         "history at '{}': operation #{id} already finished with '{outcome}' (while {step}); this is a bug in \
@@ -244,9 +234,7 @@ fn sql_error(path: &Path, step: &'static str, err: rusqlite::Error) -> HistoryEr
         _ => {}
     }
     match err.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            HistoryError::Busy { path, step, cause }
-        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => HistoryError::Busy { path, step, cause },
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => HistoryError::Damaged {
             path,
             reason: format!("while {step}: {cause}"),
@@ -276,19 +264,15 @@ fn seconds(at: Timestamp) -> i64 {
 /// Reads a unix-seconds column as a timestamp; a value out of jiff's range means the file was tampered with.
 fn timestamp_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
     let secs: i64 = row.get(idx)?;
-    Timestamp::from_second(secs)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
+    Timestamp::from_second(secs).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
 }
 
-fn optional_timestamp_at(
-    row: &rusqlite::Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<Option<Timestamp>> {
+fn optional_timestamp_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     match row.get::<_, Option<i64>>(idx)? {
         None => Ok(None),
-        Some(secs) => Timestamp::from_second(secs).map(Some).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e))
-        }),
+        Some(secs) => Timestamp::from_second(secs)
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e))),
     }
 }
 
@@ -428,8 +412,7 @@ impl History {
     /// A history that lives in memory only, for tests.
     pub fn open_in_memory() -> Result<History, HistoryError> {
         let path = PathBuf::from(":memory:");
-        let conn =
-            Connection::open_in_memory().map_err(|e| sql_error(&path, "opening the file", e))?;
+        let conn = Connection::open_in_memory().map_err(|e| sql_error(&path, "opening the file", e))?;
         let history = History { conn, path };
         history.configure(false)?;
         history.migrate()?;
@@ -443,8 +426,7 @@ impl History {
 
     /// The schema version of the open file (equal to [`SCHEMA_VERSION`] once opened).
     pub fn schema_version(&self) -> Result<u32, HistoryError> {
-        let found =
-            read_user_version(&self.conn).map_err(self.err("reading the schema version"))?;
+        let found = read_user_version(&self.conn).map_err(self.err("reading the schema version"))?;
         u32::try_from(found).map_err(|_| HistoryError::Damaged {
             path: self.path.clone(),
             reason: format!("schema version '{found}' is negative"),
@@ -500,8 +482,7 @@ impl History {
 
     fn migrate(&self) -> Result<(), HistoryError> {
         // Most opens find the schema current: a plain read, no write lock, no waiting on the other process.
-        let found =
-            read_user_version(&self.conn).map_err(self.err("reading the schema version"))?;
+        let found = read_user_version(&self.conn).map_err(self.err("reading the schema version"))?;
         if self.check_version(found)? == SCHEMA_VERSION {
             return Ok(());
         }
@@ -515,10 +496,7 @@ impl History {
                 return Ok(());
             }
             // `MIGRATIONS[v]` upgrades version v; always present since v < SCHEMA_VERSION = MIGRATIONS.len().
-            let Some(script) = usize::try_from(version)
-                .ok()
-                .and_then(|i| MIGRATIONS.get(i))
-            else {
+            let Some(script) = usize::try_from(version).ok().and_then(|i| MIGRATIONS.get(i)) else {
                 return Ok(());
             };
             apply_migration(&tx, script, version + 1).map_err(self.err("upgrading the schema"))?;
@@ -532,8 +510,7 @@ impl History {
     }
 
     fn immediate(&self, step: &'static str) -> Result<Transaction<'_>, HistoryError> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(self.err(step))
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(self.err(step))
     }
 
     fn check_json(&self, what: &'static str, text: &str) -> Result<(), HistoryError> {
@@ -546,12 +523,7 @@ impl History {
             })
     }
 
-    fn check_one_of(
-        &self,
-        what: &'static str,
-        value: &str,
-        allowed: &[&str],
-    ) -> Result<(), HistoryError> {
+    fn check_one_of(&self, what: &'static str, value: &str, allowed: &[&str]) -> Result<(), HistoryError> {
         if allowed.contains(&value) {
             return Ok(());
         }
@@ -592,7 +564,15 @@ impl History {
         tx.execute(
             "INSERT INTO observations (at, source, state, age_seconds, db_bytes, media_bytes, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![seconds(obs.at), obs.source, obs.state, obs.age_seconds, db_bytes, media_bytes, obs.detail],
+            params![
+                seconds(obs.at),
+                obs.source,
+                obs.state,
+                obs.age_seconds,
+                db_bytes,
+                media_bytes,
+                obs.detail
+            ],
         )
         .map_err(self.err(STEP))?;
         tx.commit().map_err(self.err(STEP))?;
@@ -600,10 +580,7 @@ impl History {
     }
 
     /// The last stored observation of `source`.
-    pub fn last_observation(
-        &self,
-        source: &str,
-    ) -> Result<Option<ObservationRecord>, HistoryError> {
+    pub fn last_observation(&self, source: &str) -> Result<Option<ObservationRecord>, HistoryError> {
         self.conn
             .query_row(
                 "SELECT at, source, state, age_seconds, db_bytes, media_bytes, detail FROM observations
@@ -629,12 +606,7 @@ impl History {
 
     /// Records that `source` is in `state` at `at`. Stores and returns the change only when `state` differs
     /// from the last recorded state of `source` (the first record of a source is a change from `None`).
-    pub fn record_state(
-        &self,
-        source: &str,
-        state: &str,
-        at: Timestamp,
-    ) -> Result<Option<StateChange>, HistoryError> {
+    pub fn record_state(&self, source: &str, state: &str, at: Timestamp) -> Result<Option<StateChange>, HistoryError> {
         const STEP: &str = "recording a state change";
         let tx = self.immediate(STEP)?;
         let previous: Option<String> = tx
@@ -732,12 +704,7 @@ impl History {
     // ----- operations journal -----
 
     /// Starts journaling an operation of `kind` (`copy`, `restore`, `drill`, …).
-    pub fn begin_operation(
-        &self,
-        kind: &str,
-        details_json: &str,
-        at: Timestamp,
-    ) -> Result<OperationId, HistoryError> {
+    pub fn begin_operation(&self, kind: &str, details_json: &str, at: Timestamp) -> Result<OperationId, HistoryError> {
         const STEP: &str = "beginning an operation";
         self.check_json("operation details", details_json)?;
         // A transaction so that `last_insert_rowid` is read before anything else runs on this connection.
@@ -796,18 +763,9 @@ impl History {
     }
 
     /// Fails unless operation `id` exists and is not finished; call inside a write transaction.
-    fn check_running(
-        &self,
-        tx: &Connection,
-        id: OperationId,
-        step: &'static str,
-    ) -> Result<(), HistoryError> {
+    fn check_running(&self, tx: &Connection, id: OperationId, step: &'static str) -> Result<(), HistoryError> {
         let outcome: Option<Option<String>> = tx
-            .query_row(
-                "SELECT outcome FROM operations WHERE id = ?1",
-                [id.0],
-                |row| row.get(0),
-            )
+            .query_row("SELECT outcome FROM operations WHERE id = ?1", [id.0], |row| row.get(0))
             .optional()
             .map_err(self.err(step))?;
         match outcome {
@@ -826,8 +784,7 @@ impl History {
         }
     }
 
-    const OPERATION_COLUMNS: &str =
-        "id, kind, details_json, started_at, finished_at, outcome, outcome_details_json";
+    const OPERATION_COLUMNS: &str = "id, kind, details_json, started_at, finished_at, outcome, outcome_details_json";
 
     fn operation_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Operation> {
         Ok(Operation {
@@ -849,19 +806,12 @@ impl History {
             Self::OPERATION_COLUMNS
         );
         let mut stmt = self.conn.prepare(&sql).map_err(self.err(STEP))?;
-        let rows = stmt
-            .query_map([], Self::operation_row)
-            .map_err(self.err(STEP))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err(STEP))
+        let rows = stmt.query_map([], Self::operation_row).map_err(self.err(STEP))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))
     }
 
     /// The most recently begun operation of `kind`; with `outcome`, the most recent one that finished so.
-    pub fn last_operation(
-        &self,
-        kind: &str,
-        outcome: Option<&str>,
-    ) -> Result<Option<Operation>, HistoryError> {
+    pub fn last_operation(&self, kind: &str, outcome: Option<&str>) -> Result<Option<Operation>, HistoryError> {
         let sql = format!(
             "SELECT {} FROM operations WHERE kind = ?1 AND (?2 IS NULL OR outcome = ?2) ORDER BY id DESC LIMIT 1",
             Self::OPERATION_COLUMNS
@@ -874,10 +824,7 @@ impl History {
 
     /// One operation by id.
     pub fn operation(&self, id: OperationId) -> Result<Option<Operation>, HistoryError> {
-        let sql = format!(
-            "SELECT {} FROM operations WHERE id = ?1",
-            Self::OPERATION_COLUMNS
-        );
+        let sql = format!("SELECT {} FROM operations WHERE id = ?1", Self::OPERATION_COLUMNS);
         self.conn
             .query_row(&sql, [id.0], Self::operation_row)
             .optional()
@@ -905,8 +852,7 @@ impl History {
                 })
             })
             .map_err(self.err(STEP))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(self.err(STEP))
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))
     }
 
     // ----- notifications -----
@@ -925,30 +871,21 @@ impl History {
     /// When the alert `key` was last sent.
     pub fn last_notification(&self, key: &str) -> Result<Option<Timestamp>, HistoryError> {
         self.conn
-            .query_row(
-                "SELECT MAX(at) FROM notifications WHERE key = ?1",
-                [key],
-                |row| optional_timestamp_at(row, 0),
-            )
+            .query_row("SELECT MAX(at) FROM notifications WHERE key = ?1", [key], |row| {
+                optional_timestamp_at(row, 0)
+            })
             .map_err(self.err("reading the last notification"))
     }
 
     /// Records the alert `key` at `at` unless it was sent less than `interval` before; returns whether the
     /// caller should send it. Check and record are one transaction, so two processes never both send.
-    pub fn claim_notification(
-        &self,
-        key: &str,
-        at: Timestamp,
-        interval: Duration,
-    ) -> Result<bool, HistoryError> {
+    pub fn claim_notification(&self, key: &str, at: Timestamp, interval: Duration) -> Result<bool, HistoryError> {
         const STEP: &str = "claiming a notification";
         let tx = self.immediate(STEP)?;
         let last: Option<i64> = tx
-            .query_row(
-                "SELECT MAX(at) FROM notifications WHERE key = ?1",
-                [key],
-                |row| row.get(0),
-            )
+            .query_row("SELECT MAX(at) FROM notifications WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
             .map_err(self.err(STEP))?;
         let interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
         if let Some(last) = last {
@@ -977,8 +914,7 @@ impl History {
         }
         let n = i64::try_from(limit).unwrap_or(i64::MAX);
         // One read transaction: the four lists come from the same snapshot.
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
-            .map_err(self.err(STEP))?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(self.err(STEP))?;
         let mut events = Vec::new();
 
         let mut stmt = tx
@@ -1048,9 +984,7 @@ impl History {
             Self::OPERATION_COLUMNS
         );
         let mut stmt = tx.prepare(&sql).map_err(self.err(STEP))?;
-        let rows = stmt
-            .query_map([n], Self::operation_row)
-            .map_err(self.err(STEP))?;
+        let rows = stmt.query_map([n], Self::operation_row).map_err(self.err(STEP))?;
         for row in rows {
             let op = row.map_err(self.err(STEP))?;
             let status = op.outcome.as_deref().unwrap_or("unfinished");
@@ -1187,10 +1121,7 @@ mod tests {
         assert_eq!(h.schema_version().unwrap(), SCHEMA_VERSION);
         // The test must cross at least one migration.
         const { assert!(SCHEMA_VERSION >= 2) };
-        assert_eq!(
-            h.last_state("prod").unwrap(),
-            Some(("late".to_owned(), t(10)))
-        );
+        assert_eq!(h.last_state("prod").unwrap(), Some(("late".to_owned(), t(10))));
         assert_eq!(h.last_notification("prod-late").unwrap(), Some(t(11)));
         let last = h.last_observation("prod").unwrap().unwrap();
         assert_eq!(
@@ -1221,19 +1152,10 @@ mod tests {
         let h2 = History::open(&path).unwrap();
         assert_eq!(h1.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(h2.schema_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(
-            h2.last_state("prod").unwrap(),
-            Some(("fresh".to_owned(), t(0)))
-        );
-        let mode: String = h1
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        assert_eq!(h2.last_state("prod").unwrap(), Some(("fresh".to_owned(), t(0))));
+        let mode: String = h1.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = h1
-            .conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
+        let fk: i64 = h1.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
     }
 
@@ -1244,10 +1166,8 @@ mod tests {
         let path = dir.path().join("history.sqlite");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE future (x INTEGER)")
-                .unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-                .unwrap();
+            conn.execute_batch("CREATE TABLE future (x INTEGER)").unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         }
         let err = History::open(&path).unwrap_err();
         assert!(matches!(err, HistoryError::TooNew { found, known, .. }
@@ -1256,16 +1176,11 @@ mod tests {
         assert!(msg.contains("update Secours"), "{msg}");
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         let conn = Connection::open(&path).unwrap();
-        assert_eq!(
-            read_user_version(&conn).unwrap(),
-            i64::from(SCHEMA_VERSION + 1)
-        );
+        assert_eq!(read_user_version(&conn).unwrap(), i64::from(SCHEMA_VERSION + 1));
         let tables: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(tables, 1);
     }
@@ -1287,11 +1202,7 @@ mod tests {
     fn sqlite_codes_map_to_guidance() {
         let p = Path::new("/h.sqlite");
         let code = |c| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(c), None);
-        let busy = sql_error(
-            p,
-            "recording a state change",
-            code(rusqlite::ffi::SQLITE_BUSY),
-        );
+        let busy = sql_error(p, "recording a state change", code(rusqlite::ffi::SQLITE_BUSY));
         assert!(
             busy.to_string()
                 .starts_with("another program holds the history at '/h.sqlite' locked")
@@ -1383,10 +1294,7 @@ mod tests {
         );
         // Sources are independent.
         assert!(h.record_state("standby", "late", t(130)).unwrap().is_some());
-        assert_eq!(
-            h.last_state("prod").unwrap(),
-            Some(("late".to_owned(), t(120)))
-        );
+        assert_eq!(h.last_state("prod").unwrap(), Some(("late".to_owned(), t(120))));
         assert!(h.record_state("prod", "fresh", t(180)).unwrap().is_some());
         let count: i64 = h
             .conn
@@ -1399,8 +1307,7 @@ mod tests {
     fn a_verification_is_stored_once_per_file_version() {
         let h = History::open_in_memory().unwrap();
         assert_eq!(h.verification(&key(1)).unwrap(), None);
-        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(0))
-            .unwrap();
+        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(0)).unwrap();
         h.record_verification(&key(1), "damaged", r#"{"at":"line 7"}"#, t(5))
             .unwrap();
         let v = h.verification(&key(1)).unwrap().unwrap();
@@ -1414,53 +1321,32 @@ mod tests {
         );
         // A rewritten file (new mtime, size or inode) is another version.
         assert_eq!(h.verification(&key(2)).unwrap(), None);
-        assert_eq!(
-            h.verification(&FileKey { size: 1, ..key(1) }).unwrap(),
-            None
-        );
-        assert_eq!(
-            h.verification(&FileKey { inode: 3, ..key(1) }).unwrap(),
-            None
-        );
+        assert_eq!(h.verification(&FileKey { size: 1, ..key(1) }).unwrap(), None);
+        assert_eq!(h.verification(&FileKey { inode: 3, ..key(1) }).unwrap(), None);
         let count: i64 = h
             .conn
             .query_row("SELECT COUNT(*) FROM verifications", [], |r| r.get(0))
             .unwrap();
         assert_eq!(count, 1);
-        let err = h
-            .record_verification(&key(3), "ok", "{not json", t(6))
-            .unwrap_err();
+        let err = h.record_verification(&key(3), "ok", "{not json", t(6)).unwrap_err();
         assert!(matches!(err, HistoryError::InvalidJson { .. }), "{err:?}");
     }
 
     #[test]
     fn operation_journal_and_unfinished_list() {
         let h = History::open_in_memory().unwrap();
-        let restore = h
-            .begin_operation("restore", r#"{"source":"prod"}"#, t(0))
-            .unwrap();
+        let restore = h.begin_operation("restore", r#"{"source":"prod"}"#, t(0)).unwrap();
         let drill = h.begin_operation("drill", "{}", t(1)).unwrap();
-        h.journal_step(restore, "drop-tables", "start", "{}", t(2))
-            .unwrap();
+        h.journal_step(restore, "drop-tables", "start", "{}", t(2)).unwrap();
         h.journal_step(restore, "drop-tables", "done", r#"{"tables":12}"#, t(3))
             .unwrap();
         h.journal_step(restore, "import", "failed", r#"{"line":7}"#, t(4))
             .unwrap();
-        let ids: Vec<_> = h
-            .unfinished_operations()
-            .unwrap()
-            .iter()
-            .map(|o| o.id)
-            .collect();
+        let ids: Vec<_> = h.unfinished_operations().unwrap().iter().map(|o| o.id).collect();
         assert_eq!(ids, vec![restore, drill]);
 
-        h.finish_operation(
-            restore,
-            "rolled-back",
-            r#"{"reason":"import failed"}"#,
-            t(5),
-        )
-        .unwrap();
+        h.finish_operation(restore, "rolled-back", r#"{"reason":"import failed"}"#, t(5))
+            .unwrap();
         let unfinished = h.unfinished_operations().unwrap();
         assert_eq!(unfinished.len(), 1);
         assert_eq!(unfinished[0].id, drill);
@@ -1487,24 +1373,15 @@ mod tests {
         assert_eq!(op.details_json, r#"{"source":"prod"}"#);
 
         let second = h.begin_operation("restore", "{}", t(10)).unwrap();
+        assert_eq!(h.last_operation("restore", None).unwrap().unwrap().id, second);
         assert_eq!(
-            h.last_operation("restore", None).unwrap().unwrap().id,
-            second
-        );
-        assert_eq!(
-            h.last_operation("restore", Some("rolled-back"))
-                .unwrap()
-                .unwrap()
-                .id,
+            h.last_operation("restore", Some("rolled-back")).unwrap().unwrap().id,
             restore
         );
         assert_eq!(h.last_operation("restore", Some("ok")).unwrap(), None);
         assert_eq!(h.last_operation("copy", None).unwrap(), None);
         h.finish_operation(second, "ok", "{}", t(11)).unwrap();
-        assert_eq!(
-            h.last_operation("restore", Some("ok")).unwrap().unwrap().id,
-            second
-        );
+        assert_eq!(h.last_operation("restore", Some("ok")).unwrap().unwrap().id, second);
     }
 
     // Guards: journal misuse is reported (with the bad value quoted) instead of silently corrupting the log.
@@ -1512,14 +1389,8 @@ mod tests {
     fn operation_journal_refuses_misuse() {
         let h = History::open_in_memory().unwrap();
         let id = h.begin_operation("copy", "{}", t(0)).unwrap();
-        let err = h
-            .journal_step(id, "copy", "halfway", "{}", t(1))
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("'halfway' is not a valid step phase"),
-            "{err}"
-        );
+        let err = h.journal_step(id, "copy", "halfway", "{}", t(1)).unwrap_err();
+        assert!(err.to_string().contains("'halfway' is not a valid step phase"), "{err}");
         let err = h.finish_operation(id, "great", "{}", t(1)).unwrap_err();
         assert!(matches!(err, HistoryError::InvalidValue { .. }), "{err:?}");
         let err = h.begin_operation("copy", "", t(1)).unwrap_err();
@@ -1535,17 +1406,12 @@ mod tests {
         ));
         h.finish_operation(id, "cancelled", "{}", t(2)).unwrap();
         let err = h.finish_operation(id, "ok", "{}", t(3)).unwrap_err();
-        assert!(
-            matches!(err, HistoryError::OperationFinished { ref outcome, .. } if outcome == "cancelled")
-        );
+        assert!(matches!(err, HistoryError::OperationFinished { ref outcome, .. } if outcome == "cancelled"));
         assert!(matches!(
             h.journal_step(id, "s", "start", "{}", t(3)),
             Err(HistoryError::OperationFinished { .. })
         ));
-        assert_eq!(
-            h.operation(id).unwrap().unwrap().outcome.as_deref(),
-            Some("cancelled")
-        );
+        assert_eq!(h.operation(id).unwrap().unwrap().outcome.as_deref(), Some("cancelled"));
     }
 
     #[test]
@@ -1569,19 +1435,15 @@ mod tests {
     fn recent_events_are_merged_newest_first() {
         let h = History::open_in_memory().unwrap();
         h.record_state("prod", "fresh", t(0)).unwrap();
-        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(10))
-            .unwrap();
-        let op = h
-            .begin_operation("restore", r#"{"source":"prod"}"#, t(20))
-            .unwrap();
+        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(10)).unwrap();
+        let op = h.begin_operation("restore", r#"{"source":"prod"}"#, t(20)).unwrap();
         h.record_state("prod", "late", t(30)).unwrap();
         h.record_notification("prod-late", t(40)).unwrap();
         h.finish_operation(op, "ok", "{}", t(50)).unwrap();
         let running = h.begin_operation("drill", "{}", t(60)).unwrap();
         // Observations and journal steps are not events.
         h.record_observation(&obs(70, "late", 1, 2)).unwrap();
-        h.journal_step(running, "import", "start", "{}", t(80))
-            .unwrap();
+        h.journal_step(running, "import", "start", "{}", t(80)).unwrap();
 
         let events = h.recent_events(100).unwrap();
         let got: Vec<_> = events
@@ -1602,10 +1464,7 @@ mod tests {
             ]
         );
         assert_eq!(events[3].source.as_deref(), Some("prod"));
-        assert_eq!(
-            events[4].source.as_deref(),
-            Some("/backup/runtime/backup/app.gz")
-        );
+        assert_eq!(events[4].source.as_deref(), Some("/backup/runtime/backup/app.gz"));
         assert_eq!(events[4].details["details"]["tables"], 3);
         assert_eq!(events[1].details["details"]["source"], "prod");
 

@@ -26,7 +26,11 @@ impl Lang {
 
     /// `fr`, `fr-CH`, `fr_FR.UTF-8` → French; anything else → English.
     pub fn from_locale(locale: &str) -> Lang {
-        if locale.to_ascii_lowercase().starts_with("fr") { Lang::Fr } else { Lang::En }
+        if locale.to_ascii_lowercase().starts_with("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
     }
 
     /// The strings of this language.
@@ -84,6 +88,7 @@ pub struct Texts {
     pub demo_created: &'static str,
     pub demo_no_display: &'static str,
     pub app_not_yet: &'static str,
+    pub history_empty: &'static str,
     pub not_available_yet: &'static str,
     pub alert_worse: &'static str,
     pub alert_reminder: &'static str,
@@ -170,6 +175,7 @@ pub static FR: Texts = Texts {
     demo_created: "Démonstration prête dans {dir} (configuration : {config}).",
     demo_no_display: "Pas d’écran disponible : voici l’état des sauvegardes à la place de l’icône.",
     app_not_yet: "L’icône de barre de menus arrive dans une prochaine version ; voici l’état des sauvegardes.",
+    history_empty: "L’historique est vide pour l’instant.",
     not_available_yet: "Cette action arrive dans une prochaine version de Secours. En attendant, suivez la procédure de secours.",
     alert_worse: "Sauvegarde {name} : {state}",
     alert_reminder: "Rappel — sauvegarde {name} : {state}",
@@ -256,6 +262,7 @@ pub static EN: Texts = Texts {
     demo_created: "Demo ready in {dir} (configuration: {config}).",
     demo_no_display: "No display available: here is the backup status instead of the icon.",
     app_not_yet: "The menu-bar icon comes in a later version; here is the backup status.",
+    history_empty: "The history is empty so far.",
     not_available_yet: "This action comes in a later version of Secours. Meanwhile, follow the recovery procedure.",
     alert_worse: "Backup {name}: {state}",
     alert_reminder: "Reminder — backup {name}: {state}",
@@ -319,7 +326,11 @@ impl Texts {
             value /= 1000.0;
             unit += 1;
         }
-        let text = if unit == 0 || value >= 10.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+        let text = if unit == 0 || value >= 10.0 {
+            format!("{value:.0}")
+        } else {
+            format!("{value:.1}")
+        };
         format!("{} {}", text.replace('.', &self.decimal.to_string()), self.units[unit])
     }
 

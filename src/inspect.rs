@@ -52,9 +52,13 @@ pub struct PairObservation {
 pub enum FolderProblem {
     Absent,
     NotAFolder,
-    Unreadable { error: String },
+    Unreadable {
+        error: String,
+    },
     /// Several `*.gz` and no database name to choose one.
-    SeveralDumps { names: Vec<String> },
+    SeveralDumps {
+        names: Vec<String>,
+    },
 }
 
 impl FileState {
@@ -99,12 +103,21 @@ pub fn observe_file(path: &Path) -> FileState {
                     mtime_ns,
                     inode: meta.ino(),
                 }),
-                Err(e) => FileState::Unreadable { path: path.to_owned(), error: format!("impossible modification time: {e}") },
+                Err(e) => FileState::Unreadable {
+                    path: path.to_owned(),
+                    error: format!("impossible modification time: {e}"),
+                },
             }
         }
-        Ok(_) => FileState::Unreadable { path: path.to_owned(), error: "not a regular file".to_owned() },
+        Ok(_) => FileState::Unreadable {
+            path: path.to_owned(),
+            error: "not a regular file".to_owned(),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent { path: path.to_owned() },
-        Err(e) => FileState::Unreadable { path: path.to_owned(), error: e.to_string() },
+        Err(e) => FileState::Unreadable {
+            path: path.to_owned(),
+            error: e.to_string(),
+        },
     }
 }
 
@@ -118,14 +131,28 @@ pub fn observe_folder(folder: &Path, dbname: Option<&str>) -> PairObservation {
         Some(name) => observe_file(&pair_folder.join(format!("{name}.gz"))),
         None => match gz_files(&pair_folder) {
             Ok(list) if list.len() == 1 => observe_file(&list[0]),
-            Ok(list) if list.is_empty() => FileState::Absent { path: pair_folder.join("<dbname>.gz") },
+            Ok(list) if list.is_empty() => FileState::Absent {
+                path: pair_folder.join("<dbname>.gz"),
+            },
             Ok(list) => {
-                let names = list.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+                let names = list
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
                 folder_problem = Some(FolderProblem::SeveralDumps { names });
-                FileState::Unreadable { path: pair_folder.join("<dbname>.gz"), error: "ambiguous".to_owned() }
+                FileState::Unreadable {
+                    path: pair_folder.join("<dbname>.gz"),
+                    error: "ambiguous".to_owned(),
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent { path: pair_folder.join("<dbname>.gz") },
-            Err(e) => FileState::Unreadable { path: pair_folder.clone(), error: e.to_string() },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::Absent {
+                path: pair_folder.join("<dbname>.gz"),
+            },
+            Err(e) => FileState::Unreadable {
+                path: pair_folder.clone(),
+                error: e.to_string(),
+            },
         },
     };
     if folder_problem.is_none() {
@@ -136,7 +163,13 @@ pub fn observe_folder(folder: &Path, dbname: Option<&str>) -> PairObservation {
             Ok(_) => None,
         };
     }
-    PairObservation { folder: folder.to_owned(), pair_folder, db, media, folder_problem }
+    PairObservation {
+        folder: folder.to_owned(),
+        pair_folder,
+        db,
+        media,
+        folder_problem,
+    }
 }
 
 fn gz_files(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -213,7 +246,9 @@ mod tests {
         let o = observe_folder(dir.path(), None);
         assert_eq!(
             o.folder_problem,
-            Some(FolderProblem::SeveralDumps { names: vec!["a.gz".to_owned(), "b.gz".to_owned()] })
+            Some(FolderProblem::SeveralDumps {
+                names: vec!["a.gz".to_owned(), "b.gz".to_owned()]
+            })
         );
     }
 

@@ -28,3 +28,4 @@ pub mod platform;
 pub mod progress;
 pub mod secret;
 pub mod status;
+pub mod timemachine;

@@ -35,7 +35,12 @@ impl Log for Logger {
 }
 
 fn level_from_env(default: LevelFilter) -> LevelFilter {
-    match std::env::var("RUST_LOG").ok().as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match std::env::var("RUST_LOG")
+        .ok()
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("trace") => LevelFilter::Trace,
         Some("debug") => LevelFilter::Debug,
         Some("info") => LevelFilter::Info,
@@ -49,7 +54,10 @@ fn level_from_env(default: LevelFilter) -> LevelFilter {
 /// Logging for a CLI run: stderr.
 pub fn init_cli() {
     let level = level_from_env(LevelFilter::Warn);
-    let logger = Logger { level, out: Mutex::new(Box::new(std::io::stderr())) };
+    let logger = Logger {
+        level,
+        out: Mutex::new(Box::new(std::io::stderr())),
+    };
     if log::set_logger(Box::leak(Box::new(logger))).is_ok() {
         log::set_max_level(level);
     }
@@ -58,13 +66,21 @@ pub fn init_cli() {
 /// Logging for the app: a file `secours.log` in `dir` (falls back to stderr if it cannot be opened).
 pub fn init_file(dir: &std::path::Path) {
     let level = level_from_env(LevelFilter::Info);
-    let out: Box<dyn Write + Send> = match std::fs::create_dir_all(dir)
-        .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(dir.join("secours.log")))
-    {
+    let out: Box<dyn Write + Send> = match std::fs::create_dir_all(dir).and_then(|_| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("secours.log"))
+    }) {
         Ok(f) => Box::new(f),
         Err(_) => Box::new(std::io::stderr()),
     };
-    if log::set_logger(Box::leak(Box::new(Logger { level, out: Mutex::new(out) }))).is_ok() {
+    if log::set_logger(Box::leak(Box::new(Logger {
+        level,
+        out: Mutex::new(out),
+    })))
+    .is_ok()
+    {
         log::set_max_level(level);
     }
     log::log!(Level::Info, "Secours {} starting", env!("CARGO_PKG_VERSION"));

@@ -103,15 +103,29 @@ pub struct Item {
 
 impl Item {
     fn info(label: impl Into<String>) -> Item {
-        Item { label: label.into(), enabled: false, checked: None, children: Vec::new(), separator: false, action: None }
+        Item {
+            label: label.into(),
+            enabled: false,
+            checked: None,
+            children: Vec::new(),
+            separator: false,
+            action: None,
+        }
     }
 
     fn act(label: impl Into<String>, action: Action, enabled: bool) -> Item {
-        Item { action: Some(action), enabled, ..Item::info(label) }
+        Item {
+            action: Some(action),
+            enabled,
+            ..Item::info(label)
+        }
     }
 
     fn separator() -> Item {
-        Item { separator: true, ..Item::info("") }
+        Item {
+            separator: true,
+            ..Item::info("")
+        }
     }
 }
 
@@ -205,7 +219,9 @@ pub fn icon(input: &MenuInput, now: Timestamp) -> Icon {
         return Icon::Working;
     }
     let state = input.status.as_ref().map_or(State::Unknown, |s| s.state);
-    if input.config_problem.is_some() || matches!(state, State::Stale | State::Missing | State::Corrupt | State::Unknown) {
+    if input.config_problem.is_some()
+        || matches!(state, State::Stale | State::Missing | State::Corrupt | State::Unknown)
+    {
         return Icon::Stale;
     }
     if state == State::Late {
@@ -255,7 +271,10 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
     match input.copies.first() {
         Some(c) => items.push(Item::info(fill(
             t.menu_newest_copy,
-            &[("age", &t.age(now.as_second() - c.at.as_second())), ("destination", &c.destination)],
+            &[
+                ("age", &t.age(now.as_second() - c.at.as_second())),
+                ("destination", &c.destination),
+            ],
         ))),
         None => items.push(Item::info(t.menu_no_copy)),
     }
@@ -263,7 +282,11 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         Some(at) => fill(t.menu_last_drill, &[("age", &t.age(now.as_second() - at.as_second()))]),
         None => t.menu_no_drill.to_owned(),
     };
-    let drill = if drill_due(input, now) { format!("{drill} — {}", t.menu_drill_due) } else { drill };
+    let drill = if drill_due(input, now) {
+        format!("{drill} — {}", t.menu_drill_due)
+    } else {
+        drill
+    };
     items.push(Item::info(drill));
     if let Some(what) = &input.unfinished_restore {
         items.push(Item::info(fill(t.menu_unfinished, &[("what", what)])));
@@ -275,21 +298,36 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
     }
     items.push(Item::separator());
 
-    let has_pair = input.status.as_ref().is_some_and(|s| s.sources.iter().any(|s| s.db.bytes.is_some() && s.media.bytes.is_some()));
+    let has_pair = input.status.as_ref().is_some_and(|s| {
+        s.sources
+            .iter()
+            .any(|s| s.db.bytes.is_some() && s.media.bytes.is_some())
+    });
     let idle = !busy && input.unfinished_restore.is_none();
     items.push(Item::act(t.menu_copy, Action::CopyNow, idle && has_pair));
     items.push(Item::act(t.menu_verify, Action::VerifyNow, !busy && has_pair));
     let mut restore = Item::info(fill(t.menu_restore, &[("target", &input.target_name)]));
     restore.enabled = idle;
-    restore.children.push(Item::act(t.menu_restore_latest, Action::RestoreLatest, idle && (has_pair || !input.copies.is_empty())));
+    restore.children.push(Item::act(
+        t.menu_restore_latest,
+        Action::RestoreLatest,
+        idle && (has_pair || !input.copies.is_empty()),
+    ));
     for c in &input.copies {
         let label = fill(
             t.menu_restore_copy,
-            &[("date", &c.at.strftime("%Y-%m-%d %H:%M").to_string()), ("destination", &c.destination)],
+            &[
+                ("date", &c.at.strftime("%Y-%m-%d %H:%M").to_string()),
+                ("destination", &c.destination),
+            ],
         );
-        restore.children.push(Item::act(label, Action::RestoreCopy(c.id.clone()), idle));
+        restore
+            .children
+            .push(Item::act(label, Action::RestoreCopy(c.id.clone()), idle));
     }
-    restore.children.push(Item::act(t.menu_restore_choose, Action::RestoreChooseFolder, idle));
+    restore
+        .children
+        .push(Item::act(t.menu_restore_choose, Action::RestoreChooseFolder, idle));
     items.push(restore);
     items.push(Item::act(t.menu_failback, Action::Failback, idle));
     items.push(Item::act(t.menu_backup_now, Action::BackupNow, idle));
@@ -299,7 +337,11 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         Action::OpenSecours,
         input.target_url.is_some(),
     ));
-    let show = if cfg!(target_os = "macos") { t.menu_show_backups } else { t.menu_show_backups_other };
+    let show = if cfg!(target_os = "macos") {
+        t.menu_show_backups
+    } else {
+        t.menu_show_backups_other
+    };
     items.push(Item::act(show, Action::ShowBackups, true));
     items.push(Item::act(t.menu_history, Action::History, true));
     items.push(Item::act(t.menu_preferences, Action::Preferences, true));
@@ -335,12 +377,17 @@ fn status_lines(status: &StatusReport, t: &Texts) -> Vec<Item> {
     let mut items = Vec::new();
     for s in &status.sources {
         let line = match (s.age_seconds, s.db.bytes, s.media.bytes) {
-            (Some(age), Some(db), Some(media)) => {
-                fill(t.last_backup, &[("age", &t.age(age)), ("db", &t.bytes(db)), ("media", &t.bytes(media))])
-            }
+            (Some(age), Some(db), Some(media)) => fill(
+                t.last_backup,
+                &[("age", &t.age(age)), ("db", &t.bytes(db)), ("media", &t.bytes(media))],
+            ),
             _ => t.no_backup.to_owned(),
         };
-        let prefix = if status.sources.len() > 1 { format!("{} — ", s.name) } else { String::new() };
+        let prefix = if status.sources.len() > 1 {
+            format!("{} — ", s.name)
+        } else {
+            String::new()
+        };
         items.push(Item::info(format!("{prefix}{line}")));
         if let Some(p) = &s.problem {
             items.push(Item::info(format!("{}{}{p}", capitalize(t.state(s.state)), t.colon)));
@@ -354,7 +401,8 @@ fn status_lines(status: &StatusReport, t: &Texts) -> Vec<Item> {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 #[cfg(test)]
@@ -413,7 +461,10 @@ mod tests {
     #[test]
     fn first_line_says_age_and_sizes_in_french() {
         let items = build(&input(State::Fresh, 12 * 60), ts(0), Lang::Fr);
-        assert_eq!(items[0].label, "Dernière sauvegarde : il y a 12 min — base 48 Mo, médias 1,2 Go");
+        assert_eq!(
+            items[0].label,
+            "Dernière sauvegarde : il y a 12 min — base 48 Mo, médias 1,2 Go"
+        );
         assert!(!items[0].enabled);
     }
 
@@ -429,10 +480,17 @@ mod tests {
         due.last_drill = Some(ts(200 * 86_400));
         assert_eq!(icon(&due, now), Icon::Attention);
         let mut tm = input(State::Fresh, 60);
-        tm.time_machine = Some(TimeMachineLine { text: "x".into(), problem: true, needs_full_disk_access: true });
+        tm.time_machine = Some(TimeMachineLine {
+            text: "x".into(),
+            problem: true,
+            needs_full_disk_access: true,
+        });
         assert_eq!(icon(&tm, now), Icon::Attention);
         let mut busy = input(State::Stale, 60);
-        busy.running = Some(Running { kind: OperationKind::Copy, parts: vec![] });
+        busy.running = Some(Running {
+            kind: OperationKind::Copy,
+            parts: vec![],
+        });
         assert_eq!(icon(&busy, now), Icon::Working);
     }
 
@@ -457,15 +515,30 @@ mod tests {
     fn restore_submenu_lists_latest_each_copy_and_a_folder_choice() {
         let mut i = input(State::Fresh, 60);
         i.copies = vec![
-            CopyChoice { id: "d/2026-11-25_1400".into(), at: ts(3600), destination: "Sauvegarde".into() },
-            CopyChoice { id: "d/2026-11-25_1300".into(), at: ts(7200), destination: "Sauvegarde".into() },
+            CopyChoice {
+                id: "d/2026-11-25_1400".into(),
+                at: ts(3600),
+                destination: "Sauvegarde".into(),
+            },
+            CopyChoice {
+                id: "d/2026-11-25_1300".into(),
+                at: ts(7200),
+                destination: "Sauvegarde".into(),
+            },
         ];
         let items = build(&i, ts(0), Lang::En);
         let restore = items.iter().find(|it| !it.children.is_empty()).unwrap();
         assert_eq!(restore.label, "Restore onto secours");
         assert_eq!(restore.children.len(), 4);
-        assert_eq!(restore.children[1].action, Some(Action::RestoreCopy("d/2026-11-25_1400".into())));
-        assert!(labels(&items).iter().any(|l| l.starts_with("Newest safe copy: 1 h 00 ago")));
+        assert_eq!(
+            restore.children[1].action,
+            Some(Action::RestoreCopy("d/2026-11-25_1400".into()))
+        );
+        assert!(
+            labels(&items)
+                .iter()
+                .any(|l| l.starts_with("Newest safe copy: 1 h 00 ago"))
+        );
     }
 
     #[test]
@@ -474,13 +547,22 @@ mod tests {
         let has = |items: &[Item]| items.iter().any(|it| it.action == Some(Action::GrantFullDiskAccess));
         assert!(!has(&build(&i, ts(0), Lang::En)));
         let mut j = i.clone();
-        j.time_machine = Some(TimeMachineLine { text: "x".into(), problem: true, needs_full_disk_access: true });
+        j.time_machine = Some(TimeMachineLine {
+            text: "x".into(),
+            problem: true,
+            needs_full_disk_access: true,
+        });
         assert!(has(&build(&j, ts(0), Lang::En)));
     }
 
     #[test]
     fn action_ids_round_trip() {
-        for a in [Action::CopyNow, Action::RestoreCopy("a/b".into()), Action::GrantFullDiskAccess, Action::Quit] {
+        for a in [
+            Action::CopyNow,
+            Action::RestoreCopy("a/b".into()),
+            Action::GrantFullDiskAccess,
+            Action::Quit,
+        ] {
             assert_eq!(Action::from_id(&a.id()), Some(a.clone()), "{}", a.id());
         }
         assert_eq!(Action::from_id("nope"), None);
@@ -492,7 +574,12 @@ mod tests {
         let json = serde_json::to_value(&items).unwrap();
         assert!(json[0]["label"].is_string());
         assert_eq!(json[0]["enabled"], false);
-        let login = json.as_array().unwrap().iter().find(|v| v["checked"].is_boolean()).unwrap();
+        let login = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["checked"].is_boolean())
+            .unwrap();
         assert_eq!(login["checked"], false);
         assert!(json.as_array().unwrap().iter().any(|v| v["children"].is_array()));
     }

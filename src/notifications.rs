@@ -40,16 +40,18 @@ pub fn send(note: &Note) {
     }
     SETUP.call_once(setup);
     let note = note.clone();
-    let spawned = std::thread::Builder::new().name("secours-notify".into()).spawn(move || {
-        let result = notify_rust::Notification::new()
-            .appname("Secours")
-            .summary(&note.title)
-            .body(&note.body)
-            .show();
-        if let Err(e) = result {
-            log::warn!("the notification '{}' could not be shown: {e}", note.title);
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("secours-notify".into())
+        .spawn(move || {
+            let result = notify_rust::Notification::new()
+                .appname("Secours")
+                .summary(&note.title)
+                .body(&note.body)
+                .show();
+            if let Err(e) = result {
+                log::warn!("the notification '{}' could not be shown: {e}", note.title);
+            }
+        });
     if let Err(e) = spawned {
         log::warn!("cannot start a notification thread: {e}");
     }

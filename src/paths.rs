@@ -42,7 +42,9 @@ impl Locations {
             (Some(p), _) => (p.to_owned(), true),
             (None, Some(p)) => (p, true),
             (None, None) => (
-                dirs.as_ref().map_or_else(fallback, |d| d.config_dir().to_owned()).join("config.toml"),
+                dirs.as_ref()
+                    .map_or_else(fallback, |d| d.config_dir().to_owned())
+                    .join("config.toml"),
                 false,
             ),
         };
@@ -56,7 +58,12 @@ impl Locations {
         } else {
             platform_log_dir().unwrap_or_else(|| data_dir.join("logs"))
         };
-        Locations { config, config_explicit, data_dir, log_dir }
+        Locations {
+            config,
+            config_explicit,
+            data_dir,
+            log_dir,
+        }
     }
 
     /// The history database.
@@ -77,8 +84,10 @@ fn platform_log_dir() -> Option<PathBuf> {
 
 #[cfg(not(target_os = "macos"))]
 fn platform_log_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "Secours")
-        .map(|d| d.state_dir().map_or_else(|| d.data_dir().join("logs"), |s| s.join("logs")))
+    directories::ProjectDirs::from("", "", "Secours").map(|d| {
+        d.state_dir()
+            .map_or_else(|| d.data_dir().join("logs"), |s| s.join("logs"))
+    })
 }
 
 #[cfg(test)]

@@ -64,12 +64,22 @@ pub fn sources(config: &Config) -> Vec<Source> {
     let mut list = Vec::new();
     for name in &config.watch.environments {
         if let Ok(env) = environment::named(config, name) {
-            list.push(Source { name: name.clone(), dbname: env.database_name(), folder: env.backup_dir });
+            list.push(Source {
+                name: name.clone(),
+                dbname: env.database_name(),
+                folder: env.backup_dir,
+            });
         }
     }
     for folder in &config.watch.folders {
-        let name = folder.file_name().map_or_else(|| folder.display().to_string(), |n| n.to_string_lossy().into_owned());
-        list.push(Source { name, folder: folder.clone(), dbname: None });
+        let name = folder
+            .file_name()
+            .map_or_else(|| folder.display().to_string(), |n| n.to_string_lossy().into_owned());
+        list.push(Source {
+            name,
+            folder: folder.clone(),
+            dbname: None,
+        });
     }
     list
 }
@@ -98,12 +108,19 @@ pub fn gather(
     let state = list.iter().fold(State::Fresh, |acc, s| acc.worst(s.state));
     // Nothing watched is not "fresh": say we do not know.
     let state = if list.is_empty() { State::Unknown } else { state };
-    StatusReport { state, checked_at: now, sources: list }
+    StatusReport {
+        state,
+        checked_at: now,
+        sources: list,
+    }
 }
 
 fn facts(f: &FileState, is_corrupt: &dyn Fn(&FileObservation) -> bool) -> FileFacts {
     match f {
-        FileState::Present(o) => FileFacts::Present { modified: o.modified, corrupt: is_corrupt(o) },
+        FileState::Present(o) => FileFacts::Present {
+            modified: o.modified,
+            corrupt: is_corrupt(o),
+        },
         FileState::Absent { .. } => FileFacts::Absent,
         FileState::Unreadable { .. } => FileFacts::Unreadable,
     }
@@ -187,7 +204,11 @@ fn reason_text(a: &Assessment, th: &Thresholds, t: &Texts) -> Option<String> {
         Reason::ClockSkew { seconds_ahead } => fill(t.reason_clock_skew, &[("age", &t.age(*seconds_ahead))]),
         Reason::Writing => t.reason_writing.to_owned(),
         Reason::Old if a.state == State::Stale => {
-            format!("{}. {}", fill(t.reason_stale, &[("limit", &limit(th.stale_after.as_secs()))]), t.advice_stale)
+            format!(
+                "{}. {}",
+                fill(t.reason_stale, &[("limit", &limit(th.stale_after.as_secs()))]),
+                t.advice_stale
+            )
         }
         Reason::Old => fill(t.reason_late, &[("limit", &limit(th.late_after.as_secs()))]),
     };
@@ -203,7 +224,11 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
         out.push('\n');
         out.push_str(&fill(
             t.source_line,
-            &[("name", &s.name), ("folder", &s.folder.display().to_string()), ("state", t.state(s.state))],
+            &[
+                ("name", &s.name),
+                ("folder", &s.folder.display().to_string()),
+                ("state", t.state(s.state)),
+            ],
         ));
         out.push('\n');
         if let (Some(age), Some(db), Some(media)) = (s.age_seconds, s.db.bytes, s.media.bytes) {
@@ -226,14 +251,26 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
                     } else {
                         fill(t.in_future, &[("age", &t.age(-secs))])
                     };
-                    fill(t.file_line, &[("label", label), ("path", &path), ("size", &t.bytes(bytes)), ("when", &when)])
+                    fill(
+                        t.file_line,
+                        &[
+                            ("label", label),
+                            ("path", &path),
+                            ("size", &t.bytes(bytes)),
+                            ("when", &when),
+                        ],
+                    )
                 }
                 _ if f.problem.as_deref() == Some(t.state_missing) => {
                     fill(t.file_absent, &[("label", label), ("path", &path)])
                 }
                 _ => fill(
                     t.file_unreadable,
-                    &[("label", label), ("path", &path), ("error", f.problem.as_deref().unwrap_or(""))],
+                    &[
+                        ("label", label),
+                        ("path", &path),
+                        ("error", f.problem.as_deref().unwrap_or("")),
+                    ],
                 ),
             };
             out.push_str(&format!("  {line}\n"));
@@ -243,4 +280,48 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
         }
     }
     out
+}
+
+/// The history key of an observed file (a rewritten file gets a new key and is verified again).
+pub fn file_key(o: &FileObservation) -> crate::history::FileKey {
+    crate::history::FileKey {
+        path: o.path.clone(),
+        size: o.bytes,
+        mtime_ns: i64::try_from(o.mtime_ns).unwrap_or(i64::MAX),
+        inode: o.inode,
+    }
+}
+
+/// Whether history holds a failed verification for this very file (no rereading).
+pub fn corrupt_in_history(history: &crate::history::History, o: &FileObservation) -> bool {
+    matches!(
+        history.verification(&file_key(o)),
+        Ok(Some(v)) if v.verdict == "corrupt" || v.verdict == "unsafe"
+    )
+}
+
+/// Records a report in history: one observation per source (deduplicated by history) and the state
+/// changes. Returns the changes. Failures are logged: watching must go on without history.
+pub fn record(report: &StatusReport, history: &crate::history::History) -> Vec<crate::history::StateChange> {
+    let mut changes = Vec::new();
+    for s in &report.sources {
+        let obs = crate::history::ObservationRecord {
+            at: report.checked_at,
+            source: s.name.clone(),
+            state: s.state.as_str().to_owned(),
+            age_seconds: s.age_seconds,
+            db_bytes: s.db.bytes,
+            media_bytes: s.media.bytes,
+            detail: None,
+        };
+        if let Err(e) = history.record_observation(&obs) {
+            log::warn!("{e}");
+        }
+        match history.record_state(&s.name, s.state.as_str(), report.checked_at) {
+            Ok(Some(change)) => changes.push(change),
+            Ok(None) => {}
+            Err(e) => log::warn!("{e}"),
+        }
+    }
+    changes
 }

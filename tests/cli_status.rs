@@ -8,21 +8,34 @@ use assert_cmd::Command;
 
 fn secours(data: &Path) -> Command {
     let mut c = Command::cargo_bin("secours").unwrap();
-    c.env_remove("SECOURS_CONFIG").env_remove("LC_ALL").env_remove("LC_MESSAGES").env("SECOURS_DATA_DIR", data).env("LANG", "C");
+    c.env_remove("SECOURS_CONFIG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("SECOURS_DATA_DIR", data)
+        .env("LANG", "C");
     c
 }
 
 fn demo() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    secours(tmp.path()).args(["demo", "--no-ui", "--dir"]).arg(&dir).assert().success();
+    secours(tmp.path())
+        .args(["demo", "--no-ui", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success();
     (tmp, dir)
 }
 
 fn status(tmp: &Path, dir: &Path) -> (i32, serde_json::Value) {
-    let out = secours(tmp).arg("--config").arg(dir.join("config.toml")).args(["status", "--json"]).output().unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let out = secours(tmp)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code().unwrap(), json)
 }
 
@@ -89,7 +102,12 @@ fn broken_config_is_unknown_and_named() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("c.toml");
     std::fs::write(&cfg, "[freshness]\nlate-after = 'bientôt'\n").unwrap();
-    let out = secours(tmp.path()).arg("--config").arg(&cfg).arg("status").output().unwrap();
+    let out = secours(tmp.path())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("status")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'bientôt' is not a duration"), "{err}");

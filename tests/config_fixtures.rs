@@ -5,7 +5,9 @@
 use std::path::Path;
 
 fn fixtures(kind: &str) -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(kind);
     let mut list: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -28,9 +30,15 @@ fn invalid_configurations_say_what_and_where() {
     for path in fixtures("invalid") {
         let expected = std::fs::read_to_string(path.with_extension("expected"))
             .unwrap_or_else(|_| panic!("{} lacks its .expected file", path.display()));
-        let message = secours::config::load(&path).expect_err(&path.display().to_string()).to_string();
+        let message = secours::config::load(&path)
+            .expect_err(&path.display().to_string())
+            .to_string();
         for line in expected.lines().filter(|l| !l.trim().is_empty()) {
-            assert!(message.contains(line), "{}: expected '{line}' in:\n{message}", path.display());
+            assert!(
+                message.contains(line),
+                "{}: expected '{line}' in:\n{message}",
+                path.display()
+            );
         }
     }
 }

@@ -61,20 +61,12 @@ fn check_all_rows(path: &Path, writers: &[String]) {
     let conn = rusqlite::Connection::open(path).unwrap();
     for who in writers {
         assert_eq!(
-            count(
-                &conn,
-                "SELECT COUNT(*) FROM state_changes WHERE source = ?1",
-                who
-            ),
+            count(&conn, "SELECT COUNT(*) FROM state_changes WHERE source = ?1", who),
             ROWS,
             "{who}"
         );
         assert_eq!(
-            count(
-                &conn,
-                "SELECT COUNT(*) FROM observations WHERE source = ?1",
-                who
-            ),
+            count(&conn, "SELECT COUNT(*) FROM observations WHERE source = ?1", who),
             ROWS,
             "{who}"
         );
