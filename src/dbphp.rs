@@ -850,6 +850,7 @@ fn find_return(tokens: &[Token], src: &str) -> Result<Option<Node>, SyntaxError>
                     tokens,
                     src,
                     pos: i + 1,
+                    depth: 0,
                 };
                 let node = parser.value("'return'")?;
                 return match parser.peek() {
@@ -879,10 +880,15 @@ fn describe_token(t: &Token) -> String {
     }
 }
 
+/// How deep arrays and parentheses may nest: far more than any config, and a bound on the recursion.
+const MAX_DEPTH: usize = 200;
+
 struct Parser<'a> {
     tokens: &'a [Token],
     src: &'a str,
     pos: usize,
+    /// Current nesting of arrays and parentheses.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -912,6 +918,12 @@ impl Parser<'_> {
                 message: format!("the file ends where a value should follow {after}"),
             });
         };
+        if self.depth >= MAX_DEPTH {
+            return Err(SyntaxError {
+                line: first.line,
+                message: format!("values are nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
         let array_close = if self.is_punct(start, "[") {
             Some((start + 1, "]"))
         } else if self.is_ident(start, "array") && self.is_punct(start + 1, "(") {
@@ -921,7 +933,10 @@ impl Parser<'_> {
         };
         if let Some((inner, close)) = array_close {
             self.pos = inner;
-            let entries = self.array_entries(close, first.line)?;
+            self.depth += 1;
+            let entries = self.array_entries(close, first.line);
+            self.depth -= 1;
+            let entries = entries?;
             if self.at_terminator() {
                 return Ok(Node {
                     value: Value::Array(entries),
@@ -929,6 +944,25 @@ impl Parser<'_> {
                 });
             }
             // An array inside a larger expression (`[...] + $x`): computed like any other expression.
+            self.pos = start;
+        }
+        // `(value)`: parentheses around a single value change nothing (`return ([...]);`).
+        if self.is_punct(start, "(") {
+            self.pos = start + 1;
+            self.depth += 1;
+            let inner = self.value("'('");
+            self.depth -= 1;
+            let inner = inner?;
+            if self.is_punct(self.pos, ")") {
+                self.pos += 1;
+                if self.at_terminator() {
+                    return Ok(Node {
+                        value: inner.value,
+                        line: first.line,
+                    });
+                }
+            }
+            // A cast or a larger expression: `(int) $x`, `('a') . $b`.
             self.pos = start;
         }
         let end = self.chunk_end(start)?;
@@ -1890,6 +1924,47 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some("x"));
         let s = parse("<? return array('connectionString' => 'mysql:dbname=y')?>").unwrap();
         assert_eq!(s.name.as_deref(), Some("y"));
+    }
+
+    // Guards: parentheses around a value are transparent; casts and larger expressions stay computed.
+    #[test]
+    fn parentheses() {
+        let s = parse("<?php return (['dsn' => ('mysql:dbname=p'), 'username' => ((('u')))]);")
+            .unwrap();
+        assert_eq!(
+            (s.name.as_deref(), s.user.as_deref()),
+            (Some("p"), Some("u"))
+        );
+        let e = parse("<?php return ['dsn' => 'mysql:', 'password' => (string) getenv('P')];")
+            .unwrap_err();
+        assert!(e.to_string().contains("getenv('P')"), "{e}");
+        let e = parse("<?php return ['dsn' => 'mysql:', 'password' => ('a') . $b];").unwrap_err();
+        assert!(e.to_string().contains("$b"), "{e}");
+    }
+
+    // Guards: absurd nesting is a syntax error, not a stack overflow.
+    #[test]
+    fn deep_nesting_is_an_error() {
+        for open in ["[", "(", "array("] {
+            let text = format!("<?php return {};", open.repeat(100_000));
+            let e = parse(&text).unwrap_err();
+            assert!(matches!(e, DbPhpError::Syntax { .. }), "{e}");
+        }
+    }
+
+    proptest::proptest! {
+        // Guards: no input, however broken, makes the lexer or parser panic (byte slicing, escapes,
+        // heredocs, recursion).
+        #[test]
+        fn never_panics(text in "(<\\?php |<\\?|\\?>|return |array\\(|\\[|\\]|\\(|\\)|,|=>|;|'[^']{0,4}'?|\"[^\"]{0,6}\"?|\\$[a-z]{1,2}|\\{\\$|\\\\[nxu0-7{$\"]|[0-9a-fxob_.e+-]{1,4}|<<<[A-Z'\"]{0,3}\n?|[A-Z]{1,3}|/\\*|\\*/|//|#|\n|\r| |é|::|\\.|\\?|:|`){0,40}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn never_panics_on_any_text(text in proptest::prelude::any::<String>()) {
+            let _ = parse(&text);
+            let _ = parse(&format!("<?php return [{text}];"));
+        }
     }
 
     // Guards: a `return` inside a closure or block before the real one is not taken.
