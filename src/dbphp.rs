@@ -46,9 +46,7 @@ pub struct DbSettings {
 /// No variant carries the password or any other literal value the file may hold as a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum DbPhpError {
-    #[error(
-        "cannot read '{path}': {source}. Check that the file exists and that Secours may read it."
-    )]
+    #[error("cannot read '{path}': {source}. Check that the file exists and that Secours may read it.")]
     Io {
         path: PathBuf,
         #[source]
@@ -86,11 +84,7 @@ pub enum DbPhpError {
          'connectionString' connection), or set the connection in the Secours config under \
          [environments.<name>.database] (keys host, port, socket, name, user, password)."
     )]
-    NoConnection {
-        path: PathBuf,
-        line: usize,
-        detail: String,
-    },
+    NoConnection { path: PathBuf, line: usize, detail: String },
     #[error(
         "'{path}', line {line}: the database connection has no 'dsn' (Yii 2) or 'connectionString' (Yii 1.1). \
          Add one, or set the connection in the Secours config under [environments.<name>.database] (keys host, \
@@ -124,11 +118,7 @@ pub enum DbPhpError {
          application, or set the database in the Secours config under [environments.<name>.database] (keys \
          host, port, socket, name, user, password)."
     )]
-    UnsupportedDriver {
-        path: PathBuf,
-        line: usize,
-        driver: String,
-    },
+    UnsupportedDriver { path: PathBuf, line: usize, driver: String },
     #[error(
         "'{path}', line {line}: the connection's DSN is malformed: {problem}. Write it as \
          'mysql:host=…;port=…;dbname=…', or set the connection in the Secours config under \
@@ -160,9 +150,7 @@ pub fn parse_db_php(path: &Path, text: &str) -> Result<DbSettings, DbPhpError> {
     let tokens = lex(text).map_err(syntax)?;
     let root = find_return(&tokens, text).map_err(syntax)?;
     let Some(root) = root else {
-        return Err(DbPhpError::NoReturn {
-            path: path.to_owned(),
-        });
+        return Err(DbPhpError::NoReturn { path: path.to_owned() });
     };
     resolve(path, &root)
 }
@@ -208,10 +196,10 @@ struct SyntaxError {
 
 /// Operators, longest first so that the first match is the right one.
 const PUNCTS: &[&str] = &[
-    "<<=", ">>=", "**=", "...", "<=>", "===", "!==", "??=", "?->", "=>", "->", "::", "==", "!=",
-    "<>", "<=", ">=", "&&", "||", "??", "++", "--", "+=", "-=", "*=", "/=", ".=", "%=", "&=", "|=",
-    "^=", "<<", ">>", "**", "(", ")", "[", "]", "{", "}", ",", ".", "+", "-", "*", "/", "%", "=",
-    "<", ">", "!", "?", ":", "&", "|", "^", "~", "@", "$", "\\",
+    "<<=", ">>=", "**=", "...", "<=>", "===", "!==", "??=", "?->", "=>", "->", "::", "==", "!=", "<>", "<=", ">=",
+    "&&", "||", "??", "++", "--", "+=", "-=", "*=", "/=", ".=", "%=", "&=", "|=", "^=", "<<", ">>", "**", "(", ")",
+    "[", "]", "{", "}", ",", ".", "+", "-", "*", "/", "%", "=", "<", ">", "!", "?", ":", "&", "|", "^", "~", "@", "$",
+    "\\",
 ];
 
 fn is_ident_start(b: u8) -> bool {
@@ -275,12 +263,7 @@ impl Lexer<'_> {
 
     fn push(&mut self, tok: Tok, start: usize, end: usize) {
         let line = self.line_of(start);
-        self.tokens.push(Token {
-            tok,
-            start,
-            end,
-            line,
-        });
+        self.tokens.push(Token { tok, start, end, line });
     }
 
     fn run(&mut self) -> Result<(), SyntaxError> {
@@ -355,20 +338,11 @@ impl Lexer<'_> {
                 }
                 b'0'..=b'9' => self.number()?,
                 b'.' if self.at(start + 1).is_ascii_digit() => self.number()?,
-                _ if is_ident_start(b) || (b == b'\\' && is_ident_start(self.at(start + 1))) => {
-                    self.name()
-                }
+                _ if is_ident_start(b) || (b == b'\\' && is_ident_start(self.at(start + 1))) => self.name(),
                 _ => {
                     let Some(&p) = PUNCTS.iter().find(|p| self.starts_with(start, p)) else {
-                        let shown = self
-                            .src
-                            .get(start..)
-                            .and_then(|r| r.chars().next())
-                            .unwrap_or('?');
-                        return Err(self.error(
-                            start,
-                            format!("unexpected character '{}'", shown.escape_default()),
-                        ));
+                        let shown = self.src.get(start..).and_then(|r| r.chars().next()).unwrap_or('?');
+                        return Err(self.error(start, format!("unexpected character '{}'", shown.escape_default())));
                     };
                     self.push(Tok::Punct(p), start, start + p.len());
                     self.pos = start + p.len();
@@ -430,10 +404,7 @@ impl Lexer<'_> {
             while self.at(i).is_ascii_hexdigit() || self.at(i) == b'_' {
                 i += 1;
             }
-            let digits: String = self.src[start + 2..i]
-                .chars()
-                .filter(|c| *c != '_')
-                .collect();
+            let digits: String = self.src[start + 2..i].chars().filter(|c| *c != '_').collect();
             let tok = match i64::from_str_radix(&digits, radix) {
                 Ok(n) => Tok::Int(n),
                 Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)) => {
@@ -474,10 +445,7 @@ impl Lexer<'_> {
             }
         }
         let text: String = self.src[start..i].chars().filter(|c| *c != '_').collect();
-        let float = || {
-            text.parse::<f64>()
-                .map_err(|_| self.error(start, "malformed number"))
-        };
+        let float = || text.parse::<f64>().map_err(|_| self.error(start, "malformed number"));
         let tok = if is_float {
             Tok::Float(float()?)
         } else if text.len() > 1 && text.starts_with('0') {
@@ -535,8 +503,7 @@ impl Lexer<'_> {
                 Some(_) => i += 1,
             }
         }
-        let tok =
-            unescape_double(&self.src[start + 1..i], b'"').map_err(|m| self.error(start, m))?;
+        let tok = unescape_double(&self.src[start + 1..i], b'"').map_err(|m| self.error(start, m))?;
         self.push(tok, start, i + 1);
         self.pos = i + 1;
         Ok(())
@@ -637,11 +604,7 @@ impl Lexer<'_> {
         let body: Vec<&str> = raw
             .split('\n')
             .map(|l| {
-                let strip = l
-                    .bytes()
-                    .take(indent)
-                    .take_while(|b| matches!(b, b' ' | b'\t'))
-                    .count();
+                let strip = l.bytes().take(indent).take_while(|b| matches!(b, b' ' | b'\t')).count();
                 &l[strip..]
             })
             .collect();
@@ -702,9 +665,7 @@ fn unescape_double(body: &str, quote: u8) -> Result<Tok, String> {
                         out.push((value & 0xff) as u8);
                     }
                     b'u' if at(i) == b'{' => {
-                        let close = body[i..]
-                            .find('}')
-                            .ok_or("a '\\u{' escape is never closed")?;
+                        let close = body[i..].find('}').ok_or("a '\\u{' escape is never closed")?;
                         let hex = &body[i + 1..i + close];
                         let ch = u32::from_str_radix(hex, 16)
                             .ok()
@@ -969,10 +930,7 @@ impl Parser<'_> {
         if end == start {
             return Err(SyntaxError {
                 line: first.line,
-                message: format!(
-                    "expected a value after {after}, found {}",
-                    describe_token(first)
-                ),
+                message: format!("expected a value after {after}, found {}", describe_token(first)),
             });
         }
         self.pos = end;
@@ -1078,10 +1036,7 @@ impl Parser<'_> {
             if open.is_empty() && previous_was_operand && operand(&t.tok) {
                 return Err(SyntaxError {
                     line: t.line,
-                    message: format!(
-                        "{} follows another value without a ',' in between",
-                        describe_token(t)
-                    ),
+                    message: format!("{} follows another value without a ',' in between", describe_token(t)),
                 });
             }
             previous_was_operand = open.is_empty() && operand(&t.tok);
@@ -1099,9 +1054,7 @@ impl Parser<'_> {
                     if *p != expected {
                         return Err(SyntaxError {
                             line: t.line,
-                            message: format!(
-                                "'{p}' does not match the '{opener}' opened on line {line}"
-                            ),
+                            message: format!("'{p}' does not match the '{opener}' opened on line {line}"),
                         });
                     }
                 }
@@ -1172,10 +1125,7 @@ impl Parser<'_> {
         for (k, t) in toks.iter().enumerate() {
             let i = start + k;
             let (construct, leaf_end) = match &t.tok {
-                Tok::Interp(piece) => (
-                    format!("{piece} (interpolated in a double-quoted string)"),
-                    i + 1,
-                ),
+                Tok::Interp(piece) => (format!("{piece} (interpolated in a double-quoted string)"), i + 1),
                 Tok::Shell => ("a backtick shell command".to_owned(), i + 1),
                 Tok::Var(v) => {
                     let (chain, j) = self.chain(i + 1, end);
@@ -1193,22 +1143,16 @@ impl Parser<'_> {
                         {
                             continue;
                         }
-                        "require" | "require_once" | "include" | "include_once" => {
-                            (self.text(i, end), end)
-                        }
+                        "require" | "require_once" | "include" | "include_once" => (self.text(i, end), end),
                         "new" => {
                             let class = match self.tokens.get(i + 1) {
-                                Some(Token {
-                                    tok: Tok::Ident(c), ..
-                                }) if i + 1 < end => c.as_str(),
+                                Some(Token { tok: Tok::Ident(c), .. }) if i + 1 < end => c.as_str(),
                                 _ => "…",
                             };
                             (format!("new {class}(…)"), end)
                         }
                         "function" | "fn" => ("a closure".to_owned(), end),
-                        "static"
-                            if self.is_ident(i + 1, "function") || self.is_ident(i + 1, "fn") =>
-                        {
+                        "static" if self.is_ident(i + 1, "function") || self.is_ident(i + 1, "fn") => {
                             ("a closure".to_owned(), end)
                         }
                         _ if self.is_punct(i + 1, "(") => {
@@ -1252,9 +1196,7 @@ impl Parser<'_> {
             match t.tok {
                 Tok::Punct("(" | "[" | "{") => depth += 1,
                 Tok::Punct(")" | "]" | "}") => depth = depth.saturating_sub(1),
-                Tok::Punct(p)
-                    if depth == 0 && !matches!(p, "::" | "->" | "?->" | "\\" | "$" | "@") =>
-                {
+                Tok::Punct(p) if depth == 0 && !matches!(p, "::" | "->" | "?->" | "\\" | "$" | "@") => {
                     return Some(p);
                 }
                 _ => {}
@@ -1273,11 +1215,7 @@ impl Parser<'_> {
                     let close = self.matching(i, end);
                     let inner = &self.tokens[i + 1..close.saturating_sub(1).max(i + 1)];
                     match inner {
-                        [t] if matches!(
-                            t.tok,
-                            Tok::Str(_) | Tok::Int(_) | Tok::Ident(_) | Tok::Var(_)
-                        ) =>
-                        {
+                        [t] if matches!(t.tok, Tok::Str(_) | Tok::Int(_) | Tok::Ident(_) | Tok::Var(_)) => {
                             out.push('[');
                             out.push_str(&self.src[t.start..t.end]);
                             out.push(']');
@@ -1291,12 +1229,7 @@ impl Parser<'_> {
                     i = self.matching(i, end);
                 }
                 Some(Tok::Punct(p @ ("->" | "?->" | "::"))) => {
-                    match self
-                        .tokens
-                        .get(i + 1)
-                        .filter(|_| i + 1 < end)
-                        .map(|t| &t.tok)
-                    {
+                    match self.tokens.get(i + 1).filter(|_| i + 1 < end).map(|t| &t.tok) {
                         Some(Tok::Ident(n)) => out.push_str(&format!("{p}{n}")),
                         Some(Tok::Var(v)) => out.push_str(&format!("{p}${v}")),
                         _ => break,
@@ -1329,9 +1262,7 @@ impl Parser<'_> {
 
     /// The source text of `tokens[from..to]`, on one line and at most 100 characters.
     fn text(&self, from: usize, to: usize) -> String {
-        let (Some(first), Some(last)) =
-            (self.tokens.get(from), self.tokens.get(to.saturating_sub(1)))
-        else {
+        let (Some(first), Some(last)) = (self.tokens.get(from), self.tokens.get(to.saturating_sub(1))) else {
             return String::new();
         };
         let raw = self.src.get(first.start..last.end).unwrap_or("");
@@ -1383,15 +1314,11 @@ enum DsnError {
 /// duplicate keys wins, whitespace around keys and values is tolerated.
 fn parse_dsn(dsn: &str) -> Result<Dsn, DsnError> {
     let Some((driver, rest)) = dsn.split_once(':') else {
-        return Err(DsnError::Malformed(
-            "it has no driver prefix such as 'mysql:'".into(),
-        ));
+        return Err(DsnError::Malformed("it has no driver prefix such as 'mysql:'".into()));
     };
     let driver = driver.trim();
     if driver.is_empty() || driver.contains('=') || driver.contains(';') {
-        return Err(DsnError::Malformed(
-            "it has no driver prefix such as 'mysql:'".into(),
-        ));
+        return Err(DsnError::Malformed("it has no driver prefix such as 'mysql:'".into()));
     }
     if !driver.eq_ignore_ascii_case("mysql") {
         return Err(DsnError::Driver(driver.to_owned()));
@@ -1442,14 +1369,14 @@ fn resolve(path: &Path, root: &Node) -> Result<DbSettings, DbPhpError> {
     let top = match &root.value {
         Value::Array(entries) => entries,
         other => {
-            return Err(computed(root, "the value db.php returns").unwrap_or(
-                DbPhpError::NotAnArray {
+            return Err(
+                computed(root, "the value db.php returns").unwrap_or(DbPhpError::NotAnArray {
                     path: p(),
                     line: root.line,
                     what: "the value db.php returns".into(),
                     found: other.kind(),
-                },
-            ));
+                }),
+            );
         }
     };
 
@@ -1473,9 +1400,10 @@ fn resolve(path: &Path, root: &Node) -> Result<DbSettings, DbPhpError> {
         (db, "the 'db' entry")
     } else {
         let (line, detail) = match components {
-            Some(c) if matches!(c.value, Value::Array(_)) => {
-                (c.line, "'components' has no 'db' entry, so the application has no database connection".into())
-            }
+            Some(c) if matches!(c.value, Value::Array(_)) => (
+                c.line,
+                "'components' has no 'db' entry, so the application has no database connection".into(),
+            ),
             Some(c) => {
                 return Err(computed(c, "'components'").unwrap_or(DbPhpError::NotAnArray {
                     path: p(),
@@ -1613,12 +1541,8 @@ mod tests {
     // Guards: the double-quote escapes PHP documents, including octal overflow and unknown escapes.
     #[test]
     fn double_quote_escapes() {
-        let v =
-            returned(r#"<?php return "a\tb\nc\\d\"e\$f\x41\101\u{e9}\u{1F600}\q\e\v\f\r\400";"#);
-        assert_eq!(
-            v,
-            Value::Str("a\tb\nc\\d\"e$fAAé😀\\q\x1b\x0b\x0c\r\0".into())
-        );
+        let v = returned(r#"<?php return "a\tb\nc\\d\"e\$f\x41\101\u{e9}\u{1F600}\q\e\v\f\r\400";"#);
+        assert_eq!(v, Value::Str("a\tb\nc\\d\"e$fAAé😀\\q\x1b\x0b\x0c\r\0".into()));
     }
 
     // Guards: a lone `$` or `{` in double quotes is literal, not interpolation.
@@ -1641,8 +1565,7 @@ mod tests {
             (r#""pre$obj->prop""#, "$obj->prop"),
             (r#""pre${name}""#, "${name}"),
         ] {
-            let Value::Computed { construct, .. } = returned(&format!("<?php return {src};"))
-            else {
+            let Value::Computed { construct, .. } = returned(&format!("<?php return {src};")) else {
                 panic!("{src} should be computed");
             };
             assert!(construct.starts_with(piece), "{src}: {construct}");
@@ -1657,22 +1580,14 @@ mod tests {
         let Value::Array(entries) = returned(text) else {
             panic!()
         };
-        assert_eq!(
-            lookup(&entries, "a").unwrap().value,
-            Value::Str("x\ty\n  z\\\"".into())
-        );
-        assert_eq!(
-            lookup(&entries, "b").unwrap().value,
-            Value::Str("\\t$x".into())
-        );
+        assert_eq!(lookup(&entries, "a").unwrap().value, Value::Str("x\ty\n  z\\\"".into()));
+        assert_eq!(lookup(&entries, "b").unwrap().value, Value::Str("\\t$x".into()));
     }
 
     // Guards: numbers in every PHP notation, with negatives.
     #[test]
     fn numbers() {
-        let Value::Array(e) =
-            returned("<?php return [0x1F, 0b101, 017, 0o17, 1_000, -5, 1.5, 2e3, .5];")
-        else {
+        let Value::Array(e) = returned("<?php return [0x1F, 0b101, 017, 0o17, 1_000, -5, 1.5, 2e3, .5];") else {
             panic!()
         };
         let values: Vec<_> = e.into_iter().map(|e| e.node.value).collect();
@@ -1695,21 +1610,13 @@ mod tests {
     // Guards: implicit keys count from the largest int key, and string keys like '8' are ints, as in PHP.
     #[test]
     fn keys_as_php_normalises_them() {
-        let Value::Array(e) =
-            returned("<?php return ['a', '5' => 'b', 'c', true => 'd', PDO::X => 'e'];")
-        else {
+        let Value::Array(e) = returned("<?php return ['a', '5' => 'b', 'c', true => 'd', PDO::X => 'e'];") else {
             panic!()
         };
         let keys: Vec<_> = e.into_iter().map(|e| e.key).collect();
         assert_eq!(
             keys,
-            vec![
-                Key::Int(0),
-                Key::Int(5),
-                Key::Int(6),
-                Key::Int(1),
-                Key::Opaque
-            ]
+            vec![Key::Int(0), Key::Int(5), Key::Int(6), Key::Int(1), Key::Opaque]
         );
     }
 
@@ -1767,32 +1674,20 @@ mod tests {
             parse_dsn("host=localhost;dbname=x"),
             Err(DsnError::Malformed(_))
         ));
-        assert!(
-            matches!(parse_dsn("mysql:host=x;port=abc"), Err(DsnError::Malformed(m)) if m.contains("'abc'"))
-        );
-        assert!(matches!(
-            parse_dsn("mysql:host=x;port=0"),
-            Err(DsnError::Malformed(_))
-        ));
+        assert!(matches!(parse_dsn("mysql:host=x;port=abc"), Err(DsnError::Malformed(m)) if m.contains("'abc'")));
+        assert!(matches!(parse_dsn("mysql:host=x;port=0"), Err(DsnError::Malformed(_))));
         assert!(matches!(
             parse_dsn("mysql:host=x;port=70000"),
             Err(DsnError::Malformed(_))
         ));
-        assert!(
-            matches!(parse_dsn("mysql:localhost"), Err(DsnError::Malformed(m)) if m.contains("'localhost'"))
-        );
+        assert!(matches!(parse_dsn("mysql:localhost"), Err(DsnError::Malformed(m)) if m.contains("'localhost'")));
     }
 
     // Guards: literal concatenations fold; any computed operand makes the whole computed.
     #[test]
     fn concatenation() {
-        assert_eq!(
-            returned("<?php return 'a' . 'b' . 3;"),
-            Value::Str("ab3".into())
-        );
-        let Value::Computed { construct, .. } =
-            returned("<?php return 'secretpart' . getenv('X') . 'x';")
-        else {
+        assert_eq!(returned("<?php return 'a' . 'b' . 3;"), Value::Str("ab3".into()));
+        let Value::Computed { construct, .. } = returned("<?php return 'secretpart' . getenv('X') . 'x';") else {
             panic!()
         };
         assert_eq!(construct, "getenv('X') (in an expression using '.')");
@@ -1815,26 +1710,19 @@ mod tests {
             ("DB_PASSWORD", "DB_PASSWORD"),
             ("\\App\\Config::DB_PASS", "\\App\\Config::DB_PASS"),
             ("base64_decode('aGlkZGVu')", "base64_decode(…)"),
-            (
-                "require __DIR__ . '/db-local.php'",
-                "require __DIR__ . '/db-local.php'",
-            ),
+            ("require __DIR__ . '/db-local.php'", "require __DIR__ . '/db-local.php'"),
             (
                 "YII_ENV_PROD ? 'hidden' : 'hidden2'",
                 "YII_ENV_PROD (in an expression using '?')",
             ),
-            (
-                "(string) getenv('P')",
-                "getenv('P') (in a larger expression)",
-            ),
+            ("(string) getenv('P')", "getenv('P') (in a larger expression)"),
             ("function () { return 'hidden'; }", "a closure"),
             ("fn() => 'hidden'", "a closure"),
             ("new Foo('hidden')", "new Foo(…)"),
             ("1 + 2", "an expression using '+'"),
             ("`cat /etc/pw`", "a backtick shell command"),
         ] {
-            let Value::Computed { construct, .. } = returned(&format!("<?php return {src};"))
-            else {
+            let Value::Computed { construct, .. } = returned(&format!("<?php return {src};")) else {
                 panic!("{src} should be computed")
             };
             assert_eq!(construct, want, "{src}");
@@ -1867,10 +1755,7 @@ mod tests {
     // Guards: the array's charset wins over the DSN's; an empty/absent one falls back to the DSN.
     #[test]
     fn charset_precedence() {
-        let s = parse(
-            "<?php return ['dsn' => 'mysql:dbname=d;charset=latin1', 'charset' => 'utf8mb4'];",
-        )
-        .unwrap();
+        let s = parse("<?php return ['dsn' => 'mysql:dbname=d;charset=latin1', 'charset' => 'utf8mb4'];").unwrap();
         assert_eq!(s.charset.as_deref(), Some("utf8mb4"));
         let s = parse("<?php return ['dsn' => 'mysql:dbname=d;charset=latin1'];").unwrap();
         assert_eq!(s.charset.as_deref(), Some("latin1"));
@@ -1885,14 +1770,8 @@ mod tests {
                 .password,
             None
         );
-        assert_eq!(
-            parse("<?php return ['dsn' => 'mysql:'];").unwrap().password,
-            None
-        );
-        assert_eq!(
-            password_of("<?php return ['dsn' => 'mysql:', 'password' => ''];"),
-            ""
-        );
+        assert_eq!(parse("<?php return ['dsn' => 'mysql:'];").unwrap().password, None);
+        assert_eq!(password_of("<?php return ['dsn' => 'mysql:', 'password' => ''];"), "");
         assert_eq!(
             password_of("<?php return ['dsn' => 'mysql:', 'password' => 123456];"),
             "123456"
@@ -1902,8 +1781,7 @@ mod tests {
     // Guards: syntax errors name the line and never quote a string literal.
     #[test]
     fn syntax_errors() {
-        let e =
-            parse("<?php\nreturn [\n 'dsn' => 'mysql:'\n 'password' => 'hunter2'\n];").unwrap_err();
+        let e = parse("<?php\nreturn [\n 'dsn' => 'mysql:'\n 'password' => 'hunter2'\n];").unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("line 4") && !msg.contains("hunter2"), "{msg}");
         let e = parse("<?php\n\nreturn ['password' => 'hunter2").unwrap_err();
@@ -1917,10 +1795,7 @@ mod tests {
     // Guards: code after `?>` is HTML; `?>` ends the statement; `//` comments stop at `?>`.
     #[test]
     fn php_tags() {
-        let s = parse(
-            "<html><?php // c ?><?php return ['dsn' => 'mysql:dbname=x'] ?>\n<p>return ['x'];</p>",
-        )
-        .unwrap();
+        let s = parse("<html><?php // c ?><?php return ['dsn' => 'mysql:dbname=x'] ?>\n<p>return ['x'];</p>").unwrap();
         assert_eq!(s.name.as_deref(), Some("x"));
         let s = parse("<? return array('connectionString' => 'mysql:dbname=y')?>").unwrap();
         assert_eq!(s.name.as_deref(), Some("y"));
@@ -1929,14 +1804,9 @@ mod tests {
     // Guards: parentheses around a value are transparent; casts and larger expressions stay computed.
     #[test]
     fn parentheses() {
-        let s = parse("<?php return (['dsn' => ('mysql:dbname=p'), 'username' => ((('u')))]);")
-            .unwrap();
-        assert_eq!(
-            (s.name.as_deref(), s.user.as_deref()),
-            (Some("p"), Some("u"))
-        );
-        let e = parse("<?php return ['dsn' => 'mysql:', 'password' => (string) getenv('P')];")
-            .unwrap_err();
+        let s = parse("<?php return (['dsn' => ('mysql:dbname=p'), 'username' => ((('u')))]);").unwrap();
+        assert_eq!((s.name.as_deref(), s.user.as_deref()), (Some("p"), Some("u")));
+        let e = parse("<?php return ['dsn' => 'mysql:', 'password' => (string) getenv('P')];").unwrap_err();
         assert!(e.to_string().contains("getenv('P')"), "{e}");
         let e = parse("<?php return ['dsn' => 'mysql:', 'password' => ('a') . $b];").unwrap_err();
         assert!(e.to_string().contains("$b"), "{e}");
@@ -1975,13 +1845,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.name.as_deref(), Some("z"));
-        assert!(matches!(
-            parse("<?php $x = 1;"),
-            Err(DbPhpError::NoReturn { .. })
-        ));
-        assert!(matches!(
-            parse("no php here"),
-            Err(DbPhpError::NoReturn { .. })
-        ));
+        assert!(matches!(parse("<?php $x = 1;"), Err(DbPhpError::NoReturn { .. })));
+        assert!(matches!(parse("no php here"), Err(DbPhpError::NoReturn { .. })));
     }
 }

@@ -13,6 +13,7 @@ pub mod alerts_store;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod dbphp;
 pub mod demo;
 pub mod environment;

@@ -32,8 +32,7 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
 fn companion(php: &Path, suffix: &str) -> String {
     let stem = php.file_stem().unwrap().to_string_lossy();
     let path = php.with_file_name(format!("{stem}{suffix}"));
-    fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{} lacks its {suffix} ({e})", php.display()))
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} lacks its {suffix} ({e})", php.display()))
 }
 
 // Guards: every valid db.php shape (Yii 2, Yii 2 advanced, Yii 1.1, comments, quotes, duplicates, several
@@ -45,8 +44,8 @@ fn valid_fixtures_parse_to_their_expected_settings() {
     for php in files {
         let expected: serde_json::Value = serde_json::from_str(&companion(&php, ".expected.json"))
             .unwrap_or_else(|e| panic!("{}: bad expected JSON: {e}", php.display()));
-        let settings: DbSettings = read_db_php(&php)
-            .unwrap_or_else(|e| panic!("{} should parse, got: {e}", php.display()));
+        let settings: DbSettings =
+            read_db_php(&php).unwrap_or_else(|e| panic!("{} should parse, got: {e}", php.display()));
         let actual = serde_json::to_value(&settings).unwrap();
         assert_eq!(actual, expected, "{}", php.display());
     }
@@ -123,11 +122,7 @@ fn passwords_are_exposed_exactly() {
         ("yii2-basic-template", ""),
     ] {
         let settings = read_db_php(&dir.join(format!("{name}.php"))).unwrap();
-        assert_eq!(
-            settings.password.as_ref().map(|p| p.expose()),
-            Some(password),
-            "{name}"
-        );
+        assert_eq!(settings.password.as_ref().map(|p| p.expose()), Some(password), "{name}");
         assert!(
             password.is_empty() || !format!("{settings:?}").contains(password),
             "{name}: Debug leaks"
@@ -139,8 +134,5 @@ fn passwords_are_exposed_exactly() {
 #[test]
 fn missing_file_names_the_path() {
     let e = read_db_php(Path::new("/nonexistent/config/db.php")).unwrap_err();
-    assert!(
-        e.to_string().contains("'/nonexistent/config/db.php'"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("'/nonexistent/config/db.php'"), "{e}");
 }

@@ -14,8 +14,7 @@ use jiff::Zoned;
 use jiff::civil::date;
 use jiff::tz::{TimeZone, offset};
 use secours::timemachine::{
-    DestinationKind, Lang, SystemRunner, TimeMachineStatus, TmState, TmThresholds, list_backups,
-    next_poll, read_status,
+    DestinationKind, Lang, SystemRunner, TimeMachineStatus, TmState, TmThresholds, list_backups, next_poll, read_status,
 };
 use tmutil::{Reply, fixture, write_fake_tmutil};
 
@@ -37,18 +36,9 @@ fn healthy() -> BTreeMap<&'static str, Reply> {
             "destinationinfo -X",
             Reply::out(fixture("valid/destinationinfo/local-mounted.xml")),
         ),
-        (
-            "latestbackup",
-            Reply::out(fixture("valid/latestbackup/apfs.txt")),
-        ),
-        (
-            "isexcluded",
-            Reply::out(fixture("valid/isexcluded/included.txt")),
-        ),
-        (
-            "listbackups",
-            Reply::out(fixture("valid/listbackups/apfs-mixed.txt")),
-        ),
+        ("latestbackup", Reply::out(fixture("valid/latestbackup/apfs.txt"))),
+        ("isexcluded", Reply::out(fixture("valid/isexcluded/included.txt"))),
+        ("listbackups", Reply::out(fixture("valid/listbackups/apfs-mixed.txt"))),
     ])
 }
 
@@ -83,10 +73,7 @@ fn idle_and_recent_is_ok() {
     assert_eq!(s.state, TmState::Ok);
     assert!(!s.running);
     assert_eq!((s.phase.as_deref(), s.percent), (None, 0));
-    assert_eq!(
-        s.latest_backup,
-        Some("2026-11-25T13:03:12Z".parse().unwrap())
-    );
+    assert_eq!(s.latest_backup, Some("2026-11-25T13:03:12Z".parse().unwrap()));
     assert_eq!(s.backup_dir_excluded, Some(false));
     assert_eq!(s.pair_in_latest_backup, Some(true));
     assert_eq!(s.destinations.len(), 1);
@@ -97,11 +84,7 @@ fn idle_and_recent_is_ok() {
     assert_eq!(s.message, None);
     assert_eq!(next_poll(s), Duration::from_secs(60));
     // The backup folder itself is what isexcluded is asked about.
-    assert!(
-        r.calls.contains(&format!("isexcluded {DIR}")),
-        "{:?}",
-        r.calls
-    );
+    assert!(r.calls.contains(&format!("isexcluded {DIR}")), "{:?}", r.calls);
     let json = serde_json::to_value(s).unwrap();
     assert_eq!(json["state"], "ok");
     assert_eq!(json["latest_backup"], "2026-11-25T13:03:12Z");
@@ -126,10 +109,7 @@ fn running_through_the_text_form_when_x_is_refused() {
         "status -X",
         Reply::err(fixture("invalid/unrecognised/status-x-refused.txt"), 64),
     );
-    replies.insert(
-        "status",
-        Reply::out(fixture("valid/status/text-copying.txt")),
-    );
+    replies.insert("status", Reply::out(fixture("valid/status/text-copying.txt")));
     let r = run(replies, &at(25, 15, 10));
     assert_eq!((r.status.state, r.status.percent), (TmState::Running, 42));
     assert!(r.calls.contains(&"status".to_owned()), "{:?}", r.calls);
@@ -163,10 +143,7 @@ fn two_days_without_backup_is_stale() {
 #[test]
 fn excluded_backup_folder() {
     let mut replies = healthy();
-    replies.insert(
-        "isexcluded",
-        Reply::out(fixture("valid/isexcluded/excluded.txt")),
-    );
+    replies.insert("isexcluded", Reply::out(fixture("valid/isexcluded/excluded.txt")));
     let s = run(replies, &at(25, 15, 0)).status;
     assert_eq!(s.state, TmState::Excluded);
     assert_eq!(s.backup_dir_excluded, Some(true));
@@ -214,10 +191,7 @@ fn disk_not_mounted() {
     );
     replies.insert(
         "latestbackup",
-        Reply::err(
-            fixture("invalid/destination-unavailable/could-not-be-found.txt"),
-            1,
-        ),
+        Reply::err(fixture("invalid/destination-unavailable/could-not-be-found.txt"), 1),
     );
     let s = run(replies, &at(25, 15, 0)).status;
     assert_eq!(s.state, TmState::DestinationUnavailable);
@@ -234,11 +208,7 @@ fn no_destination_configured() {
     );
     let r = run(replies, &at(25, 15, 0));
     assert_eq!(r.status.state, TmState::NoDestination);
-    assert!(
-        !r.calls.iter().any(|c| c == "latestbackup"),
-        "{:?}",
-        r.calls
-    );
+    assert!(!r.calls.iter().any(|c| c == "latestbackup"), "{:?}", r.calls);
 }
 
 #[test]

@@ -37,15 +37,14 @@ impl Reason {
         use Lang::{En, Fr};
         match (self, lang) {
             (Reason::FullDiskAccess, En) => {
-                "Secours cannot read the list of Time Machine backups: macOS has not given it Full Disk Access."
+                "Secours cannot read the list of Time Machine backups: macOS has not given it Full Disk Access.".into()
+            }
+            (Reason::FullDiskAccess, Fr) => {
+                "Secours ne peut pas lire la liste des sauvegardes Time Machine : macOS ne \
+                 lui a pas donné l'accès complet au disque."
                     .into()
             }
-            (Reason::FullDiskAccess, Fr) => "Secours ne peut pas lire la liste des sauvegardes Time Machine : macOS ne \
-                 lui a pas donné l'accès complet au disque."
-                .into(),
-            (Reason::NoDestination, En) => {
-                "Time Machine has no backup disk, so nothing is copied off this Mac.".into()
-            }
+            (Reason::NoDestination, En) => "Time Machine has no backup disk, so nothing is copied off this Mac.".into(),
             (Reason::NoDestination, Fr) => {
                 "Time Machine n'a aucun disque de sauvegarde : rien n'est copié hors de ce Mac.".into()
             }
@@ -61,25 +60,24 @@ impl Reason {
             (Reason::DestinationUnavailable { name: Some(name) }, En) => {
                 format!("The Time Machine disk '{name}' is not available.")
             }
-            (Reason::DestinationUnavailable { name: None }, En) => {
-                "The Time Machine disk is not available.".into()
-            }
+            (Reason::DestinationUnavailable { name: None }, En) => "The Time Machine disk is not available.".into(),
             (Reason::DestinationUnavailable { name: Some(name) }, Fr) => {
                 format!("Le disque Time Machine '{name}' n'est pas disponible.")
             }
             (Reason::DestinationUnavailable { name: None }, Fr) => {
                 "Le disque Time Machine n'est pas disponible.".into()
             }
-            (Reason::NoMachineDirectory, En) => {
-                "The Time Machine disk holds no backup of this Mac yet.".into()
-            }
+            (Reason::NoMachineDirectory, En) => "The Time Machine disk holds no backup of this Mac yet.".into(),
             (Reason::NoMachineDirectory, Fr) => {
                 "Le disque Time Machine ne contient encore aucune sauvegarde de ce Mac.".into()
             }
             (Reason::NoBackups, En) => "Time Machine has not made any backup of this Mac yet.".into(),
             (Reason::NoBackups, Fr) => "Time Machine n'a encore fait aucune sauvegarde de ce Mac.".into(),
             (Reason::Late { age }, En) => {
-                format!("The last Time Machine backup is {} old; it normally runs every hour.", age_text(*age, En))
+                format!(
+                    "The last Time Machine backup is {} old; it normally runs every hour.",
+                    age_text(*age, En)
+                )
             }
             (Reason::Late { age }, Fr) => format!(
                 "La dernière sauvegarde Time Machine date de {} ; elle a lieu normalement toutes les heures.",
@@ -130,9 +128,7 @@ impl Reason {
                 "Branchez le disque de sauvegarde (ou vérifiez que le partage réseau est accessible), puis \
                  attendez la prochaine sauvegarde."
             }
-            (Reason::NoMachineDirectory | Reason::NoBackups, En) => {
-                "Start a backup: Time Machine menu → Back Up Now."
-            }
+            (Reason::NoMachineDirectory | Reason::NoBackups, En) => "Start a backup: Time Machine menu → Back Up Now.",
             (Reason::NoMachineDirectory | Reason::NoBackups, Fr) => {
                 "Lancez une sauvegarde : menu Time Machine → Sauvegarder maintenant."
             }
@@ -197,9 +193,7 @@ mod tests {
             Reason::Stale {
                 age: Duration::from_secs(80 * 3600),
             },
-            Reason::Error {
-                detail: "boom".into(),
-            },
+            Reason::Error { detail: "boom".into() },
         ]
     }
 
@@ -227,15 +221,9 @@ mod tests {
 
     #[test]
     fn ages_read_in_hours_then_days() {
-        assert_eq!(
-            age_text(Duration::from_secs(3 * 3600 + 59), Lang::En),
-            "3 h"
-        );
+        assert_eq!(age_text(Duration::from_secs(3 * 3600 + 59), Lang::En), "3 h");
         assert_eq!(age_text(Duration::from_secs(47 * 3600), Lang::Fr), "47 h");
-        assert_eq!(
-            age_text(Duration::from_secs(80 * 3600), Lang::Fr),
-            "3 jours"
-        );
+        assert_eq!(age_text(Duration::from_secs(80 * 3600), Lang::Fr), "3 jours");
         assert_eq!(age_text(Duration::from_secs(80 * 3600), Lang::En), "3 days");
     }
 }

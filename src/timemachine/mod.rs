@@ -27,9 +27,7 @@ use jiff::{Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 
 pub use messages::{Lang, Reason};
-pub use parse::{
-    BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure,
-};
+pub use parse::{BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure};
 pub use runner::{CommandRunner, DEFAULT_TIMEOUT, Output, SystemRunner};
 
 /// The one-word summary, in the priority order [`decide`] applies (first match wins):
@@ -141,11 +139,7 @@ pub const POLL_ON_MENU_OPEN: Duration = Duration::ZERO;
 /// The delay before the next poll, given the last status. (Opening the menu polls at once:
 /// [`POLL_ON_MENU_OPEN`].)
 pub fn next_poll(status: &TimeMachineStatus) -> Duration {
-    if status.running {
-        POLL_RUNNING
-    } else {
-        POLL_IDLE
-    }
+    if status.running { POLL_RUNNING } else { POLL_IDLE }
 }
 
 /// A short label for a `BackupPhase`, for the menu. Unknown phases are shown as printed.
@@ -158,14 +152,10 @@ pub fn phase_label(phase: &str, lang: Lang) -> String {
         | "MountingBackupVolForHealthCheck"
         | "MountingDiskImage"
         | "DeletingOldBackups" => ("Preparing backup…", "Préparation de la sauvegarde…"),
-        "FindingChanges" | "CalculatingChanges" => {
-            ("Finding changes…", "Recherche des modifications…")
-        }
+        "FindingChanges" | "CalculatingChanges" => ("Finding changes…", "Recherche des modifications…"),
         "Copying" => ("Backing up…", "Sauvegarde en cours…"),
         "Finishing" | "ThinningPostBackup" => ("Finishing backup…", "Fin de la sauvegarde…"),
-        "HealthCheckFsck" | "HealthCheckCopyHFSMeta" => {
-            ("Verifying backups…", "Vérification des sauvegardes…")
-        }
+        "HealthCheckFsck" | "HealthCheckCopyHFSMeta" => ("Verifying backups…", "Vérification des sauvegardes…"),
         "Stopping" => ("Stopping…", "Arrêt…"),
         other => return other.to_owned(),
     };
@@ -219,11 +209,7 @@ pub fn read_status(
 /// `isexcluded` is asked about the backup folder itself. Whether `tmutil` also reports a folder as
 /// excluded when only one of its parents is in the exclusion list is not documented; Secours does not ask
 /// about each parent (a known limit).
-pub fn observe(
-    runner: &dyn CommandRunner,
-    tmutil: &Path,
-    backup_dir: &Path,
-) -> Option<Observations> {
+pub fn observe(runner: &dyn CommandRunner, tmutil: &Path, backup_dir: &Path) -> Option<Observations> {
     let mut obs = Observations::default();
     // The first call also tells whether tmutil exists: a start failure (other than a timeout) means it
     // does not, which is the normal case on Linux.
@@ -235,16 +221,7 @@ pub fn observe(
             );
             return None;
         }
-        first => {
-            obs.session = ask(
-                &mut obs,
-                runner,
-                tmutil,
-                first,
-                &["status"],
-                parse::parse_status,
-            )
-        }
+        first => obs.session = ask(&mut obs, runner, tmutil, first, &["status"], parse::parse_status),
     }
     let first = runner.run(tmutil, &["destinationinfo", "-X"]);
     obs.destinations = ask(
@@ -255,19 +232,12 @@ pub fn observe(
         &["destinationinfo"],
         parse::parse_destinations,
     );
-    let no_destination = obs.failures.contains(&TmFailure::NoDestination)
-        || obs.destinations.as_ref().is_some_and(Vec::is_empty);
+    let no_destination =
+        obs.failures.contains(&TmFailure::NoDestination) || obs.destinations.as_ref().is_some_and(Vec::is_empty);
     // Without a destination, latestbackup can only fail (and may try to mount things first).
     if !no_destination {
         let out = runner.run(tmutil, &["latestbackup"]);
-        obs.latest = ask(
-            &mut obs,
-            runner,
-            tmutil,
-            out,
-            &[],
-            parse::parse_latest_backup,
-        );
+        obs.latest = ask(&mut obs, runner, tmutil, out, &[], parse::parse_latest_backup);
     }
     let dir = backup_dir.to_string_lossy();
     let out = runner.run(tmutil, &["isexcluded", &dir]);
@@ -350,8 +320,7 @@ pub fn decide(
 
     let (state, reason) = if has(TmFailure::FullDiskAccess) {
         (TmState::NeedsFullDiskAccess, Some(Reason::FullDiskAccess))
-    } else if has(TmFailure::NoDestination) || obs.destinations.as_ref().is_some_and(Vec::is_empty)
-    {
+    } else if has(TmFailure::NoDestination) || obs.destinations.as_ref().is_some_and(Vec::is_empty) {
         (TmState::NoDestination, Some(Reason::NoDestination))
     } else if obs.excluded == Some(true) {
         (
@@ -360,10 +329,7 @@ pub fn decide(
                 path: backup_dir.to_owned(),
             }),
         )
-    } else if !session.running
-        && !fresh
-        && (has(TmFailure::DestinationUnavailable) || local_unplugged)
-    {
+    } else if !session.running && !fresh && (has(TmFailure::DestinationUnavailable) || local_unplugged) {
         let name = destinations
             .iter()
             .find(|d| d.last)
@@ -387,12 +353,7 @@ pub fn decide(
     } else if has(TmFailure::NoMachineDirectory) {
         (TmState::Stale, Some(Reason::NoMachineDirectory))
     } else if let Some(detail) = obs.error.as_ref().filter(|_| !has(TmFailure::NoBackups)) {
-        (
-            TmState::Error,
-            Some(Reason::Error {
-                detail: detail.clone(),
-            }),
-        )
+        (TmState::Error, Some(Reason::Error { detail: detail.clone() }))
     } else {
         // "No backups found", or latestbackup printing nothing: there is no copy off this Mac.
         (TmState::Stale, Some(Reason::NoBackups))
@@ -436,16 +397,11 @@ pub enum TmError {
 
 /// All backups `tmutil listbackups` names, oldest first, in every state (filter with
 /// [`BackupEntry::is_completed`]). "No backups found" and "no machine directory" are an empty list.
-pub fn list_backups(
-    runner: &dyn CommandRunner,
-    tmutil: &Path,
-) -> Result<Vec<BackupEntry>, TmError> {
-    let out = runner
-        .run(tmutil, &["listbackups"])
-        .map_err(|source| TmError::Run {
-            program: tmutil.to_owned(),
-            source,
-        })?;
+pub fn list_backups(runner: &dyn CommandRunner, tmutil: &Path) -> Result<Vec<BackupEntry>, TmError> {
+    let out = runner.run(tmutil, &["listbackups"]).map_err(|source| TmError::Run {
+        program: tmutil.to_owned(),
+        source,
+    })?;
     let list = parse::parse_backup_list(&out.stdout);
     if !list.is_empty() {
         return Ok(list);
@@ -456,14 +412,7 @@ pub fn list_backups(
             failure,
             message: failure_reason(failure).message(Lang::En),
         }),
-        None if out
-            .stdout
-            .iter()
-            .chain(&out.stderr)
-            .all(u8::is_ascii_whitespace) =>
-        {
-            Ok(Vec::new())
-        }
+        None if out.stdout.iter().chain(&out.stderr).all(u8::is_ascii_whitespace) => Ok(Vec::new()),
         None => {
             let detail = if out.stderr.is_empty() {
                 &out.stdout
@@ -554,10 +503,9 @@ fn location_on_volume(path: &Path) -> Option<(Option<String>, PathBuf)> {
         return None;
     }
     match rest.as_slice() {
-        [Component::Normal(v), Component::Normal(name), tail @ ..] if *v == "Volumes" => Some((
-            Some(name.to_string_lossy().into_owned()),
-            tail.iter().collect(),
-        )),
+        [Component::Normal(v), Component::Normal(name), tail @ ..] if *v == "Volumes" => {
+            Some((Some(name.to_string_lossy().into_owned()), tail.iter().collect()))
+        }
         all => Some((None, all.iter().collect())),
     }
 }

@@ -67,8 +67,8 @@ pub fn parse_status(stdout: &[u8]) -> Result<SessionStatus, ParseError> {
         .ok_or_else(|| ParseError::NotAStatus(excerpt(stdout)))?;
     let phase = dict.get("BackupPhase").and_then(as_string);
     // Before macOS 10.15 an idle session said `BackupPhase = BackupNotRunning`; later ones drop the key.
-    let running = dict.get("Running").and_then(as_bool).unwrap_or(false)
-        && phase.as_deref() != Some("BackupNotRunning");
+    let running =
+        dict.get("Running").and_then(as_bool).unwrap_or(false) && phase.as_deref() != Some("BackupNotRunning");
     let progress = dict.get("Progress").and_then(Value::as_dictionary);
     let from_progress = |key: &str| progress.and_then(|p| p.get(key)).and_then(as_f64);
     let raw_fraction = from_progress("Percent")
@@ -137,9 +137,7 @@ pub fn parse_destinations(stdout: &[u8]) -> Result<Vec<Destination>, ParseError>
 
 fn destination_from_dict(d: &plist::Dictionary) -> Destination {
     let get = |k: &str| d.get(k).and_then(as_string);
-    let mount_point = get("MountPoint")
-        .filter(|m| !m.is_empty())
-        .map(PathBuf::from);
+    let mount_point = get("MountPoint").filter(|m| !m.is_empty()).map(PathBuf::from);
     Destination {
         name: get("Name").unwrap_or_default(),
         kind: kind_from(get("Kind").as_deref(), get("URL").is_some()),
@@ -172,12 +170,8 @@ fn parse_destinations_text(stdout: &[u8]) -> Option<Vec<Destination>> {
         if !rule.is_empty() && rule.chars().all(|c| c == '=') {
             saw_rule = true;
             blocks.push((trimmed.starts_with('>'), Vec::new()));
-        } else if let (Some((key, value)), Some(block)) =
-            (trimmed.split_once(':'), blocks.last_mut())
-        {
-            block
-                .1
-                .push((key.trim().to_owned(), value.trim().to_owned()));
+        } else if let (Some((key, value)), Some(block)) = (trimmed.split_once(':'), blocks.last_mut()) {
+            block.1.push((key.trim().to_owned(), value.trim().to_owned()));
         }
     }
     if !saw_rule {
@@ -187,15 +181,8 @@ fn parse_destinations_text(stdout: &[u8]) -> Option<Vec<Destination>> {
         .into_iter()
         .filter(|(_, fields)| !fields.is_empty())
         .map(|(last, fields)| {
-            let get = |k: &str| {
-                fields
-                    .iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, v)| v.clone())
-            };
-            let mount_point = get("Mount Point")
-                .filter(|m| !m.is_empty())
-                .map(PathBuf::from);
+            let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+            let mount_point = get("Mount Point").filter(|m| !m.is_empty()).map(PathBuf::from);
             Destination {
                 name: get("Name").unwrap_or_default(),
                 kind: kind_from(get("Kind").as_deref(), get("URL").is_some()),
@@ -306,11 +293,7 @@ pub fn parse_latest_backup(stdout: &[u8]) -> Result<BackupEntry, ParseError> {
 pub fn parse_backup_list(stdout: &[u8]) -> Vec<BackupEntry> {
     let text = String::from_utf8_lossy(stdout);
     let mut list: Vec<BackupEntry> = text.lines().filter_map(parse_backup_path).collect();
-    list.sort_by(|a, b| {
-        a.taken_at
-            .cmp(&b.taken_at)
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    list.sort_by(|a, b| a.taken_at.cmp(&b.taken_at).then_with(|| a.path.cmp(&b.path)));
     list
 }
 
@@ -405,11 +388,7 @@ pub fn classify_failure(stdout: &[u8], stderr: &[u8]) -> Option<TmFailure> {
 /// A short, single-line excerpt of an output for messages.
 pub fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let mut short: String = line.chars().take(160).collect();
     if line.chars().count() > 160 {
         short.push('…');
@@ -512,14 +491,8 @@ mod tests {
     fn status_preparing_phases() {
         for (file, phase) in [
             (fixture!("valid/status/starting.xml"), "Starting"),
-            (
-                fixture!("valid/status/thinning-pre-backup.xml"),
-                "ThinningPreBackup",
-            ),
-            (
-                fixture!("valid/status/finding-changes.xml"),
-                "FindingChanges",
-            ),
+            (fixture!("valid/status/thinning-pre-backup.xml"), "ThinningPreBackup"),
+            (fixture!("valid/status/finding-changes.xml"), "FindingChanges"),
         ] {
             let s = parse_status(file).unwrap();
             assert!(s.running, "{phase}");
@@ -596,16 +569,12 @@ mod tests {
 
     #[test]
     fn destinations_local_and_network() {
-        let d =
-            parse_destinations(fixture!("valid/destinationinfo/local-and-network.xml")).unwrap();
+        let d = parse_destinations(fixture!("valid/destinationinfo/local-and-network.xml")).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].name, "TM Bureau");
         assert_eq!(d[0].kind, DestinationKind::Local);
         assert!(d[0].mounted);
-        assert_eq!(
-            d[0].mount_point.as_deref(),
-            Some(Path::new("/Volumes/TM Bureau"))
-        );
+        assert_eq!(d[0].mount_point.as_deref(), Some(Path::new("/Volumes/TM Bureau")));
         assert!(d[0].last);
         assert_eq!(d[1].name, "NAS");
         assert_eq!(d[1].kind, DestinationKind::Network);
@@ -641,26 +610,18 @@ mod tests {
             (d[1].name.as_str(), d[1].kind, d[1].mounted, d[1].last),
             ("NAS", DestinationKind::Network, false, true)
         );
-        assert_eq!(
-            d[1].id.as_deref(),
-            Some("9A1C6C7E-3F0B-4C55-8E57-0C3B8D2E71A4")
-        );
+        assert_eq!(d[1].id.as_deref(), Some("9A1C6C7E-3F0B-4C55-8E57-0C3B8D2E71A4"));
     }
 
     #[test]
     fn destinations_reject_error_text() {
-        assert!(
-            parse_destinations(fixture!("invalid/no-destination/destinationinfo.txt")).is_err()
-        );
+        assert!(parse_destinations(fixture!("invalid/no-destination/destinationinfo.txt")).is_err());
     }
 
     #[test]
     fn backup_names() {
         let at = date(2026, 11, 25).at(14, 3, 12, 0);
-        assert_eq!(
-            parse_backup_name("2026-11-25-140312"),
-            Some((at, BackupSuffix::None))
-        );
+        assert_eq!(parse_backup_name("2026-11-25-140312"), Some((at, BackupSuffix::None)));
         assert_eq!(
             parse_backup_name("2026-11-25-140312.backup"),
             Some((at, BackupSuffix::Backup))
@@ -699,10 +660,7 @@ mod tests {
     #[test]
     fn latest_backup_hfs_and_apfs() {
         let b = parse_latest_backup(fixture!("valid/latestbackup/hfs.txt")).unwrap();
-        assert_eq!(
-            b.path,
-            Path::new("/Volumes/TM/Backups.backupdb/iMac/2026-11-25-140312")
-        );
+        assert_eq!(b.path, Path::new("/Volumes/TM/Backups.backupdb/iMac/2026-11-25-140312"));
         assert_eq!(b.taken_at, date(2026, 11, 25).at(14, 3, 12, 0));
         assert!(b.is_completed());
         let b = parse_latest_backup(fixture!("valid/latestbackup/apfs.txt")).unwrap();
@@ -717,12 +675,7 @@ mod tests {
 
     #[test]
     fn latest_backup_rejects_failures() {
-        assert!(
-            parse_latest_backup(fixture!(
-                "invalid/needs-full-disk-access/latestbackup-monterey.txt"
-            ))
-            .is_err()
-        );
+        assert!(parse_latest_backup(fixture!("invalid/needs-full-disk-access/latestbackup-monterey.txt")).is_err());
         assert!(parse_latest_backup(b"").is_err());
     }
 

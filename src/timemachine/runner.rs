@@ -122,10 +122,7 @@ mod tests {
     #[test]
     fn captures_both_streams_and_the_exit_code() {
         let out = SystemRunner::default()
-            .run(
-                Path::new("/bin/sh"),
-                &["-c", "echo out; echo err >&2; exit 3"],
-            )
+            .run(Path::new("/bin/sh"), &["-c", "echo out; echo err >&2; exit 3"])
             .unwrap();
         assert_eq!(out, Output::new(3, "out\n", "err\n"));
     }
@@ -145,9 +142,7 @@ mod tests {
             timeout: Duration::from_millis(300),
         };
         let started = Instant::now();
-        let err = runner
-            .run(Path::new("/bin/sh"), &["-c", "exec sleep 30"])
-            .unwrap_err();
+        let err = runner.run(Path::new("/bin/sh"), &["-c", "exec sleep 30"]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(
             started.elapsed() < Duration::from_secs(10),

@@ -46,12 +46,7 @@ impl FakeRunner {
                 fixture!("valid/destinationinfo/local-mounted.xml"),
                 b"",
             )
-            .with(
-                "latestbackup",
-                0,
-                fixture!("valid/latestbackup/apfs.txt"),
-                b"",
-            )
+            .with("latestbackup", 0, fixture!("valid/latestbackup/apfs.txt"), b"")
             .with(
                 &format!("isexcluded {DIR}"),
                 0,
@@ -152,17 +147,13 @@ fn state_table() {
         (
             "25 h is still late",
             with(&|_| {}),
-            paris(23, 59)
-                .checked_add(jiff::Span::new().hours(15))
-                .unwrap(),
+            paris(23, 59).checked_add(jiff::Span::new().hours(15)).unwrap(),
             S::Late,
         ),
         (
             "26 h is stale",
             base(),
-            paris(14, 4)
-                .checked_add(jiff::Span::new().hours(26))
-                .unwrap(),
+            paris(14, 4).checked_add(jiff::Span::new().hours(26)).unwrap(),
             S::Stale,
         ),
         (
@@ -364,18 +355,9 @@ fn thresholds_are_parameters() {
 
 #[test]
 fn latest_backup_is_read_in_local_time() {
-    let s = decide(
-        &base(),
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(15, 0),
-    );
+    let s = decide(&base(), Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     // 14:03:12 in Paris (UTC+1 in November) is 13:03:12 UTC.
-    assert_eq!(
-        s.latest_backup,
-        Some("2026-11-25T13:03:12Z".parse().unwrap())
-    );
+    assert_eq!(s.latest_backup, Some("2026-11-25T13:03:12Z".parse().unwrap()));
 }
 
 #[test]
@@ -413,13 +395,7 @@ fn pair_in_latest_backup() {
 fn messages_follow_the_reason_and_localize() {
     let mut obs = base();
     obs.failures = vec![TmFailure::FullDiskAccess];
-    let mut s = decide(
-        &obs,
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(15, 0),
-    );
+    let mut s = decide(&obs, Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     assert!(
         s.message
             .as_deref()
@@ -427,35 +403,15 @@ fn messages_follow_the_reason_and_localize() {
             .contains("System Settings → Privacy & Security → Full Disk Access")
     );
     s.localize(Lang::Fr);
-    assert!(
-        s.message
-            .as_deref()
-            .unwrap()
-            .contains("Accès complet au disque")
-    );
-    assert_eq!(
-        s.message_in(Lang::En),
-        Some(Reason::FullDiskAccess.message(Lang::En))
-    );
+    assert!(s.message.as_deref().unwrap().contains("Accès complet au disque"));
+    assert_eq!(s.message_in(Lang::En), Some(Reason::FullDiskAccess.message(Lang::En)));
 
     let mut obs = base();
     obs.excluded = Some(true);
-    let s = decide(
-        &obs,
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(15, 0),
-    );
+    let s = decide(&obs, Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     assert!(s.message.unwrap().contains(&format!("'{DIR}'")));
 
-    let s = decide(
-        &base(),
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(19, 0),
-    );
+    let s = decide(&base(), Path::new(DIR), None, &TmThresholds::default(), &paris(19, 0));
     assert!(
         s.message
             .unwrap()
@@ -465,20 +421,11 @@ fn messages_follow_the_reason_and_localize() {
 
 #[test]
 fn next_poll_adapts() {
-    let mut s = decide(
-        &base(),
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(15, 0),
-    );
+    let mut s = decide(&base(), Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     assert_eq!(next_poll(&s), Duration::from_secs(60));
     s.running = true;
     assert_eq!(next_poll(&s), Duration::from_secs(5));
-    assert_eq!(
-        next_poll(&TimeMachineStatus::unavailable()),
-        Duration::from_secs(60)
-    );
+    assert_eq!(next_poll(&TimeMachineStatus::unavailable()), Duration::from_secs(60));
     assert_eq!(POLL_ON_MENU_OPEN, Duration::ZERO);
 }
 
@@ -555,14 +502,7 @@ fn read_status_healthy() {
 #[test]
 fn read_status_disabled_or_missing_tmutil_is_unavailable() {
     let r = FakeRunner::healthy();
-    let s = read_status(
-        &r,
-        None,
-        Path::new(DIR),
-        None,
-        &TmThresholds::default(),
-        &paris(15, 0),
-    );
+    let s = read_status(&r, None, Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     assert_eq!(s, TimeMachineStatus::unavailable());
     assert!(r.calls.borrow().is_empty(), "disabled means not asked");
 
@@ -571,11 +511,7 @@ fn read_status_disabled_or_missing_tmutil_is_unavailable() {
     assert!(!s.available);
     assert_eq!(s.state, TmState::Unavailable);
     assert_eq!(s.message, None);
-    assert_eq!(
-        r.calls.borrow().len(),
-        1,
-        "stops after the first start failure"
-    );
+    assert_eq!(r.calls.borrow().len(), 1, "stops after the first start failure");
 }
 
 // Guards the text fallback: a tmutil that refuses -X must still give the running percentage.
@@ -589,12 +525,7 @@ fn read_status_falls_back_to_text_forms() {
             fixture!("invalid/unrecognised/status-x-refused.txt"),
         )
         .with("status", 0, fixture!("valid/status/text-copying.txt"), b"")
-        .with(
-            "destinationinfo -X",
-            64,
-            b"",
-            b"Usage: tmutil destinationinfo",
-        )
+        .with("destinationinfo -X", 64, b"", b"Usage: tmutil destinationinfo")
         .with(
             "destinationinfo",
             0,
@@ -626,10 +557,7 @@ fn read_status_without_destination_skips_latestbackup() {
     let s = read(&r, &paris(15, 0));
     assert_eq!(s.state, TmState::NoDestination);
     assert!(!r.called("latestbackup"));
-    assert!(
-        !r.called("destinationinfo"),
-        "a recognised failure needs no fallback"
-    );
+    assert!(!r.called("destinationinfo"), "a recognised failure needs no fallback");
 }
 
 #[test]
@@ -658,19 +586,9 @@ fn read_status_failure_on_stdout_with_exit_zero() {
 #[test]
 fn list_backups_results() {
     let tm = Path::new(TMUTIL);
-    let r = FakeRunner::default().with(
-        "listbackups",
-        0,
-        fixture!("valid/listbackups/apfs-mixed.txt"),
-        b"",
-    );
+    let r = FakeRunner::default().with("listbackups", 0, fixture!("valid/listbackups/apfs-mixed.txt"), b"");
     assert_eq!(list_backups(&r, tm).unwrap().len(), 6);
-    let r = FakeRunner::default().with(
-        "listbackups",
-        1,
-        b"",
-        fixture!("invalid/no-backups/listbackups.txt"),
-    );
+    let r = FakeRunner::default().with("listbackups", 1, b"", fixture!("invalid/no-backups/listbackups.txt"));
     assert_eq!(list_backups(&r, tm).unwrap(), vec![]);
     let r = FakeRunner::default().with(
         "listbackups",
@@ -754,16 +672,11 @@ fn restore_sources_finds_the_folder_in_each_completed_backup() {
         .iter()
         .map(|p| parse::parse_backup_path(p.to_str().unwrap()).unwrap())
         .collect();
-    let found = restore_sources(&entries, Path::new(&format!("/{rel}")), |p| {
-        p.join("app.gz").is_file()
-    });
+    let found = restore_sources(&entries, Path::new(&format!("/{rel}")), |p| p.join("app.gz").is_file());
     let paths: Vec<_> = found.iter().map(|s| s.path.clone()).collect();
     assert_eq!(
         paths,
-        [
-            b.join("Bureau - Data").join(rel),
-            a.join(DATA_VOLUME).join(rel)
-        ]
+        [b.join("Bureau - Data").join(rel), a.join(DATA_VOLUME).join(rel)]
     );
     assert_eq!(found[0].backup.taken_at, date(2026, 11, 25).at(13, 0, 0, 0));
 

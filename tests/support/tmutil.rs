@@ -92,9 +92,7 @@ fn wait_until_runnable(path: &Path) {
         match std::process::Command::new(path).arg("--probe").status() {
             Ok(status) if status.success() => return,
             Ok(status) => panic!("fake tmutil probe failed: {status}"),
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => panic!("cannot run the fake tmutil '{}': {e}", path.display()),
         }
     }
