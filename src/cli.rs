@@ -170,7 +170,9 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
     let history = open_history(&ctx.locations);
     let is_corrupt =
         |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
-    let report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &is_corrupt);
+    let mut report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &is_corrupt);
+    report.time_machine =
+        status::read_time_machine(&ctx.config, &report, &crate::timemachine::SystemRunner::default(), ctx.lang);
     if let Some(h) = &history {
         status::record(&report, h);
     }
@@ -188,7 +190,7 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
         }
         print!("{}", status::render_text(&report, ctx.lang));
     }
-    Ok(report.state.exit_code())
+    Ok(report.exit_code())
 }
 
 fn config_check(locations: &Locations, json: bool) -> Result<u8> {

@@ -427,6 +427,7 @@ mod tests {
         StatusReport {
             state,
             checked_at: ts(0),
+            time_machine: crate::timemachine::TimeMachineStatus::unavailable(),
             sources: vec![SourceStatus {
                 name: "prod".into(),
                 folder: "/b".into(),

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::environment;
 use crate::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
 use crate::i18n::{Lang, Texts, fill};
+use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
 use crate::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
 
 /// The whole picture.
@@ -21,6 +22,21 @@ pub struct StatusReport {
     pub state: State,
     pub checked_at: Timestamp,
     pub sources: Vec<SourceStatus>,
+    /// Time Machine, next to the hourly backup (`available: false` where there is none).
+    pub time_machine: TimeMachineStatus,
+}
+
+impl StatusReport {
+    /// The process exit code: the backups' state, made worse by Time Machine (stale or excluded → 2,
+    /// late → 1); an unavailable Time Machine changes nothing.
+    pub fn exit_code(&self) -> u8 {
+        let tm = match self.time_machine.state {
+            TmState::Stale | TmState::Excluded => 2,
+            TmState::Late => 1,
+            _ => 0,
+        };
+        self.state.exit_code().max(tm)
+    }
 }
 
 /// One watched folder.
@@ -108,11 +124,28 @@ pub fn gather(
     let state = list.iter().fold(State::Fresh, |acc, s| acc.worst(s.state));
     // Nothing watched is not "fresh": say we do not know.
     let state = if list.is_empty() { State::Unknown } else { state };
-    StatusReport {
-        state,
-        checked_at: now,
-        sources: list,
-    }
+    StatusReport { state, checked_at: now, sources: list, time_machine: TimeMachineStatus::unavailable() }
+}
+
+/// Asks Time Machine (through `runner`) about the first watched folder and its latest pair.
+pub fn read_time_machine(
+    config: &Config,
+    report: &StatusReport,
+    runner: &dyn CommandRunner,
+    lang: Lang,
+) -> TimeMachineStatus {
+    let tm = &config.time_machine;
+    let Some(first) = report.sources.first() else { return TimeMachineStatus::unavailable() };
+    let pair_mtime = match (first.db.modified, first.media.modified) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    };
+    let thresholds = TmThresholds { late_after: tm.late_after.0, stale_after: tm.stale_after.0 };
+    let now = report.checked_at.to_zoned(jiff::tz::TimeZone::system());
+    let tmutil = tm.enabled.then_some(tm.tmutil.as_path());
+    let mut status = timemachine::read_status(runner, tmutil, &first.folder, pair_mtime, &thresholds, &now);
+    status.localize(lang);
+    status
 }
 
 fn facts(f: &FileState, is_corrupt: &dyn Fn(&FileObservation) -> bool) -> FileFacts {
@@ -220,6 +253,22 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
     let t = lang.t();
     let mut out = fill(t.overall, &[("state", t.state(report.state))]);
     out.push('\n');
+    let tm = &report.time_machine;
+    if tm.available {
+        let when = match tm.latest_backup {
+            Some(at) => fill(t.ago, &[("age", &t.age(report.checked_at.as_second() - at.as_second()))]),
+            None => "—".to_owned(),
+        };
+        let mut line = fill(t.tm_line, &[("when", &when)]);
+        if tm.running {
+            line.push_str(&format!(" ({} {} %)", t.tm_running, tm.percent));
+        }
+        if let Some(m) = &tm.message {
+            line.push_str(&format!(" — {m}"));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
     for s in &report.sources {
         out.push('\n');
         out.push_str(&fill(

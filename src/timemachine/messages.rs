@@ -8,14 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The language of user messages. (Local to this module until the i18n module unifies them.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Fr,
-    #[default]
-    En,
-}
+pub use crate::i18n::Lang;
 
 /// Why Time Machine does not (or may not) protect the backup folder right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
