@@ -4,5 +4,7 @@
 //! errors to exit codes.
 
 pub mod dbphp;
+pub mod icons;
+pub mod login_item;
 pub mod progress;
 pub mod secret;
