@@ -8,12 +8,15 @@ use std::path::PathBuf;
 fn main() -> anyhow::Result<()> {
     let out = match std::env::args_os().nth(1) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("resources").join("icons"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("resources")
+            .join("icons"),
     };
     std::fs::create_dir_all(&out)?;
     for (name, png) in secours::icons::generated_icons()? {
         let path = out.join(&name);
-        std::fs::write(&path, png).map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
+        std::fs::write(&path, png)
+            .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
         println!("{}", path.display());
     }
     Ok(())

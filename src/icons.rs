@@ -16,7 +16,9 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 pub enum IconError {
     /// The PNG encoder refused the image.
-    #[error("cannot encode the {size}x{size} icon '{name}' as PNG: {reason}. This is a bug in Secours; please report it.")]
+    #[error(
+        "cannot encode the {size}x{size} icon '{name}' as PNG: {reason}. This is a bug in Secours; please report it."
+    )]
     Encode {
         /// Which icon.
         name: String,
@@ -26,7 +28,9 @@ pub enum IconError {
         reason: String,
     },
     /// An icon PNG could not be read back.
-    #[error("cannot decode the icon PNG '{name}': {reason}. Regenerate the icons with `cargo run --example make_icons`.")]
+    #[error(
+        "cannot decode the icon PNG '{name}': {reason}. Regenerate the icons with `cargo run --example make_icons`."
+    )]
     Decode {
         /// Which icon.
         name: String,
@@ -103,7 +107,11 @@ pub fn app_icon_file_name(size: u32) -> String {
 /// File name of a tray icon: `tray-<state>[-template][@2x].png` (`@2x` for 64 px).
 pub fn tray_icon_file_name(state: TrayState, template: bool, size: u32) -> String {
     let template = if template { "-template" } else { "" };
-    let scale = if size == TRAY_ICON_SIZES[1] { "@2x" } else { "" };
+    let scale = if size == TRAY_ICON_SIZES[1] {
+        "@2x"
+    } else {
+        ""
+    };
     format!("tray-{}{template}{scale}.png", state.name())
 }
 
@@ -140,7 +148,11 @@ pub fn render_tray_icon(state: TrayState, template: bool, size: u32) -> Result<V
 pub fn tray_icon_png(state: TrayState, template: bool, hidpi: bool) -> &'static [u8] {
     macro_rules! icon {
         ($name:literal) => {
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/resources/icons/", $name))
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/resources/icons/",
+                $name
+            ))
         };
     }
     match (state, template, hidpi) {
@@ -172,32 +184,54 @@ pub fn tray_icon_png(state: TrayState, template: bool, hidpi: bool) -> &'static 
 /// Always the 64 px (@2x) variant: the menu bar and the panels scale it down, and it stays sharp on
 /// HiDPI screens.
 pub fn tray_icon_rgba(state: TrayState, template: bool) -> Result<(Vec<u8>, u32, u32), IconError> {
-    decode_png(&tray_icon_file_name(state, template, TRAY_ICON_SIZES[1]), tray_icon_png(state, template, true))
+    decode_png(
+        &tray_icon_file_name(state, template, TRAY_ICON_SIZES[1]),
+        tray_icon_png(state, template, true),
+    )
 }
 
 /// Decodes an 8-bit RGBA PNG into (pixels, width, height); `name` only labels errors.
 pub fn decode_png(name: &str, png_bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), IconError> {
-    let fail = |reason: String| IconError::Decode { name: name.to_string(), reason };
+    let fail = |reason: String| IconError::Decode {
+        name: name.to_string(),
+        reason,
+    };
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = decoder.read_info().map_err(|e| fail(e.to_string()))?;
-    let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| fail("image too large".to_string()))?];
-    let info = reader.next_frame(&mut buf).map_err(|e| fail(e.to_string()))?;
+    let mut buf = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .ok_or_else(|| fail("image too large".to_string()))?
+    ];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| fail(e.to_string()))?;
     if info.color_type != png::ColorType::Rgba || info.bit_depth != png::BitDepth::Eight {
-        return Err(fail(format!("expected 8-bit RGBA, found {:?} {:?}", info.bit_depth, info.color_type)));
+        return Err(fail(format!(
+            "expected 8-bit RGBA, found {:?} {:?}",
+            info.bit_depth, info.color_type
+        )));
     }
     buf.truncate(info.buffer_size());
     Ok((buf, info.width, info.height))
 }
 
 fn encode_png(name: &str, size: u32, pixels: &[u8]) -> Result<Vec<u8>, IconError> {
-    let fail = |reason: String| IconError::Encode { name: name.to_string(), size, reason };
+    let fail = |reason: String| IconError::Encode {
+        name: name.to_string(),
+        size,
+        reason,
+    };
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, size, size);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-    writer.write_image_data(pixels).map_err(|e| fail(e.to_string()))?;
+    writer
+        .write_image_data(pixels)
+        .map_err(|e| fail(e.to_string()))?;
     writer.finish().map_err(|e| fail(e.to_string()))?;
     Ok(out)
 }
@@ -214,10 +248,20 @@ struct Rgba {
 }
 
 impl Rgba {
-    const CLEAR: Rgba = Rgba { r: 0.0, g: 0.0, b: 0.0, a: 0.0 };
+    const CLEAR: Rgba = Rgba {
+        r: 0.0,
+        g: 0.0,
+        b: 0.0,
+        a: 0.0,
+    };
 
     fn rgb(r: u8, g: u8, b: u8) -> Rgba {
-        Rgba { r: f64::from(r) / 255.0, g: f64::from(g) / 255.0, b: f64::from(b) / 255.0, a: 1.0 }
+        Rgba {
+            r: f64::from(r) / 255.0,
+            g: f64::from(g) / 255.0,
+            b: f64::from(b) / 255.0,
+            a: 1.0,
+        }
     }
 
     fn with_alpha(self, a: f64) -> Rgba {
@@ -226,7 +270,12 @@ impl Rgba {
 
     fn mix(self, other: Rgba, t: f64) -> Rgba {
         let lerp = |x: f64, y: f64| x + (y - x) * t;
-        Rgba { r: lerp(self.r, other.r), g: lerp(self.g, other.g), b: lerp(self.b, other.b), a: lerp(self.a, other.a) }
+        Rgba {
+            r: lerp(self.r, other.r),
+            g: lerp(self.g, other.g),
+            b: lerp(self.b, other.b),
+            a: lerp(self.a, other.a),
+        }
     }
 
     /// Source-over compositing of `self` onto `below` (straight alpha in, straight alpha out).
@@ -236,7 +285,12 @@ impl Rgba {
             return Rgba::CLEAR;
         }
         let c = |s: f64, d: f64| (s * self.a + d * below.a * (1.0 - self.a)) / a;
-        Rgba { r: c(self.r, below.r), g: c(self.g, below.g), b: c(self.b, below.b), a }
+        Rgba {
+            r: c(self.r, below.r),
+            g: c(self.g, below.g),
+            b: c(self.b, below.b),
+            a,
+        }
     }
 }
 
@@ -244,16 +298,45 @@ impl Rgba {
 #[derive(Debug, Clone)]
 enum Shape {
     /// Superellipse `|dx/r|^4 + |dy/r|^4 <= 1`: a rounded square close to macOS's icon outline.
-    Squircle { cx: f64, cy: f64, r: f64 },
-    Circle { cx: f64, cy: f64, r: f64 },
-    Ring { cx: f64, cy: f64, outer: f64, inner: f64 },
+    Squircle {
+        cx: f64,
+        cy: f64,
+        r: f64,
+    },
+    Circle {
+        cx: f64,
+        cy: f64,
+        r: f64,
+    },
+    Ring {
+        cx: f64,
+        cy: f64,
+        outer: f64,
+        inner: f64,
+    },
     /// A segment with round caps, `r` being half its thickness.
-    Capsule { x0: f64, y0: f64, x1: f64, y1: f64, r: f64 },
+    Capsule {
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+        r: f64,
+    },
     /// Flat top with rounded corners, straight sides down to `mid`, then curving to a point at `bottom`.
-    Shield { cx: f64, top: f64, bottom: f64, mid: f64, half_width: f64, corner: f64 },
+    Shield {
+        cx: f64,
+        top: f64,
+        bottom: f64,
+        mid: f64,
+        half_width: f64,
+        corner: f64,
+    },
     /// The four 45° sectors centred on the axes through (cx, cy): `|dy| < k|dx|` or `|dx| < k|dy|`,
     /// with `k = tan 22.5°`; they cut the lifebuoy into its coloured bands.
-    AxisBands { cx: f64, cy: f64 },
+    AxisBands {
+        cx: f64,
+        cy: f64,
+    },
     Both(Box<Shape>, Box<Shape>),
     Union(Vec<Shape>),
 }
@@ -267,17 +350,33 @@ impl Shape {
                 u2 * u2 + v2 * v2 <= 1.0
             }
             Shape::Circle { cx, cy, r } => dist2(x, y, *cx, *cy) <= r * r,
-            Shape::Ring { cx, cy, outer, inner } => {
+            Shape::Ring {
+                cx,
+                cy,
+                outer,
+                inner,
+            } => {
                 let d2 = dist2(x, y, *cx, *cy);
                 d2 <= outer * outer && d2 >= inner * inner
             }
             Shape::Capsule { x0, y0, x1, y1, r } => {
                 let (dx, dy) = (x1 - x0, y1 - y0);
                 let len2 = dx * dx + dy * dy;
-                let t = if len2 > 0.0 { (((x - x0) * dx + (y - y0) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+                let t = if len2 > 0.0 {
+                    (((x - x0) * dx + (y - y0) * dy) / len2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 dist2(x, y, x0 + t * dx, y0 + t * dy) <= r * r
             }
-            Shape::Shield { cx, top, bottom, mid, half_width, corner } => {
+            Shape::Shield {
+                cx,
+                top,
+                bottom,
+                mid,
+                half_width,
+                corner,
+            } => {
                 if y < *top || y > *bottom {
                     return false;
                 }
@@ -313,7 +412,12 @@ fn dist2(x: f64, y: f64, cx: f64, cy: f64) -> f64 {
 enum Paint {
     Solid(Rgba),
     /// Vertical gradient from `top` (at y = y0) to `bottom` (at y = y1).
-    Vertical { top: Rgba, bottom: Rgba, y0: f64, y1: f64 },
+    Vertical {
+        top: Rgba,
+        bottom: Rgba,
+        y0: f64,
+        y1: f64,
+    },
     /// Makes the covered sub-samples transparent again (knock-outs in template glyphs).
     Erase,
 }
@@ -347,9 +451,14 @@ fn rasterize(size: u32, scene: &[Layer]) -> Vec<u8> {
                         if l.shape.contains(x, y) {
                             c = match &l.paint {
                                 Paint::Solid(colour) => colour.over(c),
-                                Paint::Vertical { top, bottom, y0, y1 } => {
-                                    top.mix(*bottom, ((y - y0) / (y1 - y0)).clamp(0.0, 1.0)).over(c)
-                                }
+                                Paint::Vertical {
+                                    top,
+                                    bottom,
+                                    y0,
+                                    y1,
+                                } => top
+                                    .mix(*bottom, ((y - y0) / (y1 - y0)).clamp(0.0, 1.0))
+                                    .over(c),
                                 Paint::Erase => Rgba::CLEAR,
                             };
                         }
@@ -363,7 +472,12 @@ fn rasterize(size: u32, scene: &[Layer]) -> Vec<u8> {
             let count = f64::from(n * n);
             let to_byte = |v: f64| (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8;
             if a > 0.0 {
-                out.extend_from_slice(&[to_byte(r / a), to_byte(g / a), to_byte(b / a), to_byte(a / count)]);
+                out.extend_from_slice(&[
+                    to_byte(r / a),
+                    to_byte(g / a),
+                    to_byte(b / a),
+                    to_byte(a / count),
+                ]);
             } else {
                 out.extend_from_slice(&[0, 0, 0, 0]);
             }
@@ -385,8 +499,22 @@ fn app_icon_scene(size: u32) -> Vec<Layer> {
     let (outer, inner) = (0.285, 0.15);
     vec![
         // A soft drop shadow (two faint layers), then the tile.
-        layer(Shape::Squircle { cx, cy: cy + 0.016, r: tile + 0.008 }, Paint::Solid(Rgba::CLEAR.with_alpha(shadow))),
-        layer(Shape::Squircle { cx, cy: cy + 0.010, r: tile + 0.004 }, Paint::Solid(Rgba::CLEAR.with_alpha(shadow))),
+        layer(
+            Shape::Squircle {
+                cx,
+                cy: cy + 0.016,
+                r: tile + 0.008,
+            },
+            Paint::Solid(Rgba::CLEAR.with_alpha(shadow)),
+        ),
+        layer(
+            Shape::Squircle {
+                cx,
+                cy: cy + 0.010,
+                r: tile + 0.004,
+            },
+            Paint::Solid(Rgba::CLEAR.with_alpha(shadow)),
+        ),
         layer(
             Shape::Squircle { cx, cy, r: tile },
             Paint::Vertical {
@@ -398,18 +526,55 @@ fn app_icon_scene(size: u32) -> Vec<Layer> {
         ),
         // The buoy's shadow on the tile.
         layer(
-            Shape::Ring { cx, cy: cy + 0.018, outer: outer + 0.004, inner: inner - 0.004 },
+            Shape::Ring {
+                cx,
+                cy: cy + 0.018,
+                outer: outer + 0.004,
+                inner: inner - 0.004,
+            },
             Paint::Solid(Rgba::CLEAR.with_alpha(0.28)),
         ),
-        layer(Shape::Ring { cx, cy, outer, inner }, Paint::Solid(white)),
+        layer(
+            Shape::Ring {
+                cx,
+                cy,
+                outer,
+                inner,
+            },
+            Paint::Solid(white),
+        ),
         // Four green bands across the white ring, like the stripes of a real lifebuoy.
         layer(
-            Shape::Both(Box::new(Shape::Ring { cx, cy, outer, inner }), Box::new(Shape::AxisBands { cx, cy })),
+            Shape::Both(
+                Box::new(Shape::Ring {
+                    cx,
+                    cy,
+                    outer,
+                    inner,
+                }),
+                Box::new(Shape::AxisBands { cx, cy }),
+            ),
             Paint::Solid(green),
         ),
         // A thin darker rim keeps the white parts apart from a white desktop at small sizes.
-        layer(Shape::Ring { cx, cy, outer, inner: outer - 0.012 }, Paint::Solid(dark_green.with_alpha(0.55))),
-        layer(Shape::Ring { cx, cy, outer: inner + 0.012, inner }, Paint::Solid(dark_green.with_alpha(0.55))),
+        layer(
+            Shape::Ring {
+                cx,
+                cy,
+                outer,
+                inner: outer - 0.012,
+            },
+            Paint::Solid(dark_green.with_alpha(0.55)),
+        ),
+        layer(
+            Shape::Ring {
+                cx,
+                cy,
+                outer: inner + 0.012,
+                inner,
+            },
+            Paint::Solid(dark_green.with_alpha(0.55)),
+        ),
     ]
 }
 
@@ -430,27 +595,86 @@ fn tray_mark(state: TrayState) -> Shape {
     let (cx, cy) = (0.5, 0.44);
     match state {
         TrayState::Fresh => Shape::Union(vec![
-            Shape::Capsule { x0: 0.32, y0: 0.45, x1: 0.45, y1: 0.58, r: t },
-            Shape::Capsule { x0: 0.45, y0: 0.58, x1: 0.68, y1: 0.32, r: t },
+            Shape::Capsule {
+                x0: 0.32,
+                y0: 0.45,
+                x1: 0.45,
+                y1: 0.58,
+                r: t,
+            },
+            Shape::Capsule {
+                x0: 0.45,
+                y0: 0.58,
+                x1: 0.68,
+                y1: 0.32,
+                r: t,
+            },
         ]),
         // A clock face: a thin ring and two hands, thinner than the other marks so the face stays open.
         TrayState::Late => Shape::Union(vec![
-            Shape::Ring { cx, cy, outer: 0.245, inner: 0.175 },
-            Shape::Capsule { x0: cx, y0: cy, x1: cx, y1: cy - 0.12, r: 0.037 },
-            Shape::Capsule { x0: cx, y0: cy, x1: cx + 0.095, y1: cy, r: 0.037 },
+            Shape::Ring {
+                cx,
+                cy,
+                outer: 0.245,
+                inner: 0.175,
+            },
+            Shape::Capsule {
+                x0: cx,
+                y0: cy,
+                x1: cx,
+                y1: cy - 0.12,
+                r: 0.037,
+            },
+            Shape::Capsule {
+                x0: cx,
+                y0: cy,
+                x1: cx + 0.095,
+                y1: cy,
+                r: 0.037,
+            },
         ]),
         TrayState::Stale => Shape::Union(vec![
-            Shape::Capsule { x0: 0.36, y0: 0.31, x1: 0.64, y1: 0.59, r: t },
-            Shape::Capsule { x0: 0.64, y0: 0.31, x1: 0.36, y1: 0.59, r: t },
+            Shape::Capsule {
+                x0: 0.36,
+                y0: 0.31,
+                x1: 0.64,
+                y1: 0.59,
+                r: t,
+            },
+            Shape::Capsule {
+                x0: 0.64,
+                y0: 0.31,
+                x1: 0.36,
+                y1: 0.59,
+                r: t,
+            },
         ]),
         TrayState::Working => Shape::Union(vec![
-            Shape::Circle { cx: 0.31, cy, r: 0.075 },
+            Shape::Circle {
+                cx: 0.31,
+                cy,
+                r: 0.075,
+            },
             Shape::Circle { cx, cy, r: 0.075 },
-            Shape::Circle { cx: 0.69, cy, r: 0.075 },
+            Shape::Circle {
+                cx: 0.69,
+                cy,
+                r: 0.075,
+            },
         ]),
         TrayState::Attention => Shape::Union(vec![
-            Shape::Capsule { x0: cx, y0: 0.25, x1: cx, y1: 0.50, r: t },
-            Shape::Circle { cx, cy: 0.65, r: t * 1.15 },
+            Shape::Capsule {
+                x0: cx,
+                y0: 0.25,
+                x1: cx,
+                y1: 0.50,
+                r: t,
+            },
+            Shape::Circle {
+                cx,
+                cy: 0.65,
+                r: t * 1.15,
+            },
         ]),
     }
 }
@@ -459,7 +683,10 @@ fn tray_scene(state: TrayState, template: bool) -> Vec<Layer> {
     let black = Rgba::rgb(0, 0, 0);
     let white = Rgba::rgb(0xff, 0xff, 0xff);
     if template {
-        return vec![layer(tray_shield(0.0), Paint::Solid(black)), layer(tray_mark(state), Paint::Erase)];
+        return vec![
+            layer(tray_shield(0.0), Paint::Solid(black)),
+            layer(tray_mark(state), Paint::Erase),
+        ];
     }
     let colour = state.colour();
     // A darker rim so the shield stands out on light panels; the colour itself stands out on dark ones.
@@ -467,7 +694,12 @@ fn tray_scene(state: TrayState, template: bool) -> Vec<Layer> {
         layer(tray_shield(0.0), Paint::Solid(colour.mix(black, 0.35))),
         layer(
             tray_shield(0.045),
-            Paint::Vertical { top: colour.mix(white, 0.12), bottom: colour, y0: 0.1, y1: 0.9 },
+            Paint::Vertical {
+                top: colour.mix(white, 0.12),
+                bottom: colour,
+                y0: 0.1,
+                y1: 0.9,
+            },
         ),
         layer(tray_mark(state), Paint::Solid(white)),
     ]
@@ -480,8 +712,14 @@ mod tests {
     #[test]
     fn file_names_follow_the_documented_pattern() {
         assert_eq!(app_icon_file_name(1024), "app-1024.png");
-        assert_eq!(tray_icon_file_name(TrayState::Late, false, 32), "tray-late.png");
-        assert_eq!(tray_icon_file_name(TrayState::Stale, true, 64), "tray-stale-template@2x.png");
+        assert_eq!(
+            tray_icon_file_name(TrayState::Late, false, 32),
+            "tray-late.png"
+        );
+        assert_eq!(
+            tray_icon_file_name(TrayState::Stale, true, 64),
+            "tray-stale-template@2x.png"
+        );
     }
 
     #[test]
@@ -490,7 +728,12 @@ mod tests {
             let png = render_tray_icon(state, true, 32).unwrap();
             let (pixels, w, h) = decode_png("t", &png).unwrap();
             assert_eq!((w, h), (32, 32));
-            assert!(pixels.chunks(4).all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0), "{state} has colour");
+            assert!(
+                pixels
+                    .chunks(4)
+                    .all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0),
+                "{state} has colour"
+            );
             assert!(pixels.chunks(4).any(|p| p[3] == 255), "{state} is empty");
         }
     }
@@ -498,7 +741,10 @@ mod tests {
     #[test]
     fn each_state_has_a_distinct_template_glyph() {
         // Guards the macOS menu bar, where the mark is the only thing telling the states apart.
-        let glyphs: Vec<_> = TrayState::ALL.iter().map(|s| render_tray_icon(*s, true, 32).unwrap()).collect();
+        let glyphs: Vec<_> = TrayState::ALL
+            .iter()
+            .map(|s| render_tray_icon(*s, true, 32).unwrap())
+            .collect();
         for i in 0..glyphs.len() {
             for j in i + 1..glyphs.len() {
                 assert_ne!(glyphs[i], glyphs[j]);

@@ -55,7 +55,9 @@ pub enum LoginItemError {
         source: io::Error,
     },
     /// The LaunchAgent plist could not be produced.
-    #[error("cannot write the LaunchAgent property list for '{label}': {reason}. This is a bug in Secours; please report it.")]
+    #[error(
+        "cannot write the LaunchAgent property list for '{label}': {reason}. This is a bug in Secours; please report it."
+    )]
     Plist {
         /// The agent's label.
         label: String,
@@ -63,7 +65,9 @@ pub enum LoginItemError {
         reason: String,
     },
     /// The executable path cannot be written into an entry.
-    #[error("cannot register '{path}' to launch at login: {reason}. Move Secours to a folder whose path is plain text.")]
+    #[error(
+        "cannot register '{path}' to launch at login: {reason}. Move Secours to a folder whose path is plain text."
+    )]
     BadExecutable {
         /// The executable.
         path: PathBuf,
@@ -71,7 +75,9 @@ pub enum LoginItemError {
         reason: String,
     },
     /// An external command failed.
-    #[error("'{command}' failed: {reason}. Enable Secours in System Settings › General › Login Items instead.")]
+    #[error(
+        "'{command}' failed: {reason}. Enable Secours in System Settings › General › Login Items instead."
+    )]
     Command {
         /// The command line.
         command: String,
@@ -113,14 +119,21 @@ impl fmt::Display for Status {
         match self {
             Status::Off => f.write_str("off"),
             Status::On { exe, .. } => write!(f, "on ('{}')", exe.display()),
-            Status::Stale { file, exe: Some(exe) } => write!(
+            Status::Stale {
+                file,
+                exe: Some(exe),
+            } => write!(
                 f,
                 "on (stale: '{}' no longer exists; entry '{}'); turn it off and on again",
                 exe.display(),
                 file.display()
             ),
             Status::Stale { file, exe: None } => {
-                write!(f, "on (stale: entry '{}' is unreadable); turn it off and on again", file.display())
+                write!(
+                    f,
+                    "on (stale: entry '{}' is unreadable); turn it off and on again",
+                    file.display()
+                )
             }
         }
     }
@@ -138,7 +151,11 @@ pub enum Flavor {
 impl Flavor {
     /// The mechanism of the OS this binary was built for.
     pub fn native() -> Flavor {
-        if cfg!(target_os = "macos") { Flavor::LaunchAgent } else { Flavor::XdgAutostart }
+        if cfg!(target_os = "macos") {
+            Flavor::LaunchAgent
+        } else {
+            Flavor::XdgAutostart
+        }
     }
 }
 
@@ -154,14 +171,25 @@ pub struct SystemRunner;
 
 impl CommandRunner for SystemRunner {
     fn run(&self, program: &str, args: &[&str]) -> Result<String, LoginItemError> {
-        let command = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
-        let output = Command::new(program)
-            .args(args)
-            .output()
-            .map_err(|e| LoginItemError::Command { command: command.clone(), reason: e.to_string() })?;
+        let command = std::iter::once(program)
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let output =
+            Command::new(program)
+                .args(args)
+                .output()
+                .map_err(|e| LoginItemError::Command {
+                    command: command.clone(),
+                    reason: e.to_string(),
+                })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            let reason = if stderr.is_empty() { output.status.to_string() } else { stderr };
+            let reason = if stderr.is_empty() {
+                output.status.to_string()
+            } else {
+                stderr
+            };
             return Err(LoginItemError::Command { command, reason });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -178,7 +206,10 @@ pub struct LoginItem {
 
 impl fmt::Debug for LoginItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoginItem").field("flavor", &self.flavor).field("file", &self.file).finish()
+        f.debug_struct("LoginItem")
+            .field("flavor", &self.flavor)
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -194,16 +225,34 @@ impl LoginItem {
     /// The native login item of the user running this process (`$HOME`, `$XDG_CONFIG_HOME`).
     pub fn for_current_user(bundle_id: &str) -> Result<LoginItem, LoginItemError> {
         let dirs = directories::BaseDirs::new().ok_or(LoginItemError::NoHome)?;
-        Ok(LoginItem::with_flavor(Flavor::native(), dirs.home_dir(), dirs.config_dir(), bundle_id))
+        Ok(LoginItem::with_flavor(
+            Flavor::native(),
+            dirs.home_dir(),
+            dirs.config_dir(),
+            bundle_id,
+        ))
     }
 
     /// A login item of the given flavor; `config_dir` is only used by [`Flavor::XdgAutostart`].
-    pub fn with_flavor(flavor: Flavor, home: &Path, config_dir: &Path, bundle_id: &str) -> LoginItem {
+    pub fn with_flavor(
+        flavor: Flavor,
+        home: &Path,
+        config_dir: &Path,
+        bundle_id: &str,
+    ) -> LoginItem {
         let file = match flavor {
-            Flavor::LaunchAgent => home.join("Library").join("LaunchAgents").join(format!("{bundle_id}.plist")),
+            Flavor::LaunchAgent => home
+                .join("Library")
+                .join("LaunchAgents")
+                .join(format!("{bundle_id}.plist")),
             Flavor::XdgAutostart => config_dir.join("autostart").join("secours.desktop"),
         };
-        LoginItem { flavor, label: bundle_id.to_string(), file, runner: Box::new(SystemRunner) }
+        LoginItem {
+            flavor,
+            label: bundle_id.to_string(),
+            file,
+            runner: Box::new(SystemRunner),
+        }
     }
 
     /// Replaces the command runner (tests use a fake one).
@@ -222,7 +271,12 @@ impl LoginItem {
         let bytes = match fs::read(&self.file) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Status::Off),
-            Err(source) => return Err(LoginItemError::Read { path: self.file.clone(), source }),
+            Err(source) => {
+                return Err(LoginItemError::Read {
+                    path: self.file.clone(),
+                    source,
+                });
+            }
         };
         let parsed = match self.flavor {
             Flavor::LaunchAgent => parse_launch_agent(&bytes).map(Some),
@@ -231,9 +285,18 @@ impl LoginItem {
         Ok(match parsed {
             // The user switched the entry off in the desktop's startup settings.
             Some(None) => Status::Off,
-            Some(Some(exe)) if exe.is_file() => Status::On { file: self.file.clone(), exe },
-            Some(Some(exe)) => Status::Stale { file: self.file.clone(), exe: Some(exe) },
-            None => Status::Stale { file: self.file.clone(), exe: None },
+            Some(Some(exe)) if exe.is_file() => Status::On {
+                file: self.file.clone(),
+                exe,
+            },
+            Some(Some(exe)) => Status::Stale {
+                file: self.file.clone(),
+                exe: Some(exe),
+            },
+            None => Status::Stale {
+                file: self.file.clone(),
+                exe: None,
+            },
         })
     }
 
@@ -257,7 +320,12 @@ impl LoginItem {
         match fs::remove_file(&self.file) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(LoginItemError::Remove { path: self.file.clone(), source }),
+            Err(source) => {
+                return Err(LoginItemError::Remove {
+                    path: self.file.clone(),
+                    source,
+                });
+            }
         }
         self.status()
     }
@@ -267,7 +335,10 @@ impl LoginItem {
         let uid = self.runner.run("id", &["-u"])?;
         let uid = uid.trim();
         if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(LoginItemError::Command { command: "id -u".into(), reason: format!("printed '{uid}'") });
+            return Err(LoginItemError::Command {
+                command: "id -u".into(),
+                reason: format!("printed '{uid}'"),
+            });
         }
         let target = format!("gui/{uid}/{}", self.label);
         self.runner.run("launchctl", &["enable", &target])?;
@@ -276,7 +347,10 @@ impl LoginItem {
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LoginItemError> {
-    let write_err = |source| LoginItemError::Write { path: path.to_path_buf(), source };
+    let write_err = |source| LoginItemError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(write_err)?;
     }
@@ -310,7 +384,10 @@ pub fn launch_agent_plist(label: &str, exe: &Path) -> Result<Vec<u8>, LoginItemE
     let mut out = Vec::new();
     plist::Value::Dictionary(dict)
         .to_writer_xml(&mut out)
-        .map_err(|e| LoginItemError::Plist { label: label.to_string(), reason: e.to_string() })?;
+        .map_err(|e| LoginItemError::Plist {
+            label: label.to_string(),
+            reason: e.to_string(),
+        })?;
     out.push(b'\n');
     Ok(out)
 }
@@ -319,7 +396,10 @@ pub fn launch_agent_plist(label: &str, exe: &Path) -> Result<Vec<u8>, LoginItemE
 pub fn parse_launch_agent(bytes: &[u8]) -> Option<PathBuf> {
     let value = plist::Value::from_reader(io::Cursor::new(bytes)).ok()?;
     let dict = value.as_dictionary()?;
-    let from_args = dict.get("ProgramArguments").and_then(|a| a.as_array()).and_then(|a| a.first());
+    let from_args = dict
+        .get("ProgramArguments")
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.first());
     let exe = from_args.or_else(|| dict.get("Program"))?.as_string()?;
     Some(PathBuf::from(exe))
 }
@@ -362,7 +442,9 @@ pub fn parse_desktop_entry(text: &str) -> Option<Option<PathBuf>> {
         if !in_main {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         match (key.trim(), value.trim()) {
             ("Exec", v) => exec = Some(v.to_string()),
             ("Hidden", "true") | ("X-GNOME-Autostart-enabled", "false") => off = true,
@@ -381,7 +463,9 @@ pub fn parse_desktop_entry(text: &str) -> Option<Option<PathBuf>> {
 /// `\` get a backslash; `%` (field codes) is doubled.
 fn quote_exec_arg(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':'));
+        && arg.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':')
+        });
     if plain {
         return arg.to_string();
     }
@@ -491,7 +575,11 @@ pub fn bundle_root(exe: &Path) -> Option<PathBuf> {
 pub fn bundle_identifier(exe: &Path) -> Option<String> {
     let info = bundle_root(exe)?.join("Contents").join("Info.plist");
     let value = plist::Value::from_file(info).ok()?;
-    value.as_dictionary()?.get("CFBundleIdentifier")?.as_string().map(str::to_string)
+    value
+        .as_dictionary()?
+        .get("CFBundleIdentifier")?
+        .as_string()
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -506,8 +594,15 @@ mod tests {
 
     impl CommandRunner for FakeRunner {
         fn run(&self, program: &str, args: &[&str]) -> Result<String, LoginItemError> {
-            self.calls.lock().unwrap().push(format!("{program} {}", args.join(" ")));
-            Ok(if program == "id" { "501\n".into() } else { String::new() })
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("{program} {}", args.join(" ")));
+            Ok(if program == "id" {
+                "501\n".into()
+            } else {
+                String::new()
+            })
         }
     }
 
@@ -519,17 +614,39 @@ mod tests {
 
     #[test]
     fn launch_agent_plist_has_the_keys_launchd_needs() {
-        let bytes = launch_agent_plist("ch.secours.Secours", Path::new("/Applications/Secours.app/Contents/MacOS/secours")).unwrap();
+        let bytes = launch_agent_plist(
+            "ch.secours.Secours",
+            Path::new("/Applications/Secours.app/Contents/MacOS/secours"),
+        )
+        .unwrap();
         let value = plist::Value::from_reader(io::Cursor::new(&bytes)).unwrap();
         let dict = value.as_dictionary().unwrap();
-        assert_eq!(dict.get("Label").unwrap().as_string(), Some("ch.secours.Secours"));
-        let args: Vec<_> = dict.get("ProgramArguments").unwrap().as_array().unwrap().iter().map(|v| v.as_string().unwrap()).collect();
-        assert_eq!(args, ["/Applications/Secours.app/Contents/MacOS/secours", "app"]);
+        assert_eq!(
+            dict.get("Label").unwrap().as_string(),
+            Some("ch.secours.Secours")
+        );
+        let args: Vec<_> = dict
+            .get("ProgramArguments")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_string().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            ["/Applications/Secours.app/Contents/MacOS/secours", "app"]
+        );
         assert_eq!(dict.get("RunAtLoad").unwrap().as_boolean(), Some(true));
-        assert_eq!(dict.get("ProcessType").unwrap().as_string(), Some("Interactive"));
+        assert_eq!(
+            dict.get("ProcessType").unwrap().as_string(),
+            Some("Interactive")
+        );
         assert_eq!(
             parse_launch_agent(&bytes),
-            Some(PathBuf::from("/Applications/Secours.app/Contents/MacOS/secours"))
+            Some(PathBuf::from(
+                "/Applications/Secours.app/Contents/MacOS/secours"
+            ))
         );
     }
 
@@ -538,14 +655,26 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
         let runner = FakeRunner::default();
-        let item = LoginItem::with_flavor(Flavor::LaunchAgent, home.path(), home.path(), "ch.secours.Test")
-            .with_runner(Box::new(runner.clone()));
+        let item = LoginItem::with_flavor(
+            Flavor::LaunchAgent,
+            home.path(),
+            home.path(),
+            "ch.secours.Test",
+        )
+        .with_runner(Box::new(runner.clone()));
         assert_eq!(item.status().unwrap(), Status::Off);
         let status = item.enable(&exe).unwrap();
         assert!(status.is_on(), "{status}");
-        assert_eq!(item.file(), home.path().join("Library/LaunchAgents/ch.secours.Test.plist"));
+        assert_eq!(
+            item.file(),
+            home.path()
+                .join("Library/LaunchAgents/ch.secours.Test.plist")
+        );
         // Guards against `launchctl bootstrap`/`bootout`, which would start a second app or kill this one.
-        assert_eq!(*runner.calls.lock().unwrap(), ["id -u", "launchctl enable gui/501/ch.secours.Test"]);
+        assert_eq!(
+            *runner.calls.lock().unwrap(),
+            ["id -u", "launchctl enable gui/501/ch.secours.Test"]
+        );
         assert_eq!(item.disable().unwrap(), Status::Off);
         assert!(!item.file().exists());
     }
@@ -555,9 +684,17 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
         let config = home.path().join("cfg");
-        let item = LoginItem::with_flavor(Flavor::XdgAutostart, home.path(), &config, DEFAULT_BUNDLE_ID);
+        let item = LoginItem::with_flavor(
+            Flavor::XdgAutostart,
+            home.path(),
+            &config,
+            DEFAULT_BUNDLE_ID,
+        );
         assert_eq!(item.file(), config.join("autostart/secours.desktop"));
-        let on = Status::On { file: item.file().to_path_buf(), exe: exe.clone() };
+        let on = Status::On {
+            file: item.file().to_path_buf(),
+            exe: exe.clone(),
+        };
         assert_eq!(item.enable(&exe).unwrap(), on);
         let first = fs::read(item.file()).unwrap();
         assert_eq!(item.enable(&exe).unwrap(), on);
@@ -570,11 +707,22 @@ mod tests {
     fn entry_pointing_at_a_deleted_executable_is_stale() {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
-        let item = LoginItem::with_flavor(Flavor::XdgAutostart, home.path(), home.path(), DEFAULT_BUNDLE_ID);
+        let item = LoginItem::with_flavor(
+            Flavor::XdgAutostart,
+            home.path(),
+            home.path(),
+            DEFAULT_BUNDLE_ID,
+        );
         item.enable(&exe).unwrap();
         fs::remove_file(&exe).unwrap();
         let status = item.status().unwrap();
-        assert_eq!(status, Status::Stale { file: item.file().to_path_buf(), exe: Some(exe) });
+        assert_eq!(
+            status,
+            Status::Stale {
+                file: item.file().to_path_buf(),
+                exe: Some(exe)
+            }
+        );
         assert!(status.to_string().starts_with("on (stale:"), "{status}");
     }
 
@@ -585,7 +733,13 @@ mod tests {
             .with_runner(Box::new(FakeRunner::default()));
         fs::create_dir_all(item.file().parent().unwrap()).unwrap();
         fs::write(item.file(), b"not a plist").unwrap();
-        assert_eq!(item.status().unwrap(), Status::Stale { file: item.file().to_path_buf(), exe: None });
+        assert_eq!(
+            item.status().unwrap(),
+            Status::Stale {
+                file: item.file().to_path_buf(),
+                exe: None
+            }
+        );
     }
 
     #[test]
@@ -603,17 +757,27 @@ mod tests {
         assert!(text.contains("X-GNOME-Autostart-enabled=true"));
         assert_eq!(parse_desktop_entry(&text), Some(Some(exe.to_path_buf())));
         let plain = autostart_desktop_entry(Path::new("/usr/local/bin/secours")).unwrap();
-        assert!(plain.contains("\nExec=/usr/local/bin/secours app\n"), "{plain}");
+        assert!(
+            plain.contains("\nExec=/usr/local/bin/secours app\n"),
+            "{plain}"
+        );
     }
 
     #[test]
     fn bundle_detection_needs_the_full_app_layout() {
         let exe = Path::new("/Applications/Secours.app/Contents/MacOS/secours");
         assert!(running_inside_bundle(exe));
-        assert_eq!(bundle_root(exe), Some(PathBuf::from("/Applications/Secours.app")));
+        assert_eq!(
+            bundle_root(exe),
+            Some(PathBuf::from("/Applications/Secours.app"))
+        );
         assert!(!running_inside_bundle(Path::new("/usr/local/bin/secours")));
-        assert!(!running_inside_bundle(Path::new("/x/Secours/Contents/MacOS/secours")));
-        assert!(!running_inside_bundle(Path::new("/x/Secours.app/Contents/secours")));
+        assert!(!running_inside_bundle(Path::new(
+            "/x/Secours/Contents/MacOS/secours"
+        )));
+        assert!(!running_inside_bundle(Path::new(
+            "/x/Secours.app/Contents/secours"
+        )));
     }
 
     #[test]
@@ -623,9 +787,14 @@ mod tests {
         fs::create_dir_all(contents.join("MacOS")).unwrap();
         let mut dict = plist::Dictionary::new();
         dict.insert("CFBundleIdentifier".into(), "org.example.Secours".into());
-        plist::Value::Dictionary(dict).to_file_xml(contents.join("Info.plist")).unwrap();
+        plist::Value::Dictionary(dict)
+            .to_file_xml(contents.join("Info.plist"))
+            .unwrap();
         let exe = contents.join("MacOS/secours");
-        assert_eq!(bundle_identifier(&exe).as_deref(), Some("org.example.Secours"));
+        assert_eq!(
+            bundle_identifier(&exe).as_deref(),
+            Some("org.example.Secours")
+        );
         assert_eq!(bundle_identifier(Path::new("/usr/bin/secours")), None);
     }
 
