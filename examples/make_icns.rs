@@ -18,14 +18,8 @@ const LAYOUT: [(u32, &[IconType]); 7] = [
     (32, &[IconType::RGB24_32x32, IconType::RGBA32_16x16_2x]),
     (64, &[IconType::RGBA32_32x32_2x]),
     (128, &[IconType::RGBA32_128x128]),
-    (
-        256,
-        &[IconType::RGBA32_256x256, IconType::RGBA32_128x128_2x],
-    ),
-    (
-        512,
-        &[IconType::RGBA32_512x512, IconType::RGBA32_256x256_2x],
-    ),
+    (256, &[IconType::RGBA32_256x256, IconType::RGBA32_128x128_2x]),
+    (512, &[IconType::RGBA32_512x512, IconType::RGBA32_256x256_2x]),
     (1024, &[IconType::RGBA32_512x512_2x]),
 ];
 
@@ -43,8 +37,7 @@ fn main() -> anyhow::Result<()> {
     let mut family = IconFamily::new();
     for (size, types) in LAYOUT {
         let path = sources.join(secours::icons::app_icon_file_name(size));
-        let file = File::open(&path)
-            .with_context(|| format!("cannot open the icon source '{}'", path.display()))?;
+        let file = File::open(&path).with_context(|| format!("cannot open the icon source '{}'", path.display()))?;
         let image = Image::read_png(BufReader::new(file))
             .with_context(|| format!("cannot decode the icon source '{}'", path.display()))?;
         for icon_type in types {

@@ -15,8 +15,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     for (name, png) in secours::icons::generated_icons()? {
         let path = out.join(&name);
-        std::fs::write(&path, png)
-            .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
+        std::fs::write(&path, png).map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
         println!("{}", path.display());
     }
     Ok(())

@@ -171,8 +171,12 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
     let is_corrupt =
         |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
     let mut report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &is_corrupt);
-    report.time_machine =
-        status::read_time_machine(&ctx.config, &report, &crate::timemachine::SystemRunner::default(), ctx.lang);
+    report.time_machine = status::read_time_machine(
+        &ctx.config,
+        &report,
+        &crate::timemachine::SystemRunner::default(),
+        ctx.lang,
+    );
     if let Some(h) = &history {
         status::record(&report, h);
     }
@@ -328,25 +332,11 @@ fn app_command(locations: Locations) -> Result<u8> {
     start_app(Context::load(locations)?)
 }
 
-/// Whether a graphical session is there to show an icon in.
-pub fn has_display() -> bool {
-    if cfg!(target_os = "macos") {
-        return true;
-    }
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
-}
-
 fn start_app(ctx: Context) -> Result<u8> {
-    let t = ctx.lang.t();
-    eprintln!(
-        "{}",
-        if has_display() {
-            t.app_not_yet
-        } else {
-            t.demo_no_display
-        }
-    );
-    status_command(&ctx, false)
+    if !crate::app::has_display() {
+        eprintln!("{}", ctx.lang.t().demo_no_display);
+        return status_command(&ctx, false);
+    }
+    crate::logging::init_file(&ctx.locations.log_dir);
+    crate::tray::run(crate::app::Session::new(ctx))
 }

@@ -107,11 +107,7 @@ pub fn app_icon_file_name(size: u32) -> String {
 /// File name of a tray icon: `tray-<state>[-template][@2x].png` (`@2x` for 64 px).
 pub fn tray_icon_file_name(state: TrayState, template: bool, size: u32) -> String {
     let template = if template { "-template" } else { "" };
-    let scale = if size == TRAY_ICON_SIZES[1] {
-        "@2x"
-    } else {
-        ""
-    };
+    let scale = if size == TRAY_ICON_SIZES[1] { "@2x" } else { "" };
     format!("tray-{}{template}{scale}.png", state.name())
 }
 
@@ -148,11 +144,7 @@ pub fn render_tray_icon(state: TrayState, template: bool, size: u32) -> Result<V
 pub fn tray_icon_png(state: TrayState, template: bool, hidpi: bool) -> &'static [u8] {
     macro_rules! icon {
         ($name:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/resources/icons/",
-                $name
-            ))
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/resources/icons/", $name))
         };
     }
     match (state, template, hidpi) {
@@ -204,9 +196,7 @@ pub fn decode_png(name: &str, png_bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), I
             .output_buffer_size()
             .ok_or_else(|| fail("image too large".to_string()))?
     ];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| fail(e.to_string()))?;
+    let info = reader.next_frame(&mut buf).map_err(|e| fail(e.to_string()))?;
     if info.color_type != png::ColorType::Rgba || info.bit_depth != png::BitDepth::Eight {
         return Err(fail(format!(
             "expected 8-bit RGBA, found {:?} {:?}",
@@ -229,9 +219,7 @@ fn encode_png(name: &str, size: u32, pixels: &[u8]) -> Result<Vec<u8>, IconError
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-    writer
-        .write_image_data(pixels)
-        .map_err(|e| fail(e.to_string()))?;
+    writer.write_image_data(pixels).map_err(|e| fail(e.to_string()))?;
     writer.finish().map_err(|e| fail(e.to_string()))?;
     Ok(out)
 }
@@ -350,12 +338,7 @@ impl Shape {
                 u2 * u2 + v2 * v2 <= 1.0
             }
             Shape::Circle { cx, cy, r } => dist2(x, y, *cx, *cy) <= r * r,
-            Shape::Ring {
-                cx,
-                cy,
-                outer,
-                inner,
-            } => {
+            Shape::Ring { cx, cy, outer, inner } => {
                 let d2 = dist2(x, y, *cx, *cy);
                 d2 <= outer * outer && d2 >= inner * inner
             }
@@ -451,14 +434,9 @@ fn rasterize(size: u32, scene: &[Layer]) -> Vec<u8> {
                         if l.shape.contains(x, y) {
                             c = match &l.paint {
                                 Paint::Solid(colour) => colour.over(c),
-                                Paint::Vertical {
-                                    top,
-                                    bottom,
-                                    y0,
-                                    y1,
-                                } => top
-                                    .mix(*bottom, ((y - y0) / (y1 - y0)).clamp(0.0, 1.0))
-                                    .over(c),
+                                Paint::Vertical { top, bottom, y0, y1 } => {
+                                    top.mix(*bottom, ((y - y0) / (y1 - y0)).clamp(0.0, 1.0)).over(c)
+                                }
                                 Paint::Erase => Rgba::CLEAR,
                             };
                         }
@@ -472,12 +450,7 @@ fn rasterize(size: u32, scene: &[Layer]) -> Vec<u8> {
             let count = f64::from(n * n);
             let to_byte = |v: f64| (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8;
             if a > 0.0 {
-                out.extend_from_slice(&[
-                    to_byte(r / a),
-                    to_byte(g / a),
-                    to_byte(b / a),
-                    to_byte(a / count),
-                ]);
+                out.extend_from_slice(&[to_byte(r / a), to_byte(g / a), to_byte(b / a), to_byte(a / count)]);
             } else {
                 out.extend_from_slice(&[0, 0, 0, 0]);
             }
@@ -534,24 +507,11 @@ fn app_icon_scene(size: u32) -> Vec<Layer> {
             },
             Paint::Solid(Rgba::CLEAR.with_alpha(0.28)),
         ),
-        layer(
-            Shape::Ring {
-                cx,
-                cy,
-                outer,
-                inner,
-            },
-            Paint::Solid(white),
-        ),
+        layer(Shape::Ring { cx, cy, outer, inner }, Paint::Solid(white)),
         // Four green bands across the white ring, like the stripes of a real lifebuoy.
         layer(
             Shape::Both(
-                Box::new(Shape::Ring {
-                    cx,
-                    cy,
-                    outer,
-                    inner,
-                }),
+                Box::new(Shape::Ring { cx, cy, outer, inner }),
                 Box::new(Shape::AxisBands { cx, cy }),
             ),
             Paint::Solid(green),
@@ -650,17 +610,9 @@ fn tray_mark(state: TrayState) -> Shape {
             },
         ]),
         TrayState::Working => Shape::Union(vec![
-            Shape::Circle {
-                cx: 0.31,
-                cy,
-                r: 0.075,
-            },
+            Shape::Circle { cx: 0.31, cy, r: 0.075 },
             Shape::Circle { cx, cy, r: 0.075 },
-            Shape::Circle {
-                cx: 0.69,
-                cy,
-                r: 0.075,
-            },
+            Shape::Circle { cx: 0.69, cy, r: 0.075 },
         ]),
         TrayState::Attention => Shape::Union(vec![
             Shape::Capsule {
@@ -712,10 +664,7 @@ mod tests {
     #[test]
     fn file_names_follow_the_documented_pattern() {
         assert_eq!(app_icon_file_name(1024), "app-1024.png");
-        assert_eq!(
-            tray_icon_file_name(TrayState::Late, false, 32),
-            "tray-late.png"
-        );
+        assert_eq!(tray_icon_file_name(TrayState::Late, false, 32), "tray-late.png");
         assert_eq!(
             tray_icon_file_name(TrayState::Stale, true, 64),
             "tray-stale-template@2x.png"
@@ -729,9 +678,7 @@ mod tests {
             let (pixels, w, h) = decode_png("t", &png).unwrap();
             assert_eq!((w, h), (32, 32));
             assert!(
-                pixels
-                    .chunks(4)
-                    .all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0),
+                pixels.chunks(4).all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0),
                 "{state} has colour"
             );
             assert!(pixels.chunks(4).any(|p| p[3] == 255), "{state} is empty");

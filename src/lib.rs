@@ -32,3 +32,4 @@ pub mod progress;
 pub mod secret;
 pub mod status;
 pub mod timemachine;
+pub mod tray;

@@ -75,9 +75,7 @@ pub enum LoginItemError {
         reason: String,
     },
     /// An external command failed.
-    #[error(
-        "'{command}' failed: {reason}. Enable Secours in System Settings › General › Login Items instead."
-    )]
+    #[error("'{command}' failed: {reason}. Enable Secours in System Settings › General › Login Items instead.")]
     Command {
         /// The command line.
         command: String,
@@ -119,10 +117,7 @@ impl fmt::Display for Status {
         match self {
             Status::Off => f.write_str("off"),
             Status::On { exe, .. } => write!(f, "on ('{}')", exe.display()),
-            Status::Stale {
-                file,
-                exe: Some(exe),
-            } => write!(
+            Status::Stale { file, exe: Some(exe) } => write!(
                 f,
                 "on (stale: '{}' no longer exists; entry '{}'); turn it off and on again",
                 exe.display(),
@@ -175,14 +170,13 @@ impl CommandRunner for SystemRunner {
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
-        let output =
-            Command::new(program)
-                .args(args)
-                .output()
-                .map_err(|e| LoginItemError::Command {
-                    command: command.clone(),
-                    reason: e.to_string(),
-                })?;
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| LoginItemError::Command {
+                command: command.clone(),
+                reason: e.to_string(),
+            })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
             let reason = if stderr.is_empty() {
@@ -234,12 +228,7 @@ impl LoginItem {
     }
 
     /// A login item of the given flavor; `config_dir` is only used by [`Flavor::XdgAutostart`].
-    pub fn with_flavor(
-        flavor: Flavor,
-        home: &Path,
-        config_dir: &Path,
-        bundle_id: &str,
-    ) -> LoginItem {
+    pub fn with_flavor(flavor: Flavor, home: &Path, config_dir: &Path, bundle_id: &str) -> LoginItem {
         let file = match flavor {
             Flavor::LaunchAgent => home
                 .join("Library")
@@ -463,9 +452,9 @@ pub fn parse_desktop_entry(text: &str) -> Option<Option<PathBuf>> {
 /// `\` get a backslash; `%` (field codes) is doubled.
 fn quote_exec_arg(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':')
-        });
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':'));
     if plain {
         return arg.to_string();
     }
@@ -594,15 +583,8 @@ mod tests {
 
     impl CommandRunner for FakeRunner {
         fn run(&self, program: &str, args: &[&str]) -> Result<String, LoginItemError> {
-            self.calls
-                .lock()
-                .unwrap()
-                .push(format!("{program} {}", args.join(" ")));
-            Ok(if program == "id" {
-                "501\n".into()
-            } else {
-                String::new()
-            })
+            self.calls.lock().unwrap().push(format!("{program} {}", args.join(" ")));
+            Ok(if program == "id" { "501\n".into() } else { String::new() })
         }
     }
 
@@ -621,10 +603,7 @@ mod tests {
         .unwrap();
         let value = plist::Value::from_reader(io::Cursor::new(&bytes)).unwrap();
         let dict = value.as_dictionary().unwrap();
-        assert_eq!(
-            dict.get("Label").unwrap().as_string(),
-            Some("ch.secours.Secours")
-        );
+        assert_eq!(dict.get("Label").unwrap().as_string(), Some("ch.secours.Secours"));
         let args: Vec<_> = dict
             .get("ProgramArguments")
             .unwrap()
@@ -633,20 +612,12 @@ mod tests {
             .iter()
             .map(|v| v.as_string().unwrap())
             .collect();
-        assert_eq!(
-            args,
-            ["/Applications/Secours.app/Contents/MacOS/secours", "app"]
-        );
+        assert_eq!(args, ["/Applications/Secours.app/Contents/MacOS/secours", "app"]);
         assert_eq!(dict.get("RunAtLoad").unwrap().as_boolean(), Some(true));
-        assert_eq!(
-            dict.get("ProcessType").unwrap().as_string(),
-            Some("Interactive")
-        );
+        assert_eq!(dict.get("ProcessType").unwrap().as_string(), Some("Interactive"));
         assert_eq!(
             parse_launch_agent(&bytes),
-            Some(PathBuf::from(
-                "/Applications/Secours.app/Contents/MacOS/secours"
-            ))
+            Some(PathBuf::from("/Applications/Secours.app/Contents/MacOS/secours"))
         );
     }
 
@@ -655,20 +626,14 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
         let runner = FakeRunner::default();
-        let item = LoginItem::with_flavor(
-            Flavor::LaunchAgent,
-            home.path(),
-            home.path(),
-            "ch.secours.Test",
-        )
-        .with_runner(Box::new(runner.clone()));
+        let item = LoginItem::with_flavor(Flavor::LaunchAgent, home.path(), home.path(), "ch.secours.Test")
+            .with_runner(Box::new(runner.clone()));
         assert_eq!(item.status().unwrap(), Status::Off);
         let status = item.enable(&exe).unwrap();
         assert!(status.is_on(), "{status}");
         assert_eq!(
             item.file(),
-            home.path()
-                .join("Library/LaunchAgents/ch.secours.Test.plist")
+            home.path().join("Library/LaunchAgents/ch.secours.Test.plist")
         );
         // Guards against `launchctl bootstrap`/`bootout`, which would start a second app or kill this one.
         assert_eq!(
@@ -684,12 +649,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
         let config = home.path().join("cfg");
-        let item = LoginItem::with_flavor(
-            Flavor::XdgAutostart,
-            home.path(),
-            &config,
-            DEFAULT_BUNDLE_ID,
-        );
+        let item = LoginItem::with_flavor(Flavor::XdgAutostart, home.path(), &config, DEFAULT_BUNDLE_ID);
         assert_eq!(item.file(), config.join("autostart/secours.desktop"));
         let on = Status::On {
             file: item.file().to_path_buf(),
@@ -707,12 +667,7 @@ mod tests {
     fn entry_pointing_at_a_deleted_executable_is_stale() {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
-        let item = LoginItem::with_flavor(
-            Flavor::XdgAutostart,
-            home.path(),
-            home.path(),
-            DEFAULT_BUNDLE_ID,
-        );
+        let item = LoginItem::with_flavor(Flavor::XdgAutostart, home.path(), home.path(), DEFAULT_BUNDLE_ID);
         item.enable(&exe).unwrap();
         fs::remove_file(&exe).unwrap();
         let status = item.status().unwrap();
@@ -757,27 +712,17 @@ mod tests {
         assert!(text.contains("X-GNOME-Autostart-enabled=true"));
         assert_eq!(parse_desktop_entry(&text), Some(Some(exe.to_path_buf())));
         let plain = autostart_desktop_entry(Path::new("/usr/local/bin/secours")).unwrap();
-        assert!(
-            plain.contains("\nExec=/usr/local/bin/secours app\n"),
-            "{plain}"
-        );
+        assert!(plain.contains("\nExec=/usr/local/bin/secours app\n"), "{plain}");
     }
 
     #[test]
     fn bundle_detection_needs_the_full_app_layout() {
         let exe = Path::new("/Applications/Secours.app/Contents/MacOS/secours");
         assert!(running_inside_bundle(exe));
-        assert_eq!(
-            bundle_root(exe),
-            Some(PathBuf::from("/Applications/Secours.app"))
-        );
+        assert_eq!(bundle_root(exe), Some(PathBuf::from("/Applications/Secours.app")));
         assert!(!running_inside_bundle(Path::new("/usr/local/bin/secours")));
-        assert!(!running_inside_bundle(Path::new(
-            "/x/Secours/Contents/MacOS/secours"
-        )));
-        assert!(!running_inside_bundle(Path::new(
-            "/x/Secours.app/Contents/secours"
-        )));
+        assert!(!running_inside_bundle(Path::new("/x/Secours/Contents/MacOS/secours")));
+        assert!(!running_inside_bundle(Path::new("/x/Secours.app/Contents/secours")));
     }
 
     #[test]
@@ -791,10 +736,7 @@ mod tests {
             .to_file_xml(contents.join("Info.plist"))
             .unwrap();
         let exe = contents.join("MacOS/secours");
-        assert_eq!(
-            bundle_identifier(&exe).as_deref(),
-            Some("org.example.Secours")
-        );
+        assert_eq!(bundle_identifier(&exe).as_deref(), Some("org.example.Secours"));
         assert_eq!(bundle_identifier(Path::new("/usr/bin/secours")), None);
     }
 

@@ -13,17 +13,16 @@ pub struct Note {
     pub body: String,
 }
 
-/// The bundle identifier of `Secours.app` (see `bundle/`).
-pub const BUNDLE_ID: &str = "ch.secours.Secours";
+#[cfg(target_os = "macos")]
+use crate::login_item::DEFAULT_BUNDLE_ID as BUNDLE_ID;
+use crate::login_item::running_inside_bundle;
 
 static SETUP: Once = Once::new();
 
 /// Whether notifications can be shown from this process.
 pub fn available() -> bool {
     if cfg!(target_os = "macos") {
-        return std::env::current_exe()
-            .map(|p| p.to_string_lossy().contains(".app/Contents/MacOS/"))
-            .unwrap_or(false);
+        return std::env::current_exe().is_ok_and(|p| running_inside_bundle(&p));
     }
     true
 }

@@ -12,8 +12,8 @@ use crate::config::Config;
 use crate::environment;
 use crate::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
 use crate::i18n::{Lang, Texts, fill};
-use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
 use crate::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
+use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
 
 /// The whole picture.
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +124,12 @@ pub fn gather(
     let state = list.iter().fold(State::Fresh, |acc, s| acc.worst(s.state));
     // Nothing watched is not "fresh": say we do not know.
     let state = if list.is_empty() { State::Unknown } else { state };
-    StatusReport { state, checked_at: now, sources: list, time_machine: TimeMachineStatus::unavailable() }
+    StatusReport {
+        state,
+        checked_at: now,
+        sources: list,
+        time_machine: TimeMachineStatus::unavailable(),
+    }
 }
 
 /// Asks Time Machine (through `runner`) about the first watched folder and its latest pair.
@@ -135,12 +140,17 @@ pub fn read_time_machine(
     lang: Lang,
 ) -> TimeMachineStatus {
     let tm = &config.time_machine;
-    let Some(first) = report.sources.first() else { return TimeMachineStatus::unavailable() };
+    let Some(first) = report.sources.first() else {
+        return TimeMachineStatus::unavailable();
+    };
     let pair_mtime = match (first.db.modified, first.media.modified) {
         (Some(a), Some(b)) => Some(a.max(b)),
         _ => None,
     };
-    let thresholds = TmThresholds { late_after: tm.late_after.0, stale_after: tm.stale_after.0 };
+    let thresholds = TmThresholds {
+        late_after: tm.late_after.0,
+        stale_after: tm.stale_after.0,
+    };
     let now = report.checked_at.to_zoned(jiff::tz::TimeZone::system());
     let tmutil = tm.enabled.then_some(tm.tmutil.as_path());
     let mut status = timemachine::read_status(runner, tmutil, &first.folder, pair_mtime, &thresholds, &now);
@@ -256,7 +266,10 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
     let tm = &report.time_machine;
     if tm.available {
         let when = match tm.latest_backup {
-            Some(at) => fill(t.ago, &[("age", &t.age(report.checked_at.as_second() - at.as_second()))]),
+            Some(at) => fill(
+                t.ago,
+                &[("age", &t.age(report.checked_at.as_second() - at.as_second()))],
+            ),
             None => "—".to_owned(),
         };
         let mut line = fill(t.tm_line, &[("when", &when)]);

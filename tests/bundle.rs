@@ -35,10 +35,7 @@ fn make_app_assembles_a_complete_bundle() {
         String::from_utf8_lossy(&run.stderr)
     );
     let app = out.path().join("Secours.app");
-    assert_eq!(
-        String::from_utf8_lossy(&run.stdout).trim(),
-        app.to_str().unwrap()
-    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), app.to_str().unwrap());
     let contents = app.join("Contents");
 
     let info = plist::Value::from_file(contents.join("Info.plist")).unwrap();
@@ -49,17 +46,11 @@ fn make_app_assembles_a_complete_bundle() {
             .unwrap_or_else(|| panic!("no string {key}"))
     };
     assert_eq!(string("CFBundleIdentifier"), "ch.secours.Secours");
-    assert_eq!(
-        string("CFBundleIdentifier"),
-        secours::login_item::DEFAULT_BUNDLE_ID
-    );
+    assert_eq!(string("CFBundleIdentifier"), secours::login_item::DEFAULT_BUNDLE_ID);
     assert_eq!(string("CFBundleName"), "Secours");
     assert_eq!(string("CFBundleDisplayName"), "Secours");
     assert_eq!(string("CFBundleVersion"), env!("CARGO_PKG_VERSION"));
-    assert_eq!(
-        string("CFBundleShortVersionString"),
-        env!("CARGO_PKG_VERSION")
-    );
+    assert_eq!(string("CFBundleShortVersionString"), env!("CARGO_PKG_VERSION"));
     assert_eq!(string("CFBundlePackageType"), "APPL");
     assert_eq!(string("CFBundleIconFile"), "Secours");
     assert_eq!(string("LSMinimumSystemVersion"), "11.0");
@@ -80,10 +71,7 @@ fn make_app_assembles_a_complete_bundle() {
         .collect();
     assert_eq!(locales, ["fr", "en"]);
     // Guards the menu-bar-only behaviour: without LSUIElement the app would show a Dock icon.
-    assert_eq!(
-        info.get("LSUIElement").and_then(|v| v.as_boolean()),
-        Some(true)
-    );
+    assert_eq!(info.get("LSUIElement").and_then(|v| v.as_boolean()), Some(true));
 
     let exe = contents.join("MacOS").join(string("CFBundleExecutable"));
     assert_eq!(string("CFBundleExecutable"), "secours");
@@ -98,20 +86,13 @@ fn make_app_assembles_a_complete_bundle() {
     let icns_path = contents
         .join("Resources")
         .join(format!("{}.icns", string("CFBundleIconFile")));
-    let family =
-        icns::IconFamily::read(BufReader::new(fs::File::open(&icns_path).unwrap())).unwrap();
-    let mut sizes: Vec<u32> = family
-        .available_icons()
-        .iter()
-        .map(|t| t.pixel_width())
-        .collect();
+    let family = icns::IconFamily::read(BufReader::new(fs::File::open(&icns_path).unwrap())).unwrap();
+    let mut sizes: Vec<u32> = family.available_icons().iter().map(|t| t.pixel_width()).collect();
     sizes.sort_unstable();
     sizes.dedup();
     assert_eq!(sizes, APP_ICON_SIZES);
     // The largest element must be the committed 1024 px source, pixel for pixel.
-    let big = family
-        .get_icon_with_type(icns::IconType::RGBA32_512x512_2x)
-        .unwrap();
+    let big = family.get_icon_with_type(icns::IconType::RGBA32_512x512_2x).unwrap();
     let (source, _, _) = icons::decode_png(
         "app-1024",
         &fs::read(root().join("resources/icons/app-1024.png")).unwrap(),
@@ -124,11 +105,7 @@ fn make_app_assembles_a_complete_bundle() {
 fn make_app_takes_a_bundle_id_and_rejects_a_bad_one() {
     let out = tempfile::tempdir().unwrap();
     let run = make_app(out.path(), &["--bundle-id", "org.example.Secours-Test"]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let info = plist::Value::from_file(out.path().join("Secours.app/Contents/Info.plist")).unwrap();
     let id = info
         .as_dictionary()
@@ -168,11 +145,8 @@ fn committed_icons_are_up_to_date() {
 fn committed_icons_have_the_right_sizes() {
     for size in APP_ICON_SIZES {
         let name = icons::app_icon_file_name(size);
-        let (_, w, h) = icons::decode_png(
-            &name,
-            &fs::read(root().join("resources/icons").join(&name)).unwrap(),
-        )
-        .unwrap();
+        let (_, w, h) =
+            icons::decode_png(&name, &fs::read(root().join("resources/icons").join(&name)).unwrap()).unwrap();
         assert_eq!((w, h), (size, size), "{name}");
     }
     for state in TrayState::ALL {

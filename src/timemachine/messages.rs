@@ -6,8 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use crate::i18n::Lang;
 
 /// Why Time Machine does not (or may not) protect the backup folder right now.
