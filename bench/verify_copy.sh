@@ -5,6 +5,8 @@
 #
 #   BENCH_DIR=/tmp/secours-bench bash bench/verify_copy.sh
 #   Optional: MEDIA_FILES=5000 MEDIA_MB=1000 DUMP_MB=200
+#   BENCH_PROFILE=dev reuses the dev build (dependencies are built at opt-level 2 there, Secours' own code is
+#   raised to opt-level 3) instead of a full release build.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,8 +21,13 @@ if [ ! -x /usr/bin/time ]; then
     apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
 fi
 
-cargo build --release --quiet --example bench_gen --example bench_verify
-BIN=target/release/examples
+if [ "${BENCH_PROFILE:-release}" = dev ]; then
+    CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo build --quiet --example bench_gen --example bench_verify
+    BIN=target/debug/examples
+else
+    cargo build --release --quiet --example bench_gen --example bench_verify
+    BIN=target/release/examples
+fi
 
 if [ ! -f "$DATA/done" ]; then
     echo "generating data into $DATA (once)…" >&2

@@ -147,6 +147,8 @@ impl PairReport {
 }
 
 /// One file of a pair: a report, or why there is none.
+// Only two of these exist per check; boxing the report would only make callers' matching clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum FileOutcome {
