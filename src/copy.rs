@@ -720,10 +720,8 @@ fn copy_file(
             out.sync_all().map_err(dest_err("flush to disk", dst))
         })();
 
-        let hash = match reader.join() {
-            Ok(h) => h,
-            Err(_) => None,
-        };
+        // A panicked reader gives no hash, reported below.
+        let hash: Option<String> = reader.join().unwrap_or_default();
         write_result?;
         hash.ok_or_else(|| source_err(io::Error::other("the reader stopped unexpectedly")))
     })

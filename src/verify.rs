@@ -1459,8 +1459,10 @@ mod tests {
 
     #[test]
     fn header_lines_are_recognised() {
-        let mut s = DumpScan::default();
-        s.head = b"/*M!999999\\- enable the sandbox mode */\n-- MariaDB dump 10.19\n".to_vec();
+        let mut s = DumpScan {
+            head: b"/*M!999999\\- enable the sandbox mode */\n-- MariaDB dump 10.19\n".to_vec(),
+            ..DumpScan::default()
+        };
         assert_eq!(s.header_line().as_deref(), Some("-- MariaDB dump 10.19"));
         s.head = b"-- MySQL dump 10.13  Distrib 8.0\r\n".to_vec();
         assert!(s.header_line().is_some());
