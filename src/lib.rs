@@ -3,6 +3,7 @@
 //! One module per job the user knows; the binary (`src/main.rs`) only parses the command line and maps
 //! errors to exit codes.
 
+pub mod db;
 pub mod dbphp;
 pub mod progress;
 pub mod secret;
