@@ -19,7 +19,10 @@ fn main() -> anyhow::Result<()> {
         }
         let secs = start.elapsed().as_secs_f64();
         let mb = reader.consumed_bytes() as f64 / 1e6;
-        println!("{path}: {statements} statements, {rows} rows, {mb:.1} MB uncompressed in {secs:.3} s = {:.0} MB/s", mb / secs);
+        println!(
+            "{path}: {statements} statements, {rows} rows, {mb:.1} MB uncompressed in {secs:.3} s = {:.0} MB/s",
+            mb / secs
+        );
         return Ok(());
     }
     let mut dump = Vec::with_capacity(210_000_000);
@@ -31,7 +34,12 @@ fn main() -> anyhow::Result<()> {
             if row > 0 {
                 dump.push(b',');
             }
-            let line = format!("({id},{},{},{},4.99,'2005-05-25 11:30:37','O\\'Brien; \\\\ -- x','2006-02-15 22:12:30')", id % 599, id % 2, id % 16044);
+            let line = format!(
+                "({id},{},{},{},4.99,'2005-05-25 11:30:37','O\\'Brien; \\\\ -- x','2006-02-15 22:12:30')",
+                id % 599,
+                id % 2,
+                id % 16044
+            );
             dump.extend_from_slice(line.as_bytes());
         }
         dump.extend_from_slice(b";\n");
@@ -45,6 +53,9 @@ fn main() -> anyhow::Result<()> {
     }
     let secs = start.elapsed().as_secs_f64();
     let mb = dump.len() as f64 / 1e6;
-    println!("generated: {statements} statements, {rows} rows, {mb:.1} MB in {secs:.3} s = {:.0} MB/s", mb / secs);
+    println!(
+        "generated: {statements} statements, {rows} rows, {mb:.1} MB in {secs:.3} s = {:.0} MB/s",
+        mb / secs
+    );
     Ok(())
 }

@@ -103,23 +103,38 @@ impl Statement {
 /// Why a dump could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReaderError {
-    #[error("cannot open the dump '{path}': {cause}. Check that the backup file exists and is readable.")]
+    #[error(
+        "cannot open the dump '{path}': {cause}. Check that the backup file exists and is readable."
+    )]
     Open { path: PathBuf, cause: io::Error },
     #[error(
         "cannot read {name} near line {line}: {cause}. The backup is probably truncated or corrupt; \
          restore an older backup."
     )]
-    Read { name: String, line: u64, cause: io::Error },
+    Read {
+        name: String,
+        line: u64,
+        cause: io::Error,
+    },
     #[error(
         "{name} ends inside {what} of the statement starting at line {line}. The backup is probably \
          truncated; restore an older backup."
     )]
-    Unterminated { name: String, what: &'static str, line: u64 },
+    Unterminated {
+        name: String,
+        what: &'static str,
+        line: u64,
+    },
     #[error(
         "{name}, line {line}: invalid client command '{text}': {reason}. The dump was not written by \
          mysqldump or mariadb-dump as expected; check where it comes from."
     )]
-    ClientCommand { name: String, line: u64, text: String, reason: &'static str },
+    ClientCommand {
+        name: String,
+        line: u64,
+        text: String,
+        reason: &'static str,
+    },
 }
 
 /// Where the lexer is, as the client sees it.
@@ -272,7 +287,10 @@ impl<R: Read> DumpReader<R> {
 
     /// The 1-based line of `buf[p]` (`p` never goes backwards between compactions).
     fn line_at(&mut self, p: usize) -> u64 {
-        let newlines = self.buf[self.line_pos..p].iter().filter(|&&b| b == b'\n').count();
+        let newlines = self.buf[self.line_pos..p]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         self.line += newlines as u64;
         self.line_pos = p;
         self.line
@@ -282,7 +300,8 @@ impl<R: Read> DumpReader<R> {
     /// available from `pos` or the input ends.
     fn refill(&mut self, need: usize) -> Result<(), ReaderError> {
         if self.started {
-            self.stmt.extend_from_slice(&self.buf[self.run_start..self.pos]);
+            self.stmt
+                .extend_from_slice(&self.buf[self.run_start..self.pos]);
         }
         self.line_at(self.pos);
         self.buf.copy_within(self.pos..self.end, 0);
@@ -299,7 +318,11 @@ impl<R: Read> DumpReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(cause) => {
                     let line = self.line;
-                    return Err(ReaderError::Read { name: self.name.clone(), line, cause });
+                    return Err(ReaderError::Read {
+                        name: self.name.clone(),
+                        line,
+                        cause,
+                    });
                 }
             }
         }
@@ -333,7 +356,10 @@ impl<R: Read> DumpReader<R> {
     /// Before a statement: skips whitespace, plain comments, empty statements and client commands;
     /// starts the statement at its first significant byte.
     fn scan_lead(&mut self) -> Result<Step, ReaderError> {
-        match self.buf[self.pos..self.end].iter().position(|&b| !is_space(b)) {
+        match self.buf[self.pos..self.end]
+            .iter()
+            .position(|&b| !is_space(b))
+        {
             Some(k) => self.pos += k,
             None => {
                 self.pos = self.end;
@@ -385,7 +411,8 @@ impl<R: Read> DumpReader<R> {
                     if avail.starts_with(SANDBOX) {
                         return self.client_line(i, false);
                     }
-                    let plain = self.buf[i + 2] == b'M' && !matches!(self.peek(i + 3), Peek::Byte(b'!'));
+                    let plain =
+                        self.buf[i + 2] == b'M' && !matches!(self.peek(i + 3), Peek::Byte(b'!'));
                     if plain {
                         // `/*M` not followed by `!` is an ordinary comment.
                         self.lex = Lex::BlockComment;
@@ -449,14 +476,22 @@ impl<R: Read> DumpReader<R> {
         let line_end = memchr::memchr(b'\n', &self.buf[i..self.end]).map_or(self.end, |k| i + k);
         let shown = &self.buf[i..line_end.min(i + 200)];
         let text = String::from_utf8_lossy(shown).trim_end().to_string();
-        ReaderError::ClientCommand { name: self.name.clone(), line: self.line_at(i), text, reason }
+        ReaderError::ClientCommand {
+            name: self.name.clone(),
+            line: self.line_at(i),
+            text,
+            reason,
+        }
     }
 
     /// Inside a statement, in code: jumps to the next special byte and handles it.
     fn scan_code(&mut self) -> Step {
         loop {
             let special = &self.special;
-            let i = match self.buf[self.pos..self.end].iter().position(|&b| special[usize::from(b)]) {
+            let i = match self.buf[self.pos..self.end]
+                .iter()
+                .position(|&b| special[usize::from(b)])
+            {
                 Some(k) => self.pos + k,
                 None => {
                     self.pos = self.end;
@@ -546,7 +581,11 @@ impl<R: Read> DumpReader<R> {
     fn scan_str(&mut self, quote: u8) -> Step {
         loop {
             let rest = &self.buf[self.pos..self.end];
-            let hit = if quote == b'`' { memchr::memchr(quote, rest) } else { memchr::memchr2(quote, b'\\', rest) };
+            let hit = if quote == b'`' {
+                memchr::memchr(quote, rest)
+            } else {
+                memchr::memchr2(quote, b'\\', rest)
+            };
             let Some(k) = hit else {
                 self.pos = self.end;
                 return Step::Need(1);
@@ -625,9 +664,14 @@ impl<R: Read> DumpReader<R> {
             Lex::Code | Lex::LineComment => None,
         };
         if let Some(what) = what {
-            return Err(ReaderError::Unterminated { name: self.name.clone(), what, line: self.stmt_line });
+            return Err(ReaderError::Unterminated {
+                name: self.name.clone(),
+                what,
+                line: self.stmt_line,
+            });
         }
-        self.stmt.extend_from_slice(&self.buf[self.run_start..self.pos]);
+        self.stmt
+            .extend_from_slice(&self.buf[self.run_start..self.pos]);
         Ok(Some(self.emit()))
     }
 
@@ -644,10 +688,19 @@ impl<R: Read> DumpReader<R> {
         self.count += 1;
         let head = classify(&bytes);
         let rows = match head.tuples_before_values {
-            Some(before) if head.kind == StatementKind::Insert => self.tuples.saturating_sub(before),
+            Some(before) if head.kind == StatementKind::Insert => {
+                self.tuples.saturating_sub(before)
+            }
             _ => 0,
         };
-        Statement { bytes, number: self.count, line: self.stmt_line, kind: head.kind, table: head.name, rows }
+        Statement {
+            bytes,
+            number: self.count,
+            line: self.stmt_line,
+            kind: head.kind,
+            table: head.name,
+            rows,
+        }
     }
 }
 
@@ -682,7 +735,10 @@ fn is_space(b: u8) -> bool {
 /// The argument of a `DELIMITER` line (the bytes after the keyword): its first word, or the content of
 /// a quoted first word, like the client's `com_delimiter`.
 fn parse_delimiter(rest: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let start = rest.iter().position(|&b| !is_space(b)).unwrap_or(rest.len());
+    let start = rest
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(rest.len());
     let rest = &rest[start..];
     let word = match rest.first() {
         Some(&q @ (b'\'' | b'"' | b'`')) => {
@@ -727,7 +783,12 @@ fn is_word_byte(b: u8) -> bool {
 
 impl<'a> Head<'a> {
     fn new(s: &'a [u8]) -> Self {
-        Head { s, i: 0, depth: 0, opens: 0 }
+        Head {
+            s,
+            i: 0,
+            depth: 0,
+            opens: 0,
+        }
     }
 
     fn at(&self, k: usize) -> Option<u8> {
@@ -755,7 +816,8 @@ impl<'a> Head<'a> {
                 }
                 (b'/', Some(b'*'), _) => {
                     let from = self.i + 2;
-                    self.i = memchr::memmem::find(&self.s[from..], b"*/").map_or(self.s.len(), |k| from + k + 2);
+                    self.i = memchr::memmem::find(&self.s[from..], b"*/")
+                        .map_or(self.s.len(), |k| from + k + 2);
                 }
                 (b'*', Some(b'/'), _) => self.i += 2,
                 (b'#', _, _) => self.skip_to_newline(),
@@ -862,7 +924,11 @@ struct HeadInfo {
 fn classify(s: &[u8]) -> HeadInfo {
     use StatementKind as K;
     let mut h = Head::new(s);
-    let mut info = HeadInfo { kind: K::Other, name: None, tuples_before_values: None };
+    let mut info = HeadInfo {
+        kind: K::Other,
+        name: None,
+        tuples_before_values: None,
+    };
     let Some(Tok::Word(first)) = h.next_tok() else {
         return info;
     };
@@ -882,9 +948,17 @@ fn classify(s: &[u8]) -> HeadInfo {
             h.eat("TEMPORARY");
             if h.eat("TABLE") || h.eat("TABLES") {
                 info.kind = K::DropTable;
-            } else if !["VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "DATABASE", "SCHEMA"]
-                .iter()
-                .any(|kw| h.eat(kw))
+            } else if ![
+                "VIEW",
+                "TRIGGER",
+                "PROCEDURE",
+                "FUNCTION",
+                "EVENT",
+                "DATABASE",
+                "SCHEMA",
+            ]
+            .iter()
+            .any(|kw| h.eat(kw))
             {
                 return info;
             }
@@ -931,7 +1005,8 @@ fn classify(s: &[u8]) -> HeadInfo {
                     b"PROCEDURE" | b"FUNCTION" => K::CreateRoutine,
                     b"EVENT" => K::CreateEvent,
                     b"DATABASE" | b"SCHEMA" => K::CreateDatabase,
-                    b"INDEX" | b"USER" | b"ROLE" | b"SERVER" | b"SEQUENCE" | b"TABLESPACE" | b"PACKAGE" => break,
+                    b"INDEX" | b"USER" | b"ROLE" | b"SERVER" | b"SEQUENCE" | b"TABLESPACE"
+                    | b"PACKAGE" => break,
                     _ => continue,
                 };
                 info.kind = kind;
@@ -1095,11 +1170,21 @@ pub type GzDumpReader = DumpReader<MultiGzDecoder<BufReader<CountingReader<File>
 
 /// Opens a `.gz` dump (one or several concatenated gzip members, as `gzip` and pipes produce).
 pub fn open_gz(path: &Path) -> Result<GzDumpReader, ReaderError> {
-    let file = File::open(path).map_err(|cause| ReaderError::Open { path: path.to_path_buf(), cause })?;
+    let file = File::open(path).map_err(|cause| ReaderError::Open {
+        path: path.to_path_buf(),
+        cause,
+    })?;
     let len = file.metadata().ok().map(|m| m.len());
-    let counting = CountingReader { inner: file, count: 0, len };
+    let counting = CountingReader {
+        inner: file,
+        count: 0,
+        len,
+    };
     let decoder = MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, counting));
-    Ok(DumpReader::with_name(decoder, format!("the dump '{}'", path.display())))
+    Ok(DumpReader::with_name(
+        decoder,
+        format!("the dump '{}'", path.display()),
+    ))
 }
 
 impl GzDumpReader {
@@ -1117,11 +1202,13 @@ impl GzDumpReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use StatementKind as K;
+    use proptest::prelude::*;
 
     fn split(input: &[u8]) -> Vec<Statement> {
-        DumpReader::new(input).collect::<Result<Vec<_>, _>>().unwrap()
+        DumpReader::new(input)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
     }
 
     fn texts(input: &[u8]) -> Vec<Vec<u8>> {
@@ -1141,7 +1228,9 @@ mod tests {
 
     impl Read for Chunked<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let size = self.sizes[self.k % self.sizes.len()].min(buf.len()).min(self.data.len());
+            let size = self.sizes[self.k % self.sizes.len()]
+                .min(buf.len())
+                .min(self.data.len());
             self.k += 1;
             buf[..size].copy_from_slice(&self.data[..size]);
             self.data = &self.data[size..];
@@ -1150,13 +1239,20 @@ mod tests {
     }
 
     fn split_chunked(input: &[u8], sizes: Vec<usize>) -> Vec<Result<Statement, String>> {
-        let reader = DumpReader::new(Chunked { data: input, sizes, k: 0 });
+        let reader = DumpReader::new(Chunked {
+            data: input,
+            sizes,
+            k: 0,
+        });
         reader.map(|r| r.map_err(|e| e.to_string())).collect()
     }
 
     #[test]
     fn splits_on_semicolons_and_trims() {
-        assert_eq!(texts(b"SELECT 1;SELECT 2 ;\n  SELECT 3\n;"), [&b"SELECT 1"[..], b"SELECT 2", b"SELECT 3"]);
+        assert_eq!(
+            texts(b"SELECT 1;SELECT 2 ;\n  SELECT 3\n;"),
+            [&b"SELECT 1"[..], b"SELECT 2", b"SELECT 3"]
+        );
     }
 
     #[test]
@@ -1173,18 +1269,30 @@ mod tests {
     #[test]
     fn string_ending_in_escaped_backslash_closes() {
         // Guards the `'…\\'` case: the quote after an escaped backslash ends the string.
-        assert_eq!(texts(b"SELECT 'a\\\\';SELECT 'b';"), [&b"SELECT 'a\\\\'"[..], b"SELECT 'b'"]);
+        assert_eq!(
+            texts(b"SELECT 'a\\\\';SELECT 'b';"),
+            [&b"SELECT 'a\\\\'"[..], b"SELECT 'b'"]
+        );
     }
 
     #[test]
     fn backslash_does_not_escape_in_backticks() {
-        assert_eq!(texts(b"SELECT `a\\`;SELECT 2;"), [&b"SELECT `a\\`"[..], b"SELECT 2"]);
+        assert_eq!(
+            texts(b"SELECT `a\\`;SELECT 2;"),
+            [&b"SELECT `a\\`"[..], b"SELECT 2"]
+        );
     }
 
     #[test]
     fn double_dash_is_a_comment_only_before_whitespace() {
-        assert_eq!(texts(b"SELECT 1--1;SELECT 2;"), [&b"SELECT 1--1"[..], b"SELECT 2"]);
-        assert_eq!(texts(b"SELECT 1 -- x;y\n;SELECT 2;"), [&b"SELECT 1 -- x;y"[..], b"SELECT 2"]);
+        assert_eq!(
+            texts(b"SELECT 1--1;SELECT 2;"),
+            [&b"SELECT 1--1"[..], b"SELECT 2"]
+        );
+        assert_eq!(
+            texts(b"SELECT 1 -- x;y\n;SELECT 2;"),
+            [&b"SELECT 1 -- x;y"[..], b"SELECT 2"]
+        );
         assert_eq!(texts(b"SELECT 1 --\t;\n;"), [&b"SELECT 1 --\t;"[..]]);
         assert_eq!(texts(b"SELECT 1 --\n;"), [&b"SELECT 1 --"[..]]);
         assert_eq!(texts(b"SELECT 1 # x;y\n;"), [&b"SELECT 1 # x;y"[..]]);
@@ -1235,7 +1343,7 @@ DELIMITER ;\n\
         assert_eq!(got[1].table.as_deref(), Some("ins_film"));
         assert_eq!(got[1].line, 3);
         assert!(got[1].bytes.starts_with(b"/*!50003 CREATE*/"));
-        assert!(got[1].bytes.ends_with(b"  END */"));
+        assert!(got[1].bytes.ends_with(b"\nEND */"));
         assert_eq!(got[2].bytes, b"/*!50003 SET sql_mode = @saved_sql_mode */");
     }
 
@@ -1244,23 +1352,38 @@ DELIMITER ;\n\
         let input = b"delimiter //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT '//'; END//\nDELIMITER $$\r\nSELECT 2$$ DELIMITER \"|\"\nSELECT 3|\nDELIMITER ;\nSELECT 4;";
         assert_eq!(
             texts(input),
-            [&b"CREATE PROCEDURE p() BEGIN SELECT 1; SELECT '//'; END"[..], b"SELECT 2", b"SELECT 3", b"SELECT 4"]
+            [
+                &b"CREATE PROCEDURE p() BEGIN SELECT 1; SELECT '//'; END"[..],
+                b"SELECT 2",
+                b"SELECT 3",
+                b"SELECT 4"
+            ]
         );
     }
 
     #[test]
     fn delimiter_word_inside_a_statement_is_sql() {
         // Guards against taking `DELIMITER` for the client command once a statement has started.
-        assert_eq!(texts(b"SELECT 1 AS\ndelimiter ;\nSELECT 2;"), [&b"SELECT 1 AS\ndelimiter"[..], b"SELECT 2"]);
+        assert_eq!(
+            texts(b"SELECT 1 AS\ndelimiter ;\nSELECT 2;"),
+            [&b"SELECT 1 AS\ndelimiter"[..], b"SELECT 2"]
+        );
         assert_eq!(texts(b"DELIMITERS;"), [b"DELIMITERS"]);
     }
 
     #[test]
     fn bad_delimiter_lines_are_errors() {
         let e = err(b"DELIMITER \nSELECT 1;");
-        assert!(e.to_string().contains("line 1: invalid client command 'DELIMITER'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("line 1: invalid client command 'DELIMITER'"),
+            "{e}"
+        );
         let e = err(b"SELECT 1;\nDELIMITER a\\b\n");
-        assert!(e.to_string().contains("line 2") && e.to_string().contains("backslash"), "{e}");
+        assert!(
+            e.to_string().contains("line 2") && e.to_string().contains("backslash"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1271,7 +1394,11 @@ DELIMITER ;\n\
             "the dump ends inside a '…' string of the statement starting at line 2. The backup is probably \
              truncated; restore an older backup."
         );
-        assert!(err(b"SELECT 1 /* x").to_string().contains("/* … */ comment"));
+        assert!(
+            err(b"SELECT 1 /* x")
+                .to_string()
+                .contains("/* … */ comment")
+        );
         assert!(err(b"/*!40101 SET x=1").to_string().contains("executable"));
         assert!(err(b"SELECT `a").to_string().contains("identifier"));
         // A trailing comment outside any statement loses nothing.
@@ -1280,7 +1407,10 @@ DELIMITER ;\n\
 
     #[test]
     fn last_statement_without_delimiter_is_emitted() {
-        assert_eq!(texts(b"SELECT 1;\nSELECT 2\n"), [&b"SELECT 1"[..], b"SELECT 2"]);
+        assert_eq!(
+            texts(b"SELECT 1;\nSELECT 2\n"),
+            [&b"SELECT 1"[..], b"SELECT 2"]
+        );
         assert_eq!(texts(b"SELECT 2 -- c"), [b"SELECT 2 -- c"]);
         assert!(texts(b"").is_empty());
         assert!(texts(b" \n\t ;;; \n").is_empty());
@@ -1289,7 +1419,8 @@ DELIMITER ;\n\
     #[test]
     fn counts_rows_in_both_insert_layouts() {
         let per_line = b"INSERT INTO `actor` VALUES\n(1,'A(',')B','2006-02-15 04:34:33'),\n(2,'NICK','W','x'),\n(3,'ED','C',NULL);";
-        let one_line = b"INSERT INTO `actor` VALUES (1,'A(',')B','x'),(2,'N','W','x'),(3,'E','C',NULL);";
+        let one_line =
+            b"INSERT INTO `actor` VALUES (1,'A(',')B','x'),(2,'N','W','x'),(3,'E','C',NULL);";
         for input in [&per_line[..], &one_line[..]] {
             let got = split(input);
             assert_eq!((got[0].kind, got[0].rows), (K::Insert, 3));
@@ -1343,7 +1474,12 @@ DELIMITER ;\n\
             with_delim.extend_from_slice(&input);
             let got = split(&with_delim);
             assert_eq!(got.len(), 1, "{}", String::from_utf8_lossy(text));
-            assert_eq!((got[0].kind, got[0].table.as_deref()), (*kind, *name), "{}", String::from_utf8_lossy(text));
+            assert_eq!(
+                (got[0].kind, got[0].table.as_deref()),
+                (*kind, *name),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
         }
     }
 
@@ -1383,7 +1519,10 @@ DELIMITER ;\n\
                 Err(io::Error::other("boom"))
             }
         }
-        let e = DumpReader::with_name(Failing, "the dump 'x.gz'".into()).next().unwrap().unwrap_err();
+        let e = DumpReader::with_name(Failing, "the dump 'x.gz'".into())
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "cannot read the dump 'x.gz' near line 1: boom. The backup is probably truncated or corrupt; \
@@ -1436,7 +1575,11 @@ DELIMITER ;\n\
             if b < 0x80 {
                 assert_eq!(query.as_bytes(), &stmt[..], "byte {b:#04x}");
             } else {
-                assert_eq!(query, format!("INSERT INTO t VALUES (_binary X'{b:02X}')"), "byte {b:#04x}");
+                assert_eq!(
+                    query,
+                    format!("INSERT INTO t VALUES (_binary X'{b:02X}')"),
+                    "byte {b:#04x}"
+                );
             }
         }
         let all: Vec<u8> = (0..=255).collect();
@@ -1445,21 +1588,32 @@ DELIMITER ;\n\
         stmt.extend_from_slice(b"','ok')");
         let query = to_utf8_query(&stmt);
         assert_eq!(hex_literals(&query), [all]);
-        assert!(query.starts_with("INSERT INTO t VALUES (1,_binary X'00010203") && query.ends_with("FF','ok')"));
+        assert!(
+            query.starts_with("INSERT INTO t VALUES (1,_binary X'00010203")
+                && query.ends_with("FF','ok')")
+        );
     }
 
     #[test]
     fn all_server_escapes_are_decoded() {
         let query = to_utf8_query(b"SELECT '\xff\\0\\b\\n\\r\\t\\Z\\\\\\'\\\"\\%\\_\\q'''");
-        assert_eq!(hex_literals(&query), [b"\xff\x00\x08\n\r\t\x1a\\'\"\\%\\_q'".to_vec()]);
+        assert_eq!(
+            hex_literals(&query),
+            [b"\xff\x00\x08\n\r\t\x1a\\'\"\\%\\_q'".to_vec()]
+        );
         let query = to_utf8_query(b"SELECT \"\xff\"\"'\"");
         assert_eq!(query, "SELECT X'FF2227'");
     }
 
     #[test]
     fn only_non_utf8_literals_are_rewritten() {
-        let query = to_utf8_query(b"INSERT INTO `it's` VALUES ('caf\xc3\xa9',_binary'\xff') -- don't\n/* it's */");
-        assert_eq!(query, "INSERT INTO `it's` VALUES ('caf\u{e9}',_binary X'FF') -- don't\n/* it's */");
+        let query = to_utf8_query(
+            b"INSERT INTO `it's` VALUES ('caf\xc3\xa9',_binary'\xff') -- don't\n/* it's */",
+        );
+        assert_eq!(
+            query,
+            "INSERT INTO `it's` VALUES ('caf\u{e9}',_binary X'FF') -- don't\n/* it's */"
+        );
         let query = to_utf8_query(b"SELECT '\xff' /* '\xfe' */");
         assert_eq!(query, "SELECT X'FF' /* '\u{fffd}' */");
         let query = to_utf8_query(b"/*!50003 SELECT '\xff' */");
@@ -1473,8 +1627,26 @@ DELIMITER ;\n\
         let piece = prop_oneof![
             any::<u8>().prop_map(|b| vec![b]),
             prop::sample::select(vec![
-                &b";"[..], b";;", b"--", b"-- ", b"#", b"/*", b"*/", b"/*!", b"DELIMITER ", b"\n", b"//", b"$$",
-                b"|", b"'", b"\"", b"`", b"\\", b"\xff\xfe", b"\xc3\xa9", b"\r\n",
+                &b";"[..],
+                b";;",
+                b"--",
+                b"-- ",
+                b"#",
+                b"/*",
+                b"*/",
+                b"/*!",
+                b"DELIMITER ",
+                b"\n",
+                b"//",
+                b"$$",
+                b"|",
+                b"'",
+                b"\"",
+                b"`",
+                b"\\",
+                b"\xff\xfe",
+                b"\xc3\xa9",
+                b"\r\n",
             ])
             .prop_map(<[u8]>::to_vec),
         ];
@@ -1522,15 +1694,30 @@ DELIMITER ;\n\
 
     fn code_word() -> impl Strategy<Value = Vec<u8>> {
         prop::sample::select(vec![
-            &b"x"[..], b"1", b"a--1", b"(", b")", b",", b"-", b"*", b"/", b"=", b";", b"END", b"_binary", b"VALUES",
-            b"$", b"|",
+            &b"x"[..],
+            b"1",
+            b"a--1",
+            b"(",
+            b")",
+            b",",
+            b"-",
+            b"*",
+            b"/",
+            b"=",
+            b";",
+            b"END",
+            b"_binary",
+            b"VALUES",
+            b"$",
+            b"|",
         ])
         .prop_map(<[u8]>::to_vec)
     }
 
     /// The last word, followed directly by the delimiter: nothing that could begin one (`;` + `;;`).
     fn last_word() -> impl Strategy<Value = Vec<u8>> {
-        prop::sample::select(vec![&b"x"[..], b"1", b"END", b")", b"'s'", b"`q`"]).prop_map(<[u8]>::to_vec)
+        prop::sample::select(vec![&b"x"[..], b"1", b"END", b")", b"'s'", b"`q`"])
+            .prop_map(<[u8]>::to_vec)
     }
 
     fn without(mut v: Vec<u8>, bad: &[u8]) -> Vec<u8> {
@@ -1560,7 +1747,11 @@ DELIMITER ;\n\
             out
         });
         let piece = prop_oneof![6 => body_piece().prop_map(|p| vec![p]), 1 => exec];
-        (prop::sample::select(vec!["SELECT", "INSERT", "SET", "CALL"]), prop::collection::vec(piece, 0..8), last_word())
+        (
+            prop::sample::select(vec!["SELECT", "INSERT", "SET", "CALL"]),
+            prop::collection::vec(piece, 0..8),
+            last_word(),
+        )
             .prop_map(|(first, pieces, last)| {
                 let mut parts = vec![(first.as_bytes().to_vec(), true)];
                 parts.extend(pieces.into_iter().flatten());
@@ -1573,14 +1764,29 @@ DELIMITER ;\n\
     fn render(pieces: Vec<(Vec<u8>, bool)>, delim: &[u8]) -> Vec<u8> {
         let pieces: Vec<Vec<u8>> = pieces
             .into_iter()
-            .map(|(p, code)| if code && memchr::memmem::find(&p, delim).is_some() { b"x".to_vec() } else { p })
+            .map(|(p, code)| {
+                if code && memchr::memmem::find(&p, delim).is_some() {
+                    b"x".to_vec()
+                } else {
+                    p
+                }
+            })
             .collect();
         pieces.join(&b' ')
     }
 
     fn separator() -> impl Strategy<Value = Vec<u8>> {
         prop::sample::select(vec![
-            &b""[..], b" ", b"\n", b"\n\n", b"-- c;x\n", b"/* c; */", b"# c\n", b"\n/* ; */\n", b"\n--\n", b"EMPTY",
+            &b""[..],
+            b" ",
+            b"\n",
+            b"\n\n",
+            b"-- c;x\n",
+            b"/* c; */",
+            b"# c\n",
+            b"\n/* ; */\n",
+            b"\n--\n",
+            b"EMPTY",
         ])
         .prop_map(<[u8]>::to_vec)
     }
@@ -1588,38 +1794,48 @@ DELIMITER ;\n\
     /// A dump made of statements, their expected texts and lines.
     fn dump() -> impl Strategy<Value = (Vec<u8>, Vec<(Vec<u8>, u64)>)> {
         let delimiters = vec![&b";"[..], b";;", b"//", b"$$", b"|"];
-        let item = (statement_body(), prop::sample::select(delimiters), separator(), any::<bool>());
-        (any::<bool>(), prop::collection::vec(item, 0..10), any::<bool>()).prop_map(|(sandbox, items, last_open)| {
-            let mut out = Vec::new();
-            if sandbox {
-                out.extend_from_slice(b"/*M!999999\\- enable the sandbox mode */ \n");
-            }
-            let mut expected = Vec::new();
-            let mut delim: &[u8] = b";";
-            let count = items.len();
-            for (n, (body, new_delim, sep, change)) in items.into_iter().enumerate() {
-                if change && new_delim != delim {
-                    delim = new_delim;
-                    out.extend_from_slice(b"\nDELIMITER ");
+        let item = (
+            statement_body(),
+            prop::sample::select(delimiters),
+            separator(),
+            any::<bool>(),
+        );
+        (
+            any::<bool>(),
+            prop::collection::vec(item, 0..10),
+            any::<bool>(),
+        )
+            .prop_map(|(sandbox, items, last_open)| {
+                let mut out = Vec::new();
+                if sandbox {
+                    out.extend_from_slice(b"/*M!999999\\- enable the sandbox mode */ \n");
+                }
+                let mut expected = Vec::new();
+                let mut delim: &[u8] = b";";
+                let count = items.len();
+                for (n, (body, new_delim, sep, change)) in items.into_iter().enumerate() {
+                    if change && new_delim != delim {
+                        delim = new_delim;
+                        out.extend_from_slice(b"\nDELIMITER ");
+                        out.extend_from_slice(delim);
+                        out.push(b'\n');
+                    }
+                    let body = render(body, delim);
+                    let line = 1 + out.iter().filter(|&&b| b == b'\n').count() as u64;
+                    out.extend_from_slice(&body);
+                    expected.push((body, line));
+                    if n + 1 == count && last_open {
+                        break;
+                    }
                     out.extend_from_slice(delim);
-                    out.push(b'\n');
+                    if sep == b"EMPTY" {
+                        out.extend_from_slice(delim);
+                    } else {
+                        out.extend_from_slice(&sep);
+                    }
                 }
-                let body = render(body, delim);
-                let line = 1 + out.iter().filter(|&&b| b == b'\n').count() as u64;
-                out.extend_from_slice(&body);
-                expected.push((body, line));
-                if n + 1 == count && last_open {
-                    break;
-                }
-                out.extend_from_slice(delim);
-                if sep == b"EMPTY" {
-                    out.extend_from_slice(delim);
-                } else {
-                    out.extend_from_slice(&sep);
-                }
-            }
-            (out, expected)
-        })
+                (out, expected)
+            })
     }
 
     proptest! {
@@ -1654,7 +1870,7 @@ DELIMITER ;\n\
                 prop_assert_eq!(query.as_bytes(), &stmt[..]);
             } else {
                 prop_assert_eq!(hex_literals(&query), vec![bytes]);
-                prop_assert!(query.ends_with(",'\u{e9}')"));
+                prop_assert!(query.ends_with(",'\u{e9}')"), "{}", query);
             }
         }
     }
