@@ -30,9 +30,7 @@ pub struct DbSettings {
 /// Why a `db.php` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DbPhpError {
-    #[error(
-        "cannot read '{path}': {source}. Check that the file exists and that Secours may read it."
-    )]
+    #[error("cannot read '{path}': {source}. Check that the file exists and that Secours may read it.")]
     Io {
         path: PathBuf,
         #[source]
@@ -44,16 +42,11 @@ pub enum DbPhpError {
 
 /// Reads and parses a `db.php` file.
 pub fn read_db_php(path: &Path) -> Result<DbSettings, DbPhpError> {
-    let bytes = std::fs::read(path).map_err(|source| DbPhpError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| DbPhpError::Io { path: path.to_owned(), source })?;
     parse_db_php(path, &String::from_utf8_lossy(&bytes))
 }
 
 /// Parses the text of a `db.php`; `path` is only used in messages.
 pub fn parse_db_php(path: &Path, _text: &str) -> Result<DbSettings, DbPhpError> {
-    Err(DbPhpError::Unsupported {
-        path: path.to_owned(),
-    })
+    Err(DbPhpError::Unsupported { path: path.to_owned() })
 }

@@ -73,12 +73,7 @@ mod tests {
 
     #[test]
     fn percent_is_clamped_and_handles_empty_totals() {
-        let u = |done, total| Update {
-            step: "copy",
-            done,
-            total,
-            detail: None,
-        };
+        let u = |done, total| Update { step: "copy", done, total, detail: None };
         assert_eq!(u(50, Some(200)).percent(), Some(25));
         assert_eq!(u(300, Some(200)).percent(), Some(100));
         assert_eq!(u(0, Some(0)).percent(), Some(100));
