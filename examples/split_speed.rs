@@ -12,13 +12,16 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let mut reader = open_gz(std::path::Path::new(&path))?;
         let (mut statements, mut rows) = (0u64, 0u64);
+        let mut kinds = std::collections::BTreeMap::<String, u64>::new();
         for statement in reader.by_ref() {
             let statement = statement?;
             statements += 1;
             rows += statement.rows;
+            *kinds.entry(format!("{:?}", statement.kind)).or_default() += 1;
         }
         let secs = start.elapsed().as_secs_f64();
         let mb = reader.consumed_bytes() as f64 / 1e6;
+        println!("{kinds:?}");
         println!(
             "{path}: {statements} statements, {rows} rows, {mb:.1} MB uncompressed in {secs:.3} s = {:.0} MB/s",
             mb / secs
