@@ -1030,9 +1030,8 @@ fn string_end(s: &[u8], start: usize) -> (usize, bool) {
     let mut i = start + 1;
     while let Some(k) = memchr::memchr2(quote, b'\\', &s[i..]) {
         let j = i + k;
-        if s[j] == b'\\' {
-            i = j + 2;
-        } else if s.get(j + 1) == Some(&quote) {
+        // A backslash escapes the next byte; a doubled quote is one quote: both skip two bytes.
+        if s[j] == b'\\' || s.get(j + 1) == Some(&quote) {
             i = j + 2;
         } else {
             return (j + 1, true);
