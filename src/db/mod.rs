@@ -1,5 +1,6 @@
 //! The database engine: connecting to MySQL/MariaDB the way the web application does, emptying a
-//! database, and dumping one to a mysqldump-format `.gz` file.
+//! database, reading a mysqldump stream into statements (`reader`), and dumping one to a
+//! mysqldump-format `.gz` file.
 //!
 //! Guarantees shared by the submodules: every identifier sent to the server goes through
 //! [`quote_ident`] (backticks doubled), passwords never appear in errors or logs, and row data is
@@ -8,6 +9,7 @@
 pub mod connect;
 pub mod drop_all;
 pub mod dumper;
+pub mod reader;
 
 use mysql::Conn;
 use mysql::prelude::Queryable;
