@@ -178,11 +178,7 @@ fn media(path: &Path, files: u64, target_mb: u64) -> io::Result<()> {
     for i in 0..files {
         let picture = i % 5 < 3;
         let (dir, name, mean) = if picture {
-            (
-                format!("pictures/{:03}", i / 100),
-                format!("IMG_{i:05}.jpg"),
-                pic_mean,
-            )
+            (format!("pictures/{:03}", i / 100), format!("IMG_{i:05}.jpg"), pic_mean)
         } else {
             (
                 format!("documents/{}/{:02}", 2015 + i % 10, 1 + i % 12),
@@ -192,9 +188,7 @@ fn media(path: &Path, files: u64, target_mb: u64) -> io::Result<()> {
         };
         for d in [
             dir.split('/').next().unwrap_or("x").to_string(),
-            dir.rsplit_once('/')
-                .map(|p| p.0.to_string())
-                .unwrap_or_default(),
+            dir.rsplit_once('/').map(|p| p.0.to_string()).unwrap_or_default(),
             dir.clone(),
         ] {
             if !d.is_empty() && dirs.insert(d.clone()) {
@@ -270,32 +264,22 @@ fn dump(path: &Path, target_mb: u64) -> io::Result<()> {
         }
         writeln!(gz, "UNLOCK TABLES;")?;
     }
-    gz.write_all(
-        b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n\n-- Dump completed on 2024-03-05  7:00:01\n",
-    )?;
+    gz.write_all(b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n\n-- Dump completed on 2024-03-05  7:00:01\n")?;
     let mut out = gz.finish()?;
     out.flush()?;
-    eprintln!(
-        "app.gz: {tables} tables, {inserts} inserts, {} bytes",
-        out.n
-    );
+    eprintln!("app.gz: {tables} tables, {inserts} inserts, {} bytes", out.n);
     Ok(())
 }
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let dir = Path::new(
-        args.get(1)
-            .map(String::as_str)
-            .unwrap_or("/tmp/secours-bench"),
-    );
+    let dir = Path::new(args.get(1).map(String::as_str).unwrap_or("/tmp/secours-bench"));
     let num = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     std::fs::create_dir_all(dir)?;
     std::thread::scope(|s| {
         let m = s.spawn(|| media(&dir.join("media.taz"), num(2, 5000), num(3, 1000)));
         let d = dump(&dir.join("app.gz"), num(4, 200));
-        m.join()
-            .map_err(|_| io::Error::other("media generator panicked"))??;
+        m.join().map_err(|_| io::Error::other("media generator panicked"))??;
         d
     })
 }

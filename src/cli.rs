@@ -51,6 +51,66 @@ pub enum Command {
     Demo(DemoArgs),
     /// Start the menu-bar app (the default command).
     App,
+    /// Verify the latest backup pair completely (exit 0 ok, 2 corrupt/unsafe/missing, 3 cannot read).
+    Verify(VerifyArgs),
+    /// Copy the latest verified backup to the safe places.
+    Copy(CopyArgs),
+    /// List the safe copies at each destination.
+    Copies(CopiesArgs),
+    /// Print the menu the app would show now.
+    Menu(JsonFlag),
+    /// Launch Secours when the session opens: on, off or status.
+    LoginItem(LoginItemArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A folder holding a backup pair (default: the first watched folder).
+    pub folder: Option<PathBuf>,
+    /// Verify this environment's backup folder.
+    #[arg(long, conflicts_with = "folder")]
+    pub env: Option<String>,
+    /// Read the files again even if history already holds their verdict.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// A folder holding the pair to copy (default: the first watched folder).
+    #[arg(long, value_name = "FOLDER")]
+    pub from: Option<PathBuf>,
+    #[arg(long, conflicts_with = "from")]
+    pub env: Option<String>,
+    /// Copy here instead of the configured destinations.
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopiesArgs {
+    /// Re-read every copy and compare it with its SHA256SUMS.
+    #[arg(long)]
+    pub check: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginItemArgs {
+    #[arg(value_enum)]
+    pub what: LoginItemChoice,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LoginItemChoice {
+    On,
+    Off,
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +204,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::History(args) => history_command(&Context::load(locations)?, &args),
         Command::Demo(args) => demo_command(locations, &args),
         Command::App => app_command(locations),
+        Command::Verify(args) => verify_command(&Context::load(locations)?, &args),
+        Command::Copy(args) => copy_command(&Context::load(locations)?, &args),
+        Command::Copies(args) => copies_command(&Context::load(locations)?, &args),
+        Command::Menu(f) => menu_command(locations, f.json),
+        Command::LoginItem(args) => login_item_command(args.what),
     }
 }
 
@@ -312,6 +377,22 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
             ]
         )
     );
+    // The demo starts as a well-kept installation: its backup already copied to the safe place.
+    if let Ok(pair) = crate::operations::select(&ctx.config, &Default::default()) {
+        let history = open_history(&ctx.locations);
+        let dests = ctx.config.safe_copy.destinations.clone();
+        let cancel = crate::progress::Cancel::new();
+        if let Err(e) = crate::operations::copy_to(
+            &ctx.config,
+            &pair,
+            &dests,
+            history.as_ref(),
+            &crate::progress::Silent,
+            &cancel,
+        ) {
+            log::warn!("demo: first safe copy: {e}");
+        }
+    }
     if args.no_ui {
         return status_command(&ctx, false);
     }
@@ -339,4 +420,219 @@ fn start_app(ctx: Context) -> Result<u8> {
     }
     crate::logging::init_file(&ctx.locations.log_dir);
     crate::tray::run(crate::app::Session::new(ctx))
+}
+
+/// A progress display for a terminal: one bar per step; nothing when stderr is not a terminal.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    bars: std::sync::Mutex<std::collections::BTreeMap<&'static str, indicatif::ProgressBar>>,
+    enabled: bool,
+}
+
+impl Bars {
+    fn new(enabled: bool) -> Bars {
+        use std::io::IsTerminal;
+        Bars {
+            multi: indicatif::MultiProgress::new(),
+            bars: std::sync::Mutex::new(Default::default()),
+            enabled: enabled && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl crate::progress::Progress for Bars {
+    fn update(&self, u: crate::progress::Update) {
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut bars) = self.bars.lock() else { return };
+        let bar = bars.entry(u.step).or_insert_with(|| {
+            let bar = self.multi.add(indicatif::ProgressBar::new(u.total.unwrap_or(0)));
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{prefix:>13} [{bar:30}] {bytes}/{total_bytes} {msg}")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(u.step);
+            bar
+        });
+        if let Some(total) = u.total {
+            bar.set_length(total);
+        }
+        bar.set_position(u.done);
+        if let Some(d) = u.detail {
+            bar.set_message(d);
+        }
+    }
+}
+
+fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    let sel = crate::operations::Selection {
+        folder: args.folder.clone(),
+        env: args.env.clone(),
+    };
+    let pair = match crate::operations::select(&ctx.config, &sel) {
+        Ok(p) => p,
+        Err(e @ crate::operations::OperationError::Incomplete { .. }) => {
+            eprintln!("secours: {e}");
+            return Ok(2);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let history = open_history(&ctx.locations);
+    let bars = Bars::new(!args.json);
+    let v = crate::operations::verify(
+        &pair,
+        history.as_ref(),
+        args.force,
+        &bars,
+        &crate::progress::Cancel::new(),
+    );
+    if args.json {
+        print_json(&v)?;
+    } else {
+        let t = ctx.lang.t();
+        for f in [&v.db, &v.media] {
+            let reason = f.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+            println!("{:<10} {}  {reason}", f.verdict, f.path.display());
+        }
+        println!("{}", if v.verdict == "ok" { t.verify_ok } else { t.verify_bad });
+    }
+    Ok(v.exit_code())
+}
+
+fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
+    let sel = crate::operations::Selection {
+        folder: args.from.clone(),
+        env: args.env.clone(),
+    };
+    let pair = crate::operations::select(&ctx.config, &sel)?;
+    let destinations = match &args.to {
+        Some(d) => vec![d.clone()],
+        None => ctx.config.safe_copy.destinations.clone(),
+    };
+    let history = open_history(&ctx.locations);
+    let bars = Bars::new(!args.json);
+    let results = match crate::operations::copy_to(
+        &ctx.config,
+        &pair,
+        &destinations,
+        history.as_ref(),
+        &bars,
+        &crate::progress::Cancel::new(),
+    ) {
+        Ok(r) => r,
+        Err(e @ crate::operations::OperationError::NotVerified { .. }) => {
+            eprintln!("secours: {e}");
+            return Ok(2);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        print_json(&results)?;
+    } else {
+        for r in &results {
+            match (&r.outcome, &r.error) {
+                (Some(crate::copy::CopyOutcome::Copied { folder, .. }), _) => println!("copied   {}", folder.display()),
+                (Some(crate::copy::CopyOutcome::AlreadyThere { folder }), _) => {
+                    println!("present  {}", folder.display())
+                }
+                (_, Some(e)) => eprintln!("FAILED   {}: {e}", r.destination.display()),
+                _ => {}
+            }
+        }
+    }
+    Ok(if results.iter().all(|r| r.error.is_none()) {
+        0
+    } else {
+        2
+    })
+}
+
+fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
+    let mut all = Vec::new();
+    let mut bad = false;
+    for dest in &ctx.config.safe_copy.destinations {
+        let list = match crate::copy::list_copies(dest) {
+            Ok(l) => l,
+            Err(e) => {
+                bad = true;
+                all.push(serde_json::json!({ "destination": dest, "error": e.to_string() }));
+                continue;
+            }
+        };
+        for c in list.iter().rev() {
+            let check = args
+                .check
+                .then(|| crate::copy::check_copy(c, &crate::progress::Silent, &Default::default()));
+            bad |= check
+                .as_ref()
+                .is_some_and(|k| k.verdict != crate::copy::CheckVerdict::Ok);
+            all.push(serde_json::json!({
+                "destination": dest, "folder": c.folder, "date": c.date.to_string(), "size": c.size,
+                "manifest": c.manifest, "check": check,
+            }));
+        }
+    }
+    if args.json {
+        print_json(&all)?;
+    } else {
+        for c in &all {
+            println!(
+                "{}  {}  {}",
+                c["date"].as_str().unwrap_or("-"),
+                c["folder"].as_str().or(c["destination"].as_str()).unwrap_or(""),
+                c["check"]["verdict"].as_str().or(c["error"].as_str()).unwrap_or("")
+            );
+        }
+    }
+    Ok(if bad { 2 } else { 0 })
+}
+
+fn menu_command(locations: Locations, json: bool) -> Result<u8> {
+    let session = match Context::load(locations.clone()) {
+        Ok(ctx) => crate::app::Session::new(ctx),
+        Err(e) => crate::app::Session::broken(locations, format!("{e:#}")),
+    };
+    let now = Timestamp::now();
+    let input = session.snapshot(now);
+    let items = crate::menu::build(&input, now, session.lang);
+    let icon = crate::menu::icon(&input, now);
+    if json {
+        print_json(
+            &serde_json::json!({ "icon": icon, "title": crate::menu::title(&input, session.lang), "items": items }),
+        )?;
+    } else {
+        fn show(items: &[crate::menu::Item], depth: usize) {
+            for i in items {
+                if i.separator {
+                    println!("{}—", "  ".repeat(depth));
+                    continue;
+                }
+                let mark = match i.checked {
+                    Some(true) => "[x] ",
+                    Some(false) => "[ ] ",
+                    None => "",
+                };
+                let off = if i.enabled || i.action.is_none() { "" } else { " (off)" };
+                println!("{}{mark}{}{off}", "  ".repeat(depth), i.label);
+                show(&i.children, depth + 1);
+            }
+        }
+        println!("[{}]", icon.as_str());
+        show(&items, 0);
+    }
+    Ok(0)
+}
+
+fn login_item_command(what: LoginItemChoice) -> Result<u8> {
+    use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status};
+    let item = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)?;
+    let status = match what {
+        LoginItemChoice::On => item.enable(&std::env::current_exe()?)?,
+        LoginItemChoice::Off => item.disable()?,
+        LoginItemChoice::Status => item.status()?,
+    };
+    println!("{status}");
+    Ok(if matches!(status, Status::Stale { .. }) { 1 } else { 0 })
 }

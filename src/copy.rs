@@ -139,17 +139,11 @@ pub enum CopyError {
         "the disk '{disk}' is not connected (nothing is mounted at '{volume}'). Connect the disk, then copy again."
     )]
     DiskNotConnected { disk: String, volume: PathBuf },
-    #[error(
-        "cannot read the backup file '{path}': {source}. Check that it exists and that Secours may read it."
-    )]
+    #[error("cannot read the backup file '{path}': {source}. Check that it exists and that Secours may read it.")]
     Source { path: PathBuf, source: io::Error },
-    #[error(
-        "the backup files '{db}' and '{media}' have the same name. Give the copy two different files."
-    )]
+    #[error("the backup files '{db}' and '{media}' have the same name. Give the copy two different files.")]
     SameName { db: PathBuf, media: PathBuf },
-    #[error(
-        "cannot {step} '{path}': {source}. Check that the destination disk is connected and writable."
-    )]
+    #[error("cannot {step} '{path}': {source}. Check that the destination disk is connected and writable.")]
     Destination {
         step: &'static str,
         path: PathBuf,
@@ -159,11 +153,7 @@ pub enum CopyError {
         "not enough free space on '{dest}': the copy needs {needed} bytes and {available} are free. \
          Free some space on that disk or keep fewer copies."
     )]
-    NoSpace {
-        dest: PathBuf,
-        needed: u64,
-        available: u64,
-    },
+    NoSpace { dest: PathBuf, needed: u64, available: u64 },
     #[error(
         "the copy of '{file}' read back with SHA-256 '{actual}' instead of '{expected}'; it was not kept. \
          The destination disk may be failing: try another disk."
@@ -173,9 +163,7 @@ pub enum CopyError {
         expected: String,
         actual: String,
     },
-    #[error(
-        "the copy to '{dest}' was cancelled; nothing was kept. Start the copy again when ready."
-    )]
+    #[error("the copy to '{dest}' was cancelled; nothing was kept. Start the copy again when ready.")]
     Cancelled { dest: PathBuf },
 }
 
@@ -202,8 +190,7 @@ pub fn parse_folder_name(name: &str) -> Option<jiff::civil::DateTime> {
         }
         s.parse().ok()
     };
-    let date =
-        jiff::civil::Date::new(digits(0..4)?, digits(5..7)? as i8, digits(8..10)? as i8).ok()?;
+    let date = jiff::civil::Date::new(digits(0..4)?, digits(5..7)? as i8, digits(8..10)? as i8).ok()?;
     let time = jiff::civil::Time::new(digits(11..13)? as i8, digits(13..15)? as i8, 0, 0).ok()?;
     Some(date.to_datetime(time))
 }
@@ -286,8 +273,7 @@ pub fn copy_pair(
     }
 
     let needed: u64 = sizes.iter().sum::<u64>() + 64 * 1024;
-    let available = fs4::available_space(dest_root)
-        .map_err(dest_err("measure the free space of", dest_root))?;
+    let available = fs4::available_space(dest_root).map_err(dest_err("measure the free space of", dest_root))?;
     if available < needed {
         return Err(CopyError::NoSpace {
             dest: dest_root.to_path_buf(),
@@ -300,9 +286,7 @@ pub fn copy_pair(
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let tmp = TempDir::create(
-        dest_root.join(format!("{TMP_PREFIX}{name}-{}-{stamp}", std::process::id())),
-    )?;
+    let tmp = TempDir::create(dest_root.join(format!("{TMP_PREFIX}{name}-{}-{stamp}", std::process::id())))?;
 
     let total = 2 * sizes.iter().sum::<u64>();
     let mut meter = Meter {
@@ -317,15 +301,7 @@ pub fn copy_pair(
     for ((src, file_name), &size) in sources.iter().zip(&names).zip(&sizes) {
         meter.detail = format!("copying {file_name}");
         let partial = tmp.path.join(format!("{file_name}.partial"));
-        let sha256 = copy_file(
-            src,
-            &partial,
-            options,
-            &mut written,
-            &mut meter,
-            cancel,
-            dest_root,
-        )?;
+        let sha256 = copy_file(src, &partial, options, &mut written, &mut meter, cancel, dest_root)?;
         let done = tmp.path.join(file_name);
         fs::rename(&partial, &done).map_err(dest_err("rename", &partial))?;
         sync_dir(&tmp.path)?;
@@ -394,10 +370,7 @@ pub fn copy_pair(
     sync_dir(dest_root)?;
     if let Some(aside) = aside {
         if let Err(e) = fs::remove_dir_all(&aside) {
-            warnings.push(format!(
-                "could not remove the replaced copy '{}': {e}",
-                aside.display()
-            ));
+            warnings.push(format!("could not remove the replaced copy '{}': {e}", aside.display()));
         }
     }
 
@@ -435,9 +408,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
         for f in fs::read_dir(&folder).map_err(dest_err("list", &folder))? {
             let f = f.map_err(dest_err("list", &folder))?;
             let fname = f.file_name().to_string_lossy().into_owned();
-            let meta = f
-                .metadata()
-                .map_err(dest_err("read the size of", &f.path()))?;
+            let meta = f.metadata().map_err(dest_err("read the size of", &f.path()))?;
             if fname == MANIFEST {
                 manifest = true;
             } else if meta.is_file() {
@@ -506,12 +477,8 @@ fn check_folder(folder: &Path, progress: &dyn Progress, cancel: &Cancel) -> Chec
         match hash_file(&path, &mut meter, cancel) {
             Ok(None) => return CheckVerdict::Cancelled,
             Ok(Some(actual)) if &actual == expected => {}
-            Ok(Some(_)) => {
-                problems.push(format!("'{name}' does not match its SHA-256 in {MANIFEST}"))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                problems.push(format!("'{name}' is missing"))
-            }
+            Ok(Some(_)) => problems.push(format!("'{name}' does not match its SHA-256 in {MANIFEST}")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => problems.push(format!("'{name}' is missing")),
             Err(e) => problems.push(format!("'{name}' cannot be read: {e}")),
         }
     }
@@ -529,22 +496,13 @@ pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, String>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || {
-            format!(
-                "line {} of {MANIFEST} is not '<sha256>  <file>': '{line}'",
-                i + 1
-            )
-        };
+        let bad = || format!("line {} of {MANIFEST} is not '<sha256>  <file>': '{line}'", i + 1);
         let (hash, rest) = line.split_once(' ').ok_or_else(bad)?;
         let name = rest
             .strip_prefix(' ')
             .or_else(|| rest.strip_prefix('*'))
             .ok_or_else(bad)?;
-        if hash.len() != 64
-            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
-            || name.is_empty()
-            || name.contains('/')
-        {
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) || name.is_empty() || name.contains('/') {
             return Err(bad());
         }
         out.insert(name.to_string(), hash.to_ascii_lowercase());
@@ -556,13 +514,7 @@ pub fn parse_manifest(text: &str) -> Result<BTreeMap<String, String>, String> {
 }
 
 /// Same names, same sizes, and the content matches the manifest.
-fn same_copy_there(
-    folder: &Path,
-    names: &[String],
-    sizes: &[u64],
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> bool {
+fn same_copy_there(folder: &Path, names: &[String], sizes: &[u64], progress: &dyn Progress, cancel: &Cancel) -> bool {
     let Ok(text) = fs::read_to_string(folder.join(MANIFEST)) else {
         return false;
     };
@@ -573,9 +525,7 @@ fn same_copy_there(
         return false;
     }
     for (name, &size) in names.iter().zip(sizes) {
-        if !manifest.contains_key(name)
-            || fs::metadata(folder.join(name)).map(|m| m.len()).ok() != Some(size)
-        {
+        if !manifest.contains_key(name) || fs::metadata(folder.join(name)).map(|m| m.len()).ok() != Some(size) {
             return false;
         }
     }
@@ -626,10 +576,7 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         if self.armed {
             if let Err(e) = fs::remove_dir_all(&self.path) {
-                log::warn!(
-                    "could not remove the temporary folder '{}': {e}",
-                    self.path.display()
-                );
+                log::warn!("could not remove the temporary folder '{}': {e}", self.path.display());
             }
         }
     }
@@ -712,8 +659,7 @@ fn copy_file(
                     Chunk::Data(buf, len) => (buf, len),
                     Chunk::Failed(source) => return Err(source_err(source)),
                 };
-                write_limited(&mut out, &buf[..len], options, written)
-                    .map_err(dest_err("write", dst))?;
+                write_limited(&mut out, &buf[..len], options, written).map_err(dest_err("write", dst))?;
                 meter.add(len as u64);
                 let _ = free_tx.send(buf);
             }
@@ -727,12 +673,7 @@ fn copy_file(
     })
 }
 
-fn write_limited(
-    out: &mut File,
-    data: &[u8],
-    options: &CopyOptions,
-    written: &mut u64,
-) -> io::Result<()> {
+fn write_limited(out: &mut File, data: &[u8], options: &CopyOptions, written: &mut u64) -> io::Result<()> {
     if let Some(limit) = options.fail_after_bytes {
         if *written + data.len() as u64 > limit {
             let k = limit.saturating_sub(*written) as usize;
@@ -770,16 +711,11 @@ fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Opti
 }
 
 fn write_manifest(folder: &Path, files: &[CopiedFile]) -> Result<(), CopyError> {
-    let text: String = files
-        .iter()
-        .map(|f| format!("{}  {}\n", f.sha256, f.name))
-        .collect();
+    let text: String = files.iter().map(|f| format!("{}  {}\n", f.sha256, f.name)).collect();
     let partial = folder.join(format!("{MANIFEST}.partial"));
     let mut out = File::create_new(&partial).map_err(dest_err("create", &partial))?;
-    out.write_all(text.as_bytes())
-        .map_err(dest_err("write", &partial))?;
-    out.sync_all()
-        .map_err(dest_err("flush to disk", &partial))?;
+    out.write_all(text.as_bytes()).map_err(dest_err("write", &partial))?;
+    out.sync_all().map_err(dest_err("flush to disk", &partial))?;
     let path = folder.join(MANIFEST);
     fs::rename(&partial, &path).map_err(dest_err("rename", &partial))?;
     sync_dir(folder)
@@ -809,10 +745,7 @@ fn remove_stale_temporaries(dest_root: &Path) {
             .is_some_and(|age| age > STALE_AFTER);
         if old {
             if let Err(e) = fs::remove_dir_all(entry.path()) {
-                log::warn!(
-                    "could not remove the leftover '{}': {e}",
-                    entry.path().display()
-                );
+                log::warn!("could not remove the leftover '{}': {e}", entry.path().display());
             }
         }
     }
@@ -827,19 +760,13 @@ fn rotate(dest_root: &Path, newest: &str, keep: usize, warnings: &mut Vec<String
             return Vec::new();
         }
     };
-    let others: Vec<&CopyInfo> = copies
-        .iter()
-        .filter(|c| c.manifest && c.name != newest)
-        .collect();
+    let others: Vec<&CopyInfo> = copies.iter().filter(|c| c.manifest && c.name != newest).collect();
     let excess = (others.len() + 1).saturating_sub(keep);
     let mut removed = Vec::new();
     for old in others.into_iter().take(excess) {
         match fs::remove_dir_all(&old.folder) {
             Ok(()) => removed.push(old.folder.clone()),
-            Err(e) => warnings.push(format!(
-                "could not remove the old copy '{}': {e}",
-                old.folder.display()
-            )),
+            Err(e) => warnings.push(format!("could not remove the old copy '{}': {e}", old.folder.display())),
         }
     }
     removed
@@ -886,10 +813,6 @@ mod tests {
         fs::create_dir_all(volumes.join("Backup")).unwrap();
         assert!(check_destination(&tmp.path().join("elsewhere"), &volumes).is_ok());
         let err = check_destination(&volumes.join("Backup/secours"), &volumes).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("the disk 'Backup' is not connected"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("the disk 'Backup' is not connected"), "{err}");
     }
 }

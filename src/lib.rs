@@ -27,6 +27,7 @@ pub mod logging;
 pub mod login_item;
 pub mod menu;
 pub mod notifications;
+pub mod operations;
 pub mod paths;
 pub mod platform;
 pub mod progress;

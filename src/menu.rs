@@ -428,6 +428,7 @@ mod tests {
             state,
             checked_at: ts(0),
             time_machine: crate::timemachine::TimeMachineStatus::unavailable(),
+            safe_copies: Vec::new(),
             sources: vec![SourceStatus {
                 name: "prod".into(),
                 folder: "/b".into(),

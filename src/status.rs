@@ -24,6 +24,8 @@ pub struct StatusReport {
     pub sources: Vec<SourceStatus>,
     /// Time Machine, next to the hourly backup (`available: false` where there is none).
     pub time_machine: TimeMachineStatus,
+    /// The newest safe copy at each configured destination.
+    pub safe_copies: Vec<crate::operations::CopyStatus>,
 }
 
 impl StatusReport {
@@ -124,11 +126,20 @@ pub fn gather(
     let state = list.iter().fold(State::Fresh, |acc, s| acc.worst(s.state));
     // Nothing watched is not "fresh": say we do not know.
     let state = if list.is_empty() { State::Unknown } else { state };
+    // A backup that never left the machine is at risk: a missing or old safe copy makes it late.
+    let safe_copies = crate::operations::copy_statuses(config, now);
+    let copy_at_risk = safe_copies.iter().any(|c| {
+        c.problem.is_some()
+            || c.age_seconds
+                .is_none_or(|a| a as u64 > config.freshness.stale_after.as_secs())
+    });
+    let state = if copy_at_risk { state.worst(State::Late) } else { state };
     StatusReport {
         state,
         checked_at: now,
         sources: list,
         time_machine: TimeMachineStatus::unavailable(),
+        safe_copies,
     }
 }
 
@@ -279,6 +290,21 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
         if let Some(m) = &tm.message {
             line.push_str(&format!(" — {m}"));
         }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for c in &report.safe_copies {
+        let line = match (&c.problem, c.age_seconds) {
+            (Some(p), _) => fill(
+                t.copy_problem,
+                &[("dest", &c.destination.display().to_string()), ("problem", p)],
+            ),
+            (None, Some(age)) => fill(
+                t.copy_line,
+                &[("dest", &c.destination.display().to_string()), ("age", &t.age(age))],
+            ),
+            (None, None) => fill(t.copy_none, &[("dest", &c.destination.display().to_string())]),
+        };
         out.push_str(&line);
         out.push('\n');
     }

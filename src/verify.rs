@@ -85,15 +85,8 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Counts {
-    Db {
-        tables: u64,
-        inserts: u64,
-    },
-    Media {
-        files: u64,
-        folders: u64,
-        bytes: u64,
-    },
+    Db { tables: u64, inserts: u64 },
+    Media { files: u64, folders: u64, bytes: u64 },
 }
 
 /// The report on one file.
@@ -120,13 +113,9 @@ pub struct FileReport {
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error(
-        "cannot open '{path}': {source}. Check that the file exists and that Secours may read it."
-    )]
+    #[error("cannot open '{path}': {source}. Check that the file exists and that Secours may read it.")]
     Open { path: PathBuf, source: io::Error },
-    #[error(
-        "cannot read '{path}': {source}. Check the disk and the permissions, then verify again."
-    )]
+    #[error("cannot read '{path}': {source}. Check the disk and the permissions, then verify again.")]
     Read { path: PathBuf, source: io::Error },
     #[error("the check of '{path}' was cancelled. Run the verification again to get a verdict.")]
     Cancelled { path: PathBuf },
@@ -177,11 +166,7 @@ impl FileOutcome {
 }
 
 /// Checks a database dump (`<dbname>.gz`).
-pub fn verify_dump(
-    path: &Path,
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> Result<FileReport, VerifyError> {
+pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Result<FileReport, VerifyError> {
     let mut scan = DumpScan::default();
     let driven = drive(path, "verify-db", progress, cancel, &mut scan)?;
     let verdict = match driven.fault {
@@ -221,10 +206,7 @@ pub fn verify_media(
         None if !scan.unsafe_entries.is_empty() => {
             let mut entries = scan.unsafe_entries.clone();
             if scan.unsafe_count > entries.len() as u64 {
-                entries.push(format!(
-                    "… and {} more",
-                    scan.unsafe_count - entries.len() as u64
-                ));
+                entries.push(format!("… and {} more", scan.unsafe_count - entries.len() as u64));
             }
             Verdict::Unsafe { entries }
         }
@@ -288,11 +270,7 @@ fn top_level_warnings(seen: &BTreeSet<String>, expected: &[String]) -> Vec<Strin
         .filter(|t| !expected.iter().any(|e| e == *t))
         .map(|t| format!("'{t}'"))
         .collect();
-    let wanted = expected
-        .iter()
-        .map(|e| format!("'{e}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let wanted = expected.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
     if !unexpected.is_empty() {
         out.push(format!(
             "unexpected top-level entries {} (expected only {wanted}); the restore ignores them",
@@ -305,10 +283,7 @@ fn top_level_warnings(seen: &BTreeSet<String>, expected: &[String]) -> Vec<Strin
         .map(|e| format!("'{e}'"))
         .collect();
     if !missing.is_empty() {
-        out.push(format!(
-            "the archive holds no {} folder",
-            missing.join(" or ")
-        ));
+        out.push(format!("the archive holds no {} folder", missing.join(" or ")));
     }
     out
 }
@@ -676,23 +651,17 @@ impl<R: Read> GzMembers<R> {
                     if self.pos == self.len && !self.need(1)? {
                         return Err(self.truncated());
                     }
-                    let (in_before, out_before) =
-                        (self.inflate.total_in(), self.inflate.total_out());
-                    let result = self.inflate.decompress(
-                        &self.buf[self.pos..self.len],
-                        out,
-                        FlushDecompress::None,
-                    );
+                    let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
+                    let result = self
+                        .inflate
+                        .decompress(&self.buf[self.pos..self.len], out, FlushDecompress::None);
                     let consumed = (self.inflate.total_in() - in_before) as usize;
                     let produced = (self.inflate.total_out() - out_before) as usize;
                     let at = self.compressed_offset();
                     self.pos += consumed;
                     let status = result.map_err(|e| {
                         let detail = e.message().unwrap_or("undecodable deflate data");
-                        self.corrupt(
-                            at,
-                            format!("invalid compressed data ({detail}): the file is damaged"),
-                        )
+                        self.corrupt(at, format!("invalid compressed data ({detail}): the file is damaged"))
                     })?;
                     self.crc.update(&out[..produced]);
                     self.size = self.size.wrapping_add(produced as u32);
@@ -700,10 +669,7 @@ impl<R: Read> GzMembers<R> {
                         self.trailer()?;
                         self.state = GzState::Start;
                     } else if consumed == 0 && produced == 0 && self.pos < self.len {
-                        return Err(self.corrupt(
-                            at,
-                            "the compressed data cannot be decoded: the file is damaged",
-                        ));
+                        return Err(self.corrupt(at, "the compressed data cannot be decoded: the file is damaged"));
                     }
                     if produced > 0 {
                         return Ok(produced);
@@ -778,8 +744,7 @@ impl DumpScan {
                 match memchr::memchr(b'\n', &rest[..want]) {
                     Some(nl) => {
                         // A short line: classify what we have, start the next line.
-                        self.prefix[self.prefix_len..self.prefix_len + nl]
-                            .copy_from_slice(&rest[..nl]);
+                        self.prefix[self.prefix_len..self.prefix_len + nl].copy_from_slice(&rest[..nl]);
                         self.prefix_len += nl;
                         self.classify();
                         self.prefix_len = 0;
@@ -787,8 +752,7 @@ impl DumpScan {
                         i += nl + 1;
                     }
                     None => {
-                        self.prefix[self.prefix_len..self.prefix_len + want]
-                            .copy_from_slice(&rest[..want]);
+                        self.prefix[self.prefix_len..self.prefix_len + want].copy_from_slice(&rest[..want]);
                         self.prefix_len += want;
                         i += want;
                         if self.prefix_len == PREFIX_MAX {
@@ -852,12 +816,7 @@ impl DumpScan {
         if self.header_line().is_some() {
             return Ok(());
         }
-        let first = self
-            .head
-            .split(|&b| b == b'\n')
-            .next()
-            .map(trim_cr)
-            .unwrap_or_default();
+        let first = self.head.split(|&b| b == b'\n').next().map(trim_cr).unwrap_or_default();
         Err(Fault::decompressed(
             0,
             None,
@@ -887,8 +846,7 @@ impl Scanner for DumpScan {
             return Err(Fault::decompressed(
                 0,
                 None,
-                "the dump is empty: the gzip file holds no SQL; the backup job probably failed"
-                    .into(),
+                "the dump is empty: the gzip file holds no SQL; the backup job probably failed".into(),
             ));
         }
         if !self.header_checked {
@@ -1016,10 +974,7 @@ impl Scanner for TarScan {
                         let k = left.min(avail) as usize;
                         if self.meta != Meta::None {
                             if self.meta_buf.len() as u64 + k as u64 > MAX_META {
-                                return Err(self.fault_here(
-                                    offset + i as u64,
-                                    "an extended tar header is too large",
-                                ));
+                                return Err(self.fault_here(offset + i as u64, "an extended tar header is too large"));
                             }
                             self.meta_buf.extend_from_slice(&data[i..i + k]);
                         }
@@ -1071,11 +1026,15 @@ impl Scanner for TarScan {
             TarState::Ended => Ok(()),
             TarState::Data { data, pad } => Err(self.fault_here(
                 offset,
-                &format!("the archive ends in the middle of an entry ({} bytes missing): it is truncated", data + pad),
+                &format!(
+                    "the archive ends in the middle of an entry ({} bytes missing): it is truncated",
+                    data + pad
+                ),
             )),
-            TarState::Header if !self.header.is_empty() => {
-                Err(self.fault_here(offset, "the archive ends in the middle of a tar header: it is truncated"))
-            }
+            TarState::Header if !self.header.is_empty() => Err(self.fault_here(
+                offset,
+                "the archive ends in the middle of a tar header: it is truncated",
+            )),
             TarState::Header => Err(self.fault_here(
                 offset,
                 "the archive has no end-of-archive marker (two zero blocks): it is truncated",
@@ -1103,32 +1062,19 @@ impl TarScan {
             return Err(Fault::decompressed(
                 at - BLOCK as u64,
                 self.entry.clone(),
-                "a zero block in the middle of the archive: the entries after it would be lost"
-                    .into(),
+                "a zero block in the middle of the archive: the entries after it would be lost".into(),
             ));
         }
         let stored = parse_octal(&h[148..156]);
         let unsigned: u64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    b as u64
-                }
-            })
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 })
             .sum();
         let signed: i64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    b as i8 as i64
-                }
-            })
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as i8 as i64 })
             .sum();
         if stored.is_none_or(|s| s != unsigned && s as i64 != signed) {
             return Err(Fault::decompressed(
@@ -1195,8 +1141,7 @@ impl TarScan {
                         b"path" => self.pax_path = Some(value.to_vec()),
                         b"linkpath" => self.pax_link = Some(value.to_vec()),
                         b"size" => {
-                            self.pax_size =
-                                std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+                            self.pax_size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
                         }
                         _ => {}
                     }
@@ -1267,10 +1212,7 @@ fn unsafe_reason(name: &str, kind: u8, link: &str) -> Option<String> {
         }
         // A symlink resolves from its own folder, a hard link from the archive root.
         let mut depth: i64 = if kind == b'2' {
-            name.split('/')
-                .filter(|c| !c.is_empty() && *c != ".")
-                .count() as i64
-                - 1
+            name.split('/').filter(|c| !c.is_empty() && *c != ".").count() as i64 - 1
         } else {
             0
         };
@@ -1306,11 +1248,7 @@ fn until_nul(b: &[u8]) -> &[u8] {
 fn header_name(h: &[u8]) -> Vec<u8> {
     let name = until_nul(&h[0..100]);
     let ustar = &h[257..263] == b"ustar\0";
-    let prefix = if ustar {
-        until_nul(&h[345..500])
-    } else {
-        &[][..]
-    };
+    let prefix = if ustar { until_nul(&h[345..500]) } else { &[][..] };
     if prefix.is_empty() {
         name.to_vec()
     } else {
@@ -1415,20 +1353,14 @@ mod tests {
 
     #[test]
     fn keywords_must_start_the_line() {
-        assert_eq!(
-            count(&[b"  INSERT INTO a\n-- CREATE TABLE x\nINSERT INTO"]),
-            (0, 1)
-        );
+        assert_eq!(count(&[b"  INSERT INTO a\n-- CREATE TABLE x\nINSERT INTO"]), (0, 1));
     }
 
     #[test]
     fn octal_and_base256_sizes() {
         assert_eq!(parse_number(b"00000001750\0"), Some(1000));
         assert_eq!(parse_number(b"     1750 \0\0"), Some(1000));
-        assert_eq!(
-            parse_number(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
-            Some(256)
-        );
+        assert_eq!(parse_number(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_number(b"12x\0\0\0\0\0\0\0\0\0"), None);
     }
 
@@ -1450,10 +1382,7 @@ mod tests {
         let recs = pax_records(b"20 path=documents/a\n12 size=123\n");
         assert_eq!(
             recs,
-            vec![
-                (&b"path"[..], &b"documents/a"[..]),
-                (&b"size"[..], &b"123"[..])
-            ]
+            vec![(&b"path"[..], &b"documents/a"[..]), (&b"size"[..], &b"123"[..])]
         );
     }
 

@@ -8,9 +8,7 @@ use std::process::Command;
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
-use secours::copy::{
-    CheckVerdict, CopyError, CopyOptions, CopyOutcome, MANIFEST, check_copy, copy_pair, list_copies,
-};
+use secours::copy::{CheckVerdict, CopyError, CopyOptions, CopyOutcome, MANIFEST, check_copy, copy_pair, list_copies};
 use secours::progress::{Cancel, Silent, Update};
 
 struct Setup {
@@ -104,20 +102,11 @@ fn a_copy_holds_both_files_and_a_sha256sum_manifest() {
     assert!(removed.is_empty() && warnings.is_empty());
     assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700"]);
     assert_eq!(names_in(folder), vec![MANIFEST, "app.gz", "media.taz"]);
-    assert_eq!(
-        fs::read(folder.join("app.gz")).unwrap(),
-        fs::read(&s.db).unwrap()
-    );
-    assert_eq!(
-        fs::read(folder.join("media.taz")).unwrap(),
-        fs::read(&s.media).unwrap()
-    );
+    assert_eq!(fs::read(folder.join("app.gz")).unwrap(), fs::read(&s.db).unwrap());
+    assert_eq!(fs::read(folder.join("media.taz")).unwrap(), fs::read(&s.media).unwrap());
 
     let manifest = fs::read_to_string(folder.join(MANIFEST)).unwrap();
-    let expected: String = files
-        .iter()
-        .map(|f| format!("{}  {}\n", f.sha256, f.name))
-        .collect();
+    let expected: String = files.iter().map(|f| format!("{}  {}\n", f.sha256, f.name)).collect();
     assert_eq!(manifest, expected);
     assert_eq!(files[0].bytes, 3 << 20);
 
@@ -128,11 +117,7 @@ fn a_copy_holds_both_files_and_a_sha256sum_manifest() {
         .current_dir(folder)
         .output()
     {
-        Ok(out) => assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        ),
+        Ok(out) => assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout)),
         Err(e) => assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "sha256sum is required under CI: {e}"
@@ -160,10 +145,7 @@ fn an_interrupted_copy_leaves_old_copies_intact_and_nothing_partial() {
     s.copy(&at(0), 1).unwrap();
     s.options.fail_after_bytes = Some((1 << 20) + 123);
     let err = s.copy(&at(60), 1).unwrap_err();
-    assert!(
-        matches!(err, CopyError::Destination { step: "write", .. }),
-        "{err}"
-    );
+    assert!(matches!(err, CopyError::Destination { step: "write", .. }), "{err}");
     assert!(err.to_string().contains("app.gz.partial"), "{err}");
     assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700"]);
     let copies = list_copies(&s.dest).unwrap();
@@ -184,24 +166,12 @@ fn an_unmounted_volume_is_refused_and_never_created() {
     let volumes = s.options.volumes_root.clone();
     fs::create_dir_all(&volumes).unwrap();
     let dest = volumes.join("Backup Disk").join("secours");
-    let run = |dest: &Path| {
-        copy_pair(
-            &s.db,
-            &s.media,
-            &at(0),
-            dest,
-            3,
-            &s.options,
-            &Silent,
-            &Cancel::new(),
-        )
-        .unwrap_err()
-    };
+    let run =
+        |dest: &Path| copy_pair(&s.db, &s.media, &at(0), dest, 3, &s.options, &Silent, &Cancel::new()).unwrap_err();
     let err = run(&dest);
     assert!(matches!(err, CopyError::DiskNotConnected { .. }));
     assert!(
-        err.to_string()
-            .starts_with("the disk 'Backup Disk' is not connected"),
+        err.to_string().starts_with("the disk 'Backup Disk' is not connected"),
         "{err}"
     );
     assert!(!volumes.join("Backup Disk").exists());
@@ -227,20 +197,12 @@ fn rotation_keeps_exactly_keep_and_touches_only_copies() {
     assert_eq!(last_removed, vec![s.dest.join("2024-03-05_0800")]);
     assert_eq!(
         names_in(&s.dest),
-        vec![
-            "2020-01-01_0000",
-            "2024-03-05_0900",
-            "2024-03-05_1000",
-            "notes"
-        ]
+        vec!["2020-01-01_0000", "2024-03-05_0900", "2024-03-05_1000", "notes"]
     );
 
     // Copying an older backup never removes the copy just made.
     s.copy(&at(-60), 1).unwrap();
-    assert_eq!(
-        names_in(&s.dest),
-        vec!["2020-01-01_0000", "2024-03-05_0600", "notes"]
-    );
+    assert_eq!(names_in(&s.dest), vec!["2020-01-01_0000", "2024-03-05_0600", "notes"]);
 }
 
 #[test]
@@ -269,22 +231,15 @@ fn a_damaged_copy_is_detected_and_replaced_by_a_new_one() {
     bytes[1000] ^= 1;
     fs::write(&file, bytes).unwrap();
     let copies = list_copies(&s.dest).unwrap();
-    let CheckVerdict::Damaged { problems } =
-        check_copy(&copies[0], &Silent, &Cancel::new()).verdict
-    else {
+    let CheckVerdict::Damaged { problems } = check_copy(&copies[0], &Silent, &Cancel::new()).verdict else {
         panic!()
     };
     assert_eq!(
         problems,
-        vec![format!(
-            "'media.taz' does not match its SHA-256 in {MANIFEST}"
-        )]
+        vec![format!("'media.taz' does not match its SHA-256 in {MANIFEST}")]
     );
 
-    assert!(matches!(
-        s.copy(&at(0), 3).unwrap(),
-        CopyOutcome::Copied { .. }
-    ));
+    assert!(matches!(s.copy(&at(0), 3).unwrap(), CopyOutcome::Copied { .. }));
     assert_eq!(fs::read(&file).unwrap(), fs::read(&s.media).unwrap());
     assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700"]);
 }
@@ -300,34 +255,14 @@ fn cancel_mid_copy_removes_everything_it_wrote() {
             trigger.cancel();
         }
     };
-    let err = copy_pair(
-        &s.db,
-        &s.media,
-        &at(60),
-        &s.dest,
-        3,
-        &s.options,
-        &progress,
-        &cancel,
-    )
-    .unwrap_err();
+    let err = copy_pair(&s.db, &s.media, &at(60), &s.dest, 3, &s.options, &progress, &cancel).unwrap_err();
     assert!(matches!(err, CopyError::Cancelled { .. }), "{err}");
     assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700"]);
 
     // Cancelled before starting.
     let cancel = Cancel::new();
     cancel.cancel();
-    let err = copy_pair(
-        &s.db,
-        &s.media,
-        &at(120),
-        &s.dest,
-        3,
-        &s.options,
-        &Silent,
-        &cancel,
-    )
-    .unwrap_err();
+    let err = copy_pair(&s.db, &s.media, &at(120), &s.dest, 3, &s.options, &Silent, &cancel).unwrap_err();
     assert!(matches!(err, CopyError::Cancelled { .. }));
     assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700"]);
 }

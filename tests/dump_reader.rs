@@ -28,19 +28,14 @@ fn describe(statements: &[Statement]) -> String {
         .iter()
         .map(|s| {
             let table = s.table.as_deref().unwrap_or("-");
-            format!(
-                "{} {} {:?} {} {}\n",
-                s.number, s.line, s.kind, table, s.rows
-            )
+            format!("{} {} {:?} {} {}\n", s.number, s.line, s.kind, table, s.rows)
         })
         .collect()
 }
 
 fn split_file(path: &Path) -> Vec<Statement> {
     let bytes = std::fs::read(path).unwrap();
-    DumpReader::new(&bytes[..])
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
+    DumpReader::new(&bytes[..]).collect::<Result<Vec<_>, _>>().unwrap()
 }
 
 #[test]
@@ -58,17 +53,12 @@ fn valid_dumps_give_the_expected_statements() {
 
 #[test]
 fn office_dump_holds_every_object_kind() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/dumps/valid/mariadb-11-office.sql");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dumps/valid/mariadb-11-office.sql");
     let statements = split_file(&path);
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for s in &statements {
         *kinds.entry(format!("{:?}", s.kind)).or_default() += 1;
-        assert!(
-            !s.bytes.is_empty()
-                && !s.bytes.starts_with(b"--")
-                && !s.bytes.starts_with(b"DELIMITER")
-        );
+        assert!(!s.bytes.is_empty() && !s.bytes.starts_with(b"--") && !s.bytes.starts_with(b"DELIMITER"));
     }
     let count = |k: &str| kinds.get(k).copied().unwrap_or(0);
     assert_eq!(
@@ -81,19 +71,11 @@ fn office_dump_holds_every_object_kind() {
         (2, 3, 2, 1)
     );
     assert_eq!(
-        (
-            count("CreateRoutine"),
-            count("CreateEvent"),
-            count("CreateView")
-        ),
+        (count("CreateRoutine"), count("CreateEvent"), count("CreateView")),
         (2, 1, 2)
     );
     assert_eq!(
-        (
-            count("LockTables"),
-            count("UnlockTables"),
-            count("AlterTable")
-        ),
+        (count("LockTables"), count("UnlockTables"), count("AlterTable")),
         (2, 2, 4)
     );
 
@@ -106,12 +88,7 @@ fn office_dump_holds_every_object_kind() {
         "{}",
         String::from_utf8_lossy(&trigger.bytes)
     );
-    assert!(
-        trigger
-            .bytes
-            .windows(19)
-            .any(|w| w == b"-- refuse orphans; ")
-    );
+    assert!(trigger.bytes.windows(19).any(|w| w == b"-- refuse orphans; "));
 
     let blobs = statements
         .iter()
@@ -122,14 +99,8 @@ fn office_dump_holds_every_object_kind() {
     let all: String = (0..=255u8).map(|b| format!("{b:02X}")).collect();
     assert!(query.contains(&format!("(1,1,X'{all}')")), "{query}");
 
-    let clients = statements
-        .iter()
-        .find(|s| s.kind == StatementKind::Insert)
-        .unwrap();
-    assert_eq!(
-        (clients.table.as_deref(), clients.rows),
-        (Some("client"), 4)
-    );
+    let clients = statements.iter().find(|s| s.kind == StatementKind::Insert).unwrap();
+    assert_eq!((clients.table.as_deref(), clients.rows), (Some("client"), 4));
     assert!(matches!(clients.to_query(), std::borrow::Cow::Borrowed(_)));
 }
 
@@ -142,8 +113,7 @@ fn gz_dumps_with_several_members_read_like_plain_ones() {
         let mut file = std::fs::File::create(&gz).unwrap();
         // Two gzip members, as `cat a.gz b.gz` or a restarted pipe writes.
         for part in [&bytes[..bytes.len() / 3], &bytes[bytes.len() / 3..]] {
-            let mut encoder =
-                flate2::write::GzEncoder::new(&mut file, flate2::Compression::default());
+            let mut encoder = flate2::write::GzEncoder::new(&mut file, flate2::Compression::default());
             encoder.write_all(part).unwrap();
             encoder.finish().unwrap();
         }
@@ -152,10 +122,7 @@ fn gz_dumps_with_several_members_read_like_plain_ones() {
         let statements: Vec<Statement> = reader.by_ref().collect::<Result<_, _>>().unwrap();
         assert_eq!(statements, split_file(&path), "{}", path.display());
         let len = std::fs::metadata(&gz).unwrap().len();
-        assert_eq!(
-            (reader.compressed_bytes(), reader.compressed_len()),
-            (len, Some(len))
-        );
+        assert_eq!((reader.compressed_bytes(), reader.compressed_len()), (len, Some(len)));
         assert_eq!(reader.consumed_bytes(), bytes.len() as u64);
     }
 }
@@ -189,14 +156,9 @@ fn unreadable_gz_files_are_explained() {
     std::fs::write(&plain, b"SELECT 1;\n").unwrap();
     let err = open_gz(&plain).unwrap().find_map(Result::err).unwrap();
     assert!(
-        err.to_string().starts_with(&format!(
-            "cannot read the dump '{}' near line 1: ",
-            plain.display()
-        )),
+        err.to_string()
+            .starts_with(&format!("cannot read the dump '{}' near line 1: ", plain.display())),
         "{err}"
     );
-    assert!(
-        err.to_string().ends_with("restore an older backup."),
-        "{err}"
-    );
+    assert!(err.to_string().ends_with("restore an older backup."), "{err}");
 }

@@ -9,8 +9,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use secours::progress::{Cancel, Silent};
 use secours::verify::{
-    At, Counts, FileOutcome, FileReport, Stream, Verdict, VerifyError, verify_dump, verify_media,
-    verify_pair,
+    At, Counts, FileOutcome, FileReport, Stream, Verdict, VerifyError, verify_dump, verify_media, verify_pair,
 };
 
 fn gz(data: &[u8]) -> Vec<u8> {
@@ -27,15 +26,10 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn dump_sql() -> Vec<u8> {
     let mut s = Vec::new();
-    s.extend_from_slice(
-        b"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n--\n",
-    );
+    s.extend_from_slice(b"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n--\n");
     s.extend_from_slice(b"-- Host: localhost    Database: app\n\n/*!40101 SET NAMES utf8mb4 */;\n");
     for t in ["user", "invoice"] {
-        s.extend_from_slice(
-            format!("DROP TABLE IF EXISTS `{t}`;\nCREATE TABLE `{t}` (\n  `id` int\n);\n")
-                .as_bytes(),
-        );
+        s.extend_from_slice(format!("DROP TABLE IF EXISTS `{t}`;\nCREATE TABLE `{t}` (\n  `id` int\n);\n").as_bytes());
         s.extend_from_slice(format!("LOCK TABLES `{t}` WRITE;\n").as_bytes());
         for i in 0..3 {
             // Non-UTF-8 bytes inside a long line must not matter.
@@ -45,9 +39,7 @@ fn dump_sql() -> Vec<u8> {
         }
         s.extend_from_slice(b"UNLOCK TABLES;\n");
     }
-    s.extend_from_slice(
-        b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n\n-- Dump completed on 2024-03-05  7:00:01\n",
-    );
+    s.extend_from_slice(b"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n\n-- Dump completed on 2024-03-05  7:00:01\n");
     s
 }
 
@@ -89,11 +81,7 @@ fn good_tar() -> Vec<u8> {
     tar_bytes(|b| {
         dir(b, "documents");
         dir(b, "documents/2024");
-        file(
-            b,
-            "documents/2024/invoice.pdf",
-            &b"%PDF-1.4 hello".repeat(1000),
-        );
+        file(b, "documents/2024/invoice.pdf", &b"%PDF-1.4 hello".repeat(1000));
         // A name over 100 bytes goes through a GNU long-name entry.
         let long = format!("documents/2024/{}.txt", "n".repeat(150));
         file(b, &long, b"long");
@@ -106,8 +94,7 @@ fn good_tar() -> Vec<u8> {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_size(0);
-        b.append_link(&mut h, "pictures/latest.jpg", "photo.jpg")
-            .unwrap();
+        b.append_link(&mut h, "pictures/latest.jpg", "photo.jpg").unwrap();
     })
 }
 
@@ -138,16 +125,8 @@ fn a_sound_pair_passes_with_the_right_counts() {
 
     let report = verify_pair(&db, &m, &expected(), &Silent, &Cancel::new());
     assert!(report.all_ok(), "{report:#?}");
-    let FileOutcome::Checked(d) = &report.db else {
-        panic!()
-    };
-    assert_eq!(
-        d.counts,
-        Counts::Db {
-            tables: 2,
-            inserts: 6
-        }
-    );
+    let FileOutcome::Checked(d) = &report.db else { panic!() };
+    assert_eq!(d.counts, Counts::Db { tables: 2, inserts: 6 });
     assert!(d.header.as_deref().unwrap().starts_with("-- MariaDB dump"));
     assert_eq!(d.gzip_members, 1);
     let FileOutcome::Checked(r) = &report.media else {
@@ -183,13 +162,7 @@ fn multi_member_gzip_and_the_mariadb_sandbox_header_are_accepted() {
     let r = dump(&write(t.path(), "app.gz", &bytes));
     assert_eq!(r.verdict, Verdict::Ok);
     assert_eq!(r.gzip_members, 2);
-    assert_eq!(
-        r.counts,
-        Counts::Db {
-            tables: 2,
-            inserts: 6
-        }
-    );
+    assert_eq!(r.counts, Counts::Db { tables: 2, inserts: 6 });
 }
 
 #[test]
@@ -269,11 +242,7 @@ fn a_dump_without_its_completion_line_is_incomplete() {
 #[test]
 fn other_gzipped_text_is_not_a_mysqldump() {
     let t = tempfile::tempdir().unwrap();
-    let r = dump(&write(
-        t.path(),
-        "app.gz",
-        &gz(b"SELECT 1;\n-- Dump completed\n"),
-    ));
+    let r = dump(&write(t.path(), "app.gz", &gz(b"SELECT 1;\n-- Dump completed\n")));
     let (_, reason) = corrupt_reason(&r);
     assert!(
         reason.starts_with("not a mysqldump: the SQL starts with 'SELECT 1;'"),
@@ -289,22 +258,10 @@ fn empty_files_are_corrupt_with_a_clear_reason() {
     let t = tempfile::tempdir().unwrap();
     let zero = write(t.path(), "zero.gz", b"");
     assert!(corrupt_reason(&dump(&zero)).1.contains("the file is empty"));
-    assert!(
-        corrupt_reason(&media(&zero))
-            .1
-            .contains("the file is empty")
-    );
+    assert!(corrupt_reason(&media(&zero)).1.contains("the file is empty"));
     let empty_gz = write(t.path(), "empty.gz", &gz(b""));
-    assert!(
-        corrupt_reason(&dump(&empty_gz))
-            .1
-            .contains("the dump is empty")
-    );
-    assert!(
-        corrupt_reason(&media(&empty_gz))
-            .1
-            .contains("the archive is empty")
-    );
+    assert!(corrupt_reason(&dump(&empty_gz)).1.contains("the dump is empty"));
+    assert!(corrupt_reason(&media(&empty_gz)).1.contains("the archive is empty"));
     let not_gz = write(t.path(), "plain.gz", b"-- MySQL dump\n");
     assert!(
         corrupt_reason(&dump(&not_gz))
@@ -320,10 +277,7 @@ fn a_truncated_tar_inside_sound_gzip_is_corrupt() {
     // Cut in the middle of photo.jpg's data.
     let r = media(&write(t.path(), "mid.taz", &gz(&tar[..tar.len() / 2])));
     let (at, reason) = corrupt_reason(&r);
-    assert!(
-        reason.contains("ends in the middle of an entry"),
-        "{reason}"
-    );
+    assert!(reason.contains("ends in the middle of an entry"), "{reason}");
     assert_eq!(at.unwrap().stream, Stream::Decompressed);
     let Verdict::Corrupt { entry, .. } = &r.verdict else {
         panic!()
@@ -349,10 +303,7 @@ fn garbage_after_the_tar_end_is_corrupt() {
     tar.extend_from_slice(b"this is not padding");
     let r = media(&write(t.path(), "media.taz", &gz(&tar)));
     let (at, reason) = corrupt_reason(&r);
-    assert!(
-        reason.contains("after the end of the tar archive"),
-        "{reason}"
-    );
+    assert!(reason.contains("after the end of the tar archive"), "{reason}");
     assert_eq!(
         *at,
         Some(At {
@@ -364,10 +315,7 @@ fn garbage_after_the_tar_end_is_corrupt() {
     // Zero padding after the end is normal.
     let mut tar = good_tar();
     tar.extend(std::iter::repeat_n(0u8, 10_240));
-    assert_eq!(
-        media(&write(t.path(), "padded.taz", &gz(&tar))).verdict,
-        Verdict::Ok
-    );
+    assert_eq!(media(&write(t.path(), "padded.taz", &gz(&tar))).verdict, Verdict::Ok);
 }
 
 #[test]
@@ -397,18 +345,8 @@ fn dangerous_entries_make_the_archive_unsafe_and_are_all_listed() {
         raw(b, tar::EntryType::Regular, "/etc/passwd", "");
         raw(b, tar::EntryType::Symlink, "documents/etc", "/etc");
         raw(b, tar::EntryType::Symlink, "documents/up", "../../x");
-        raw(
-            b,
-            tar::EntryType::Symlink,
-            "documents/sibling",
-            "../pictures/a.jpg",
-        );
-        raw(
-            b,
-            tar::EntryType::Link,
-            "documents/hard",
-            "../../etc/shadow",
-        );
+        raw(b, tar::EntryType::Symlink, "documents/sibling", "../pictures/a.jpg");
+        raw(b, tar::EntryType::Link, "documents/hard", "../../etc/shadow");
         raw(b, tar::EntryType::Fifo, "documents/pipe", "");
         raw(b, tar::EntryType::Char, "documents/null", "");
         raw(b, tar::EntryType::Block, "documents/sda", "");
@@ -485,8 +423,7 @@ fn progress_reaches_the_file_size() {
     let db = write(t.path(), "app.gz", &gz(&dump_sql()));
     let size = std::fs::metadata(&db).unwrap().len();
     let last = std::sync::Mutex::new(None);
-    let sink =
-        |u: secours::progress::Update| *last.lock().unwrap() = Some((u.step, u.done, u.total));
+    let sink = |u: secours::progress::Update| *last.lock().unwrap() = Some((u.step, u.done, u.total));
     verify_dump(&db, &sink, &Cancel::new()).unwrap();
     assert_eq!(*last.lock().unwrap(), Some(("verify-db", size, Some(size))));
 }

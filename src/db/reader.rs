@@ -103,19 +103,13 @@ impl Statement {
 /// Why a dump could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReaderError {
-    #[error(
-        "cannot open the dump '{path}': {cause}. Check that the backup file exists and is readable."
-    )]
+    #[error("cannot open the dump '{path}': {cause}. Check that the backup file exists and is readable.")]
     Open { path: PathBuf, cause: io::Error },
     #[error(
         "cannot read {name} near line {line}: {cause}. The backup is probably truncated or corrupt; \
          restore an older backup."
     )]
-    Read {
-        name: String,
-        line: u64,
-        cause: io::Error,
-    },
+    Read { name: String, line: u64, cause: io::Error },
     #[error(
         "{name} ends inside {what} of the statement starting at line {line}. The backup is probably \
          truncated; restore an older backup."
@@ -287,10 +281,7 @@ impl<R: Read> DumpReader<R> {
 
     /// The 1-based line of `buf[p]` (`p` never goes backwards between compactions).
     fn line_at(&mut self, p: usize) -> u64 {
-        let newlines = self.buf[self.line_pos..p]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        let newlines = self.buf[self.line_pos..p].iter().filter(|&&b| b == b'\n').count();
         self.line += newlines as u64;
         self.line_pos = p;
         self.line
@@ -300,8 +291,7 @@ impl<R: Read> DumpReader<R> {
     /// available from `pos` or the input ends.
     fn refill(&mut self, need: usize) -> Result<(), ReaderError> {
         if self.started {
-            self.stmt
-                .extend_from_slice(&self.buf[self.run_start..self.pos]);
+            self.stmt.extend_from_slice(&self.buf[self.run_start..self.pos]);
         }
         self.line_at(self.pos);
         self.buf.copy_within(self.pos..self.end, 0);
@@ -356,10 +346,7 @@ impl<R: Read> DumpReader<R> {
     /// Before a statement: skips whitespace, plain comments, empty statements and client commands;
     /// starts the statement at its first significant byte.
     fn scan_lead(&mut self) -> Result<Step, ReaderError> {
-        match self.buf[self.pos..self.end]
-            .iter()
-            .position(|&b| !is_space(b))
-        {
+        match self.buf[self.pos..self.end].iter().position(|&b| !is_space(b)) {
             Some(k) => self.pos += k,
             None => {
                 self.pos = self.end;
@@ -411,8 +398,7 @@ impl<R: Read> DumpReader<R> {
                     if avail.starts_with(SANDBOX) {
                         return self.client_line(i, false);
                     }
-                    let plain =
-                        self.buf[i + 2] == b'M' && !matches!(self.peek(i + 3), Peek::Byte(b'!'));
+                    let plain = self.buf[i + 2] == b'M' && !matches!(self.peek(i + 3), Peek::Byte(b'!'));
                     if plain {
                         // `/*M` not followed by `!` is an ordinary comment.
                         self.lex = Lex::BlockComment;
@@ -670,8 +656,7 @@ impl<R: Read> DumpReader<R> {
                 line: self.stmt_line,
             });
         }
-        self.stmt
-            .extend_from_slice(&self.buf[self.run_start..self.pos]);
+        self.stmt.extend_from_slice(&self.buf[self.run_start..self.pos]);
         Ok(Some(self.emit()))
     }
 
@@ -688,9 +673,7 @@ impl<R: Read> DumpReader<R> {
         self.count += 1;
         let head = classify(&bytes);
         let rows = match head.tuples_before_values {
-            Some(before) if head.kind == StatementKind::Insert => {
-                self.tuples.saturating_sub(before)
-            }
+            Some(before) if head.kind == StatementKind::Insert => self.tuples.saturating_sub(before),
             _ => 0,
         };
         Statement {
@@ -735,10 +718,7 @@ fn is_space(b: u8) -> bool {
 /// The argument of a `DELIMITER` line (the bytes after the keyword): its first word, or the content of
 /// a quoted first word, like the client's `com_delimiter`.
 fn parse_delimiter(rest: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let start = rest
-        .iter()
-        .position(|&b| !is_space(b))
-        .unwrap_or(rest.len());
+    let start = rest.iter().position(|&b| !is_space(b)).unwrap_or(rest.len());
     let rest = &rest[start..];
     let word = match rest.first() {
         Some(&q @ (b'\'' | b'"' | b'`')) => {
@@ -816,8 +796,7 @@ impl<'a> Head<'a> {
                 }
                 (b'/', Some(b'*'), _) => {
                     let from = self.i + 2;
-                    self.i = memchr::memmem::find(&self.s[from..], b"*/")
-                        .map_or(self.s.len(), |k| from + k + 2);
+                    self.i = memchr::memmem::find(&self.s[from..], b"*/").map_or(self.s.len(), |k| from + k + 2);
                 }
                 (b'*', Some(b'/'), _) => self.i += 2,
                 (b'#', _, _) => self.skip_to_newline(),
@@ -1005,8 +984,7 @@ fn classify(s: &[u8]) -> HeadInfo {
                     b"PROCEDURE" | b"FUNCTION" => K::CreateRoutine,
                     b"EVENT" => K::CreateEvent,
                     b"DATABASE" | b"SCHEMA" => K::CreateDatabase,
-                    b"INDEX" | b"USER" | b"ROLE" | b"SERVER" | b"SEQUENCE" | b"TABLESPACE"
-                    | b"PACKAGE" => break,
+                    b"INDEX" | b"USER" | b"ROLE" | b"SERVER" | b"SEQUENCE" | b"TABLESPACE" | b"PACKAGE" => break,
                     _ => continue,
                 };
                 info.kind = kind;
@@ -1180,10 +1158,7 @@ pub fn open_gz(path: &Path) -> Result<GzDumpReader, ReaderError> {
         len,
     };
     let decoder = MultiGzDecoder::new(BufReader::with_capacity(GZ_BUFFER, counting));
-    Ok(DumpReader::with_name(
-        decoder,
-        format!("the dump '{}'", path.display()),
-    ))
+    Ok(DumpReader::with_name(decoder, format!("the dump '{}'", path.display())))
 }
 
 impl GzDumpReader {
@@ -1205,9 +1180,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn split(input: &[u8]) -> Vec<Statement> {
-        DumpReader::new(input)
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap()
+        DumpReader::new(input).collect::<Result<Vec<_>, _>>().unwrap()
     }
 
     fn texts(input: &[u8]) -> Vec<Vec<u8>> {
@@ -1276,18 +1249,12 @@ mod tests {
 
     #[test]
     fn backslash_does_not_escape_in_backticks() {
-        assert_eq!(
-            texts(b"SELECT `a\\`;SELECT 2;"),
-            [&b"SELECT `a\\`"[..], b"SELECT 2"]
-        );
+        assert_eq!(texts(b"SELECT `a\\`;SELECT 2;"), [&b"SELECT `a\\`"[..], b"SELECT 2"]);
     }
 
     #[test]
     fn double_dash_is_a_comment_only_before_whitespace() {
-        assert_eq!(
-            texts(b"SELECT 1--1;SELECT 2;"),
-            [&b"SELECT 1--1"[..], b"SELECT 2"]
-        );
+        assert_eq!(texts(b"SELECT 1--1;SELECT 2;"), [&b"SELECT 1--1"[..], b"SELECT 2"]);
         assert_eq!(
             texts(b"SELECT 1 -- x;y\n;SELECT 2;"),
             [&b"SELECT 1 -- x;y"[..], b"SELECT 2"]
@@ -1374,8 +1341,7 @@ DELIMITER ;\n\
     fn bad_delimiter_lines_are_errors() {
         let e = err(b"DELIMITER \nSELECT 1;");
         assert!(
-            e.to_string()
-                .contains("line 1: invalid client command 'DELIMITER'"),
+            e.to_string().contains("line 1: invalid client command 'DELIMITER'"),
             "{e}"
         );
         let e = err(b"SELECT 1;\nDELIMITER a\\b\n");
@@ -1393,11 +1359,7 @@ DELIMITER ;\n\
             "the dump ends inside a '…' string of the statement starting at line 2. The backup is probably \
              truncated; restore an older backup."
         );
-        assert!(
-            err(b"SELECT 1 /* x")
-                .to_string()
-                .contains("/* … */ comment")
-        );
+        assert!(err(b"SELECT 1 /* x").to_string().contains("/* … */ comment"));
         assert!(err(b"/*!40101 SET x=1").to_string().contains("executable"));
         assert!(err(b"SELECT `a").to_string().contains("identifier"));
         // A trailing comment outside any statement loses nothing.
@@ -1406,10 +1368,7 @@ DELIMITER ;\n\
 
     #[test]
     fn last_statement_without_delimiter_is_emitted() {
-        assert_eq!(
-            texts(b"SELECT 1;\nSELECT 2\n"),
-            [&b"SELECT 1"[..], b"SELECT 2"]
-        );
+        assert_eq!(texts(b"SELECT 1;\nSELECT 2\n"), [&b"SELECT 1"[..], b"SELECT 2"]);
         assert_eq!(texts(b"SELECT 2 -- c"), [b"SELECT 2 -- c"]);
         assert!(texts(b"").is_empty());
         assert!(texts(b" \n\t ;;; \n").is_empty());
@@ -1418,8 +1377,7 @@ DELIMITER ;\n\
     #[test]
     fn counts_rows_in_both_insert_layouts() {
         let per_line = b"INSERT INTO `actor` VALUES\n(1,'A(',')B','2006-02-15 04:34:33'),\n(2,'NICK','W','x'),\n(3,'ED','C',NULL);";
-        let one_line =
-            b"INSERT INTO `actor` VALUES (1,'A(',')B','x'),(2,'N','W','x'),(3,'E','C',NULL);";
+        let one_line = b"INSERT INTO `actor` VALUES (1,'A(',')B','x'),(2,'N','W','x'),(3,'E','C',NULL);";
         for input in [&per_line[..], &one_line[..]] {
             let got = split(input);
             assert_eq!((got[0].kind, got[0].rows), (K::Insert, 3));
@@ -1587,28 +1545,20 @@ DELIMITER ;\n\
         stmt.extend_from_slice(b"','ok')");
         let query = to_utf8_query(&stmt);
         assert_eq!(hex_literals(&query), [all]);
-        assert!(
-            query.starts_with("INSERT INTO t VALUES (1,_binary X'00010203")
-                && query.ends_with("FF','ok')")
-        );
+        assert!(query.starts_with("INSERT INTO t VALUES (1,_binary X'00010203") && query.ends_with("FF','ok')"));
     }
 
     #[test]
     fn all_server_escapes_are_decoded() {
         let query = to_utf8_query(b"SELECT '\xff\\0\\b\\n\\r\\t\\Z\\\\\\'\\\"\\%\\_\\q'''");
-        assert_eq!(
-            hex_literals(&query),
-            [b"\xff\x00\x08\n\r\t\x1a\\'\"\\%\\_q'".to_vec()]
-        );
+        assert_eq!(hex_literals(&query), [b"\xff\x00\x08\n\r\t\x1a\\'\"\\%\\_q'".to_vec()]);
         let query = to_utf8_query(b"SELECT \"\xff\"\"'\"");
         assert_eq!(query, "SELECT X'FF2227'");
     }
 
     #[test]
     fn only_non_utf8_literals_are_rewritten() {
-        let query = to_utf8_query(
-            b"INSERT INTO `it's` VALUES ('caf\xc3\xa9',_binary'\xff') -- don't\n/* it's */",
-        );
+        let query = to_utf8_query(b"INSERT INTO `it's` VALUES ('caf\xc3\xa9',_binary'\xff') -- don't\n/* it's */");
         assert_eq!(
             query,
             "INSERT INTO `it's` VALUES ('caf\u{e9}',_binary X'FF') -- don't\n/* it's */"
@@ -1715,8 +1665,7 @@ DELIMITER ;\n\
 
     /// The last word, followed directly by the delimiter: nothing that could begin one (`;` + `;;`).
     fn last_word() -> impl Strategy<Value = Vec<u8>> {
-        prop::sample::select(vec![&b"x"[..], b"1", b"END", b")", b"'s'", b"`q`"])
-            .prop_map(<[u8]>::to_vec)
+        prop::sample::select(vec![&b"x"[..], b"1", b"END", b")", b"'s'", b"`q`"]).prop_map(<[u8]>::to_vec)
     }
 
     fn without(mut v: Vec<u8>, bad: &[u8]) -> Vec<u8> {
@@ -1799,42 +1748,37 @@ DELIMITER ;\n\
             separator(),
             any::<bool>(),
         );
-        (
-            any::<bool>(),
-            prop::collection::vec(item, 0..10),
-            any::<bool>(),
-        )
-            .prop_map(|(sandbox, items, last_open)| {
-                let mut out = Vec::new();
-                if sandbox {
-                    out.extend_from_slice(b"/*M!999999\\- enable the sandbox mode */ \n");
-                }
-                let mut expected = Vec::new();
-                let mut delim: &[u8] = b";";
-                let count = items.len();
-                for (n, (body, new_delim, sep, change)) in items.into_iter().enumerate() {
-                    if change && new_delim != delim {
-                        delim = new_delim;
-                        out.extend_from_slice(b"\nDELIMITER ");
-                        out.extend_from_slice(delim);
-                        out.push(b'\n');
-                    }
-                    let body = render(body, delim);
-                    let line = 1 + out.iter().filter(|&&b| b == b'\n').count() as u64;
-                    out.extend_from_slice(&body);
-                    expected.push((body, line));
-                    if n + 1 == count && last_open {
-                        break;
-                    }
+        (any::<bool>(), prop::collection::vec(item, 0..10), any::<bool>()).prop_map(|(sandbox, items, last_open)| {
+            let mut out = Vec::new();
+            if sandbox {
+                out.extend_from_slice(b"/*M!999999\\- enable the sandbox mode */ \n");
+            }
+            let mut expected = Vec::new();
+            let mut delim: &[u8] = b";";
+            let count = items.len();
+            for (n, (body, new_delim, sep, change)) in items.into_iter().enumerate() {
+                if change && new_delim != delim {
+                    delim = new_delim;
+                    out.extend_from_slice(b"\nDELIMITER ");
                     out.extend_from_slice(delim);
-                    if sep == b"EMPTY" {
-                        out.extend_from_slice(delim);
-                    } else {
-                        out.extend_from_slice(&sep);
-                    }
+                    out.push(b'\n');
                 }
-                (out, expected)
-            })
+                let body = render(body, delim);
+                let line = 1 + out.iter().filter(|&&b| b == b'\n').count() as u64;
+                out.extend_from_slice(&body);
+                expected.push((body, line));
+                if n + 1 == count && last_open {
+                    break;
+                }
+                out.extend_from_slice(delim);
+                if sep == b"EMPTY" {
+                    out.extend_from_slice(delim);
+                } else {
+                    out.extend_from_slice(&sep);
+                }
+            }
+            (out, expected)
+        })
     }
 
     proptest! {

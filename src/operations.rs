@@ -1,0 +1,356 @@
+//! The backup operations as the user asks for them — verify the latest pair, copy it to the safe
+//! places — over the `verify` and `copy` engines, with history: a file already verified (same path,
+//! size, time and inode) is not read again, and every copy is journaled.
+//!
+//! Shared by the CLI and the menu-bar app, so both behave the same.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::copy::{self, CopyError, CopyOptions, CopyOutcome};
+use crate::environment;
+use crate::history::History;
+use crate::inspect::{self, FileObservation, PairObservation};
+use crate::progress::{Cancel, Progress};
+use crate::status;
+use crate::verify::{self, FileOutcome, FileReport, PairReport};
+
+/// Which pair to work on.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// A folder holding a pair (a safe copy, a Time Machine folder…).
+    pub folder: Option<PathBuf>,
+    /// An environment's backup folder.
+    pub env: Option<String>,
+}
+
+/// Why an operation could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error(transparent)]
+    Env(#[from] environment::EnvError),
+    #[error(
+        "nothing is watched, so there is no backup to work on. Name a folder, or set [watch] in the configuration."
+    )]
+    NothingWatched,
+    #[error(
+        "no complete backup in '{folder}': {missing} is missing. Check that the hourly backup runs, or name another folder."
+    )]
+    Incomplete { folder: PathBuf, missing: PathBuf },
+    #[error("no safe-copy destination: set [safe-copy] destinations in the configuration, or pass --to DIR.")]
+    NoDestination,
+    #[error(
+        "the backup in '{folder}' failed verification ({reason}); it was not copied. Keep the previous copies and check the production computer's hourly backup."
+    )]
+    NotVerified { folder: PathBuf, reason: String },
+}
+
+/// A pair found for an operation, with what it is checked against.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub observation: PairObservation,
+    pub db: FileObservation,
+    pub media: FileObservation,
+    pub media_dirs: Vec<String>,
+}
+
+/// Finds the pair an operation should use.
+pub fn select(config: &Config, sel: &Selection) -> Result<Pair, OperationError> {
+    let (folder, dbname, media_dirs) = match (&sel.folder, &sel.env) {
+        (Some(f), _) => (f.clone(), None, default_media_dirs()),
+        (None, Some(name)) => {
+            let env = environment::named(config, name)?;
+            (env.backup_dir.clone(), env.database_name(), env.media_dirs.clone())
+        }
+        (None, None) => {
+            let first = status::sources(config)
+                .into_iter()
+                .next()
+                .ok_or(OperationError::NothingWatched)?;
+            let dirs = config
+                .watch
+                .environments
+                .first()
+                .and_then(|n| environment::named(config, n).ok())
+                .map_or_else(default_media_dirs, |e| e.media_dirs);
+            (first.folder, first.dbname, dirs)
+        }
+    };
+    let observation = inspect::observe_folder(&folder, dbname.as_deref());
+    let db = observation.db.observation().cloned();
+    let media = observation.media.observation().cloned();
+    match (db, media) {
+        (Some(db), Some(media)) => Ok(Pair {
+            observation,
+            db,
+            media,
+            media_dirs,
+        }),
+        (None, _) => Err(OperationError::Incomplete {
+            folder,
+            missing: observation.db.path().to_owned(),
+        }),
+        (_, None) => Err(OperationError::Incomplete {
+            folder,
+            missing: observation.media.path().to_owned(),
+        }),
+    }
+}
+
+fn default_media_dirs() -> Vec<String> {
+    environment::DEFAULT_MEDIA_DIRS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// The verdict on a pair, with where it came from.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub folder: PathBuf,
+    /// `ok`, `corrupt`, `unsafe` or `unreadable` (the worst of the two files).
+    pub verdict: &'static str,
+    pub db: FileVerdict,
+    pub media: FileVerdict,
+}
+
+/// One file's verdict, fresh or remembered.
+#[derive(Debug, Serialize)]
+pub struct FileVerdict {
+    pub path: PathBuf,
+    pub verdict: String,
+    /// True when history already held the verdict for this very file.
+    pub remembered: bool,
+    pub verified_at: Timestamp,
+    pub details: serde_json::Value,
+}
+
+impl Verification {
+    /// Exit code: 0 ok, 2 corrupt/unsafe, 3 unreadable.
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict {
+            "ok" => 0,
+            "unreadable" | "cancelled" => 3,
+            _ => 2,
+        }
+    }
+}
+
+fn outcome_verdict(o: &FileOutcome) -> (&'static str, serde_json::Value) {
+    let value = serde_json::to_value(o).unwrap_or(serde_json::Value::Null);
+    let word = match o {
+        FileOutcome::Checked(FileReport { verdict, .. }) => match verdict {
+            verify::Verdict::Ok => "ok",
+            verify::Verdict::Corrupt { .. } => "corrupt",
+            verify::Verdict::Unsafe { .. } => "unsafe",
+        },
+        FileOutcome::Unreadable { .. } => "unreadable",
+        FileOutcome::Cancelled { .. } => "cancelled",
+    };
+    (word, value)
+}
+
+fn rank(v: &str) -> u8 {
+    match v {
+        "ok" => 0,
+        "unsafe" => 1,
+        "corrupt" => 2,
+        _ => 3,
+    }
+}
+
+/// Verifies a pair, reusing history's verdicts for files already verified.
+pub fn verify(
+    pair: &Pair,
+    history: Option<&History>,
+    force: bool,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Verification {
+    let remembered = |o: &FileObservation| -> Option<FileVerdict> {
+        if force {
+            return None;
+        }
+        let v = history?.verification(&status::file_key(o)).ok()??;
+        Some(FileVerdict {
+            path: o.path.clone(),
+            verdict: v.verdict,
+            remembered: true,
+            verified_at: v.at,
+            details: serde_json::from_str(&v.details_json).unwrap_or(serde_json::Value::Null),
+        })
+    };
+    let (db, media) = match (remembered(&pair.db), remembered(&pair.media)) {
+        (Some(db), Some(media)) => (db, media),
+        _ => {
+            let report: PairReport =
+                verify::verify_pair(&pair.db.path, &pair.media.path, &pair.media_dirs, progress, cancel);
+            let now = Timestamp::now();
+            let record = |o: &FileObservation, outcome: &FileOutcome| {
+                let (word, details) = outcome_verdict(outcome);
+                // Only real verdicts are remembered; an unreadable file is asked again next time.
+                if matches!(word, "ok" | "corrupt" | "unsafe")
+                    && let Some(h) = history
+                    && let Err(e) = h.record_verification(&status::file_key(o), word, &details.to_string(), now)
+                {
+                    log::warn!("{e}");
+                }
+                FileVerdict {
+                    path: o.path.clone(),
+                    verdict: word.to_owned(),
+                    remembered: false,
+                    verified_at: now,
+                    details,
+                }
+            };
+            (record(&pair.db, &report.db), record(&pair.media, &report.media))
+        }
+    };
+    let worst = if rank(&db.verdict) >= rank(&media.verdict) {
+        &db.verdict
+    } else {
+        &media.verdict
+    };
+    let verdict = match worst.as_str() {
+        "ok" => "ok",
+        "unsafe" => "unsafe",
+        "corrupt" => "corrupt",
+        "cancelled" => "cancelled",
+        _ => "unreadable",
+    };
+    Verification {
+        folder: pair.observation.pair_folder.clone(),
+        verdict,
+        db,
+        media,
+    }
+}
+
+/// One destination's result.
+#[derive(Debug, Serialize)]
+pub struct CopyResult {
+    pub destination: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CopyOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Copies a verified pair to each destination; a failed verification copies nothing.
+pub fn copy_to(
+    config: &Config,
+    pair: &Pair,
+    destinations: &[PathBuf],
+    history: Option<&History>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<Vec<CopyResult>, OperationError> {
+    if destinations.is_empty() {
+        return Err(OperationError::NoDestination);
+    }
+    let v = verify(pair, history, false, progress, cancel);
+    if v.verdict != "ok" {
+        return Err(OperationError::NotVerified {
+            folder: v.folder,
+            reason: v.verdict.to_owned(),
+        });
+    }
+    let when = pair
+        .db
+        .modified
+        .min(pair.media.modified)
+        .to_zoned(jiff::tz::TimeZone::system());
+    let details = serde_json::json!({ "source": pair.observation.pair_folder, "destinations": destinations });
+    let op = history.and_then(|h| h.begin_operation("copy", &details.to_string(), Timestamp::now()).ok());
+    let mut results = Vec::new();
+    for dest in destinations {
+        let r = copy::copy_pair(
+            &pair.db.path,
+            &pair.media.path,
+            &when,
+            dest,
+            config.safe_copy.keep,
+            &CopyOptions::default(),
+            progress,
+            cancel,
+        );
+        results.push(match r {
+            Ok(outcome) => CopyResult {
+                destination: dest.clone(),
+                outcome: Some(outcome),
+                error: None,
+            },
+            Err(e) => CopyResult {
+                destination: dest.clone(),
+                outcome: None,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    if let (Some(h), Some(id)) = (history, op) {
+        let ok = results.iter().all(|r| r.error.is_none());
+        let summary = serde_json::to_string(&results).unwrap_or_default();
+        if let Err(e) = h.finish_operation(id, if ok { "ok" } else { "failed" }, &summary, Timestamp::now()) {
+            log::warn!("{e}");
+        }
+    }
+    Ok(results)
+}
+
+/// The newest copy at one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyStatus {
+    pub destination: PathBuf,
+    pub newest: Option<PathBuf>,
+    /// The backup time of the newest copy, as local date and time (from its folder name).
+    pub date: Option<String>,
+    pub age_seconds: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// The newest copy at each configured destination.
+pub fn copy_statuses(config: &Config, now: Timestamp) -> Vec<CopyStatus> {
+    config
+        .safe_copy
+        .destinations
+        .iter()
+        .map(|d| copy_status(d, now))
+        .collect()
+}
+
+fn copy_status(dest: &Path, now: Timestamp) -> CopyStatus {
+    let empty = |problem: Option<String>| CopyStatus {
+        destination: dest.to_owned(),
+        newest: None,
+        date: None,
+        age_seconds: None,
+        problem,
+    };
+    if let Err(e) = copy::check_destination(dest, Path::new("/Volumes")) {
+        return empty(Some(e.to_string()));
+    }
+    match copy::list_copies(dest) {
+        Ok(list) => match list.into_iter().rev().find(|c| c.manifest) {
+            Some(c) => {
+                let at = c
+                    .date
+                    .to_zoned(jiff::tz::TimeZone::system())
+                    .ok()
+                    .map(|z| z.timestamp());
+                CopyStatus {
+                    destination: dest.to_owned(),
+                    newest: Some(c.folder),
+                    date: Some(c.date.to_string()),
+                    age_seconds: at.map(|t| now.as_second() - t.as_second()),
+                    problem: None,
+                }
+            }
+            None => empty(None),
+        },
+        Err(CopyError::Destination { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => empty(None),
+        Err(e) => empty(Some(e.to_string())),
+    }
+}
