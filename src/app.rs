@@ -12,11 +12,18 @@ use jiff::Timestamp;
 use crate::cli::Context;
 use crate::config::Config;
 use crate::environment;
+use crate::history::History;
 use crate::i18n::Lang;
-use crate::menu::{Action, MenuInput};
+use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status as LoginStatus};
+use crate::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
+use crate::notifications::Note;
+use crate::operations;
 use crate::paths::Locations;
 use crate::platform;
+use crate::progress::{Cancel, Progress, Update};
 use crate::status;
+use crate::status::StatusReport;
+use crate::timemachine::{SystemRunner, TmState};
 
 /// Everything the app needs to look and act; cheap to clone (shared between threads).
 #[derive(Clone)]
@@ -28,6 +35,10 @@ pub struct Session {
     pub config_problem: Option<String>,
     /// Remembered alerts, per subject (persisted through history when available).
     pub alerts: Arc<Mutex<crate::alerts_store::AlertStore>>,
+    /// The long operation running now, if any (shared with its worker thread).
+    pub running: Arc<Mutex<Option<Running>>>,
+    /// Cancels the running operation.
+    pub cancel: Arc<Mutex<Cancel>>,
 }
 
 impl Session {
@@ -40,6 +51,8 @@ impl Session {
             lang: ctx.lang,
             config_problem: None,
             alerts: Arc::new(Mutex::new(alerts)),
+            running: Arc::default(),
+            cancel: Arc::default(),
         }
     }
 
@@ -53,6 +66,8 @@ impl Session {
             lang,
             config_problem: Some(problem),
             alerts: Arc::new(Mutex::new(alerts)),
+            running: Arc::default(),
+            cancel: Arc::default(),
         }
     }
 
@@ -62,21 +77,45 @@ impl Session {
 
     /// What the menu shows now.
     pub fn snapshot(&self, now: Timestamp) -> MenuInput {
-        let status = self
-            .config_problem
-            .is_none()
-            .then(|| status::gather(&self.config, self.lang, now, &|_| false));
+        let history = History::open(&self.locations.history()).ok();
+        let is_corrupt =
+            |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
+        let status = self.config_problem.is_none().then(|| {
+            let mut report = status::gather(&self.config, self.lang, now, &is_corrupt);
+            report.time_machine = status::read_time_machine(&self.config, &report, &SystemRunner::default(), self.lang);
+            if let Some(h) = &history {
+                status::record(&report, h);
+            }
+            report
+        });
+        let time_machine = status
+            .as_ref()
+            .filter(|s| s.time_machine.available)
+            .map(|s| time_machine_line(s, self.lang, now));
         let target = self.target();
+        let last_drill = history
+            .as_ref()
+            .and_then(|h| h.last_operation("restore", Some("ok")).ok().flatten())
+            .and_then(|op| op.finished_at);
+        let unfinished_restore = history
+            .as_ref()
+            .and_then(|h| h.unfinished_operations().ok())
+            .and_then(|ops| ops.into_iter().find(|o| o.kind == "restore"))
+            .map(|o| o.started_at.strftime("%Y-%m-%d %H:%M").to_string());
+        let launch_at_login = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)
+            .and_then(|l| l.status())
+            .ok()
+            .map(|s| !matches!(s, LoginStatus::Off));
         MenuInput {
             status,
             config_problem: self.config_problem.clone(),
-            time_machine: None,
-            copies: Vec::new(),
-            last_drill: None,
+            time_machine,
+            copies: self.copies(),
+            last_drill,
             drill_every: Some(self.config.drill.every.0),
-            unfinished_restore: None,
-            running: None,
-            launch_at_login: None,
+            unfinished_restore,
+            running: self.running.lock().ok().and_then(|r| r.clone()),
+            launch_at_login,
             target_url: target.as_ref().and_then(|t| t.url.clone()),
             target_name: self.config.restore.target.clone(),
         }
@@ -90,9 +129,131 @@ impl Session {
         }
     }
 
+    /// Safe copies at every destination, newest first.
+    fn copies(&self) -> Vec<CopyChoice> {
+        let mut all = Vec::new();
+        for dest in &self.config.safe_copy.destinations {
+            let name = dest
+                .file_name()
+                .map_or_else(|| dest.display().to_string(), |n| n.to_string_lossy().into_owned());
+            for c in crate::copy::list_copies(dest).unwrap_or_default() {
+                let Ok(at) = c.date.to_zoned(jiff::tz::TimeZone::system()) else {
+                    continue;
+                };
+                if c.manifest {
+                    all.push(CopyChoice {
+                        id: c.folder.display().to_string(),
+                        at: at.timestamp(),
+                        destination: name.clone(),
+                    });
+                }
+            }
+        }
+        all.sort_by(|a, b| b.at.cmp(&a.at));
+        all
+    }
+
+    /// Whether an operation is running now.
+    pub fn busy(&self) -> bool {
+        self.running.lock().is_ok_and(|r| r.is_some())
+    }
+
+    /// Runs a long operation on a worker thread, publishing its progress in `running`.
+    fn spawn(&self, kind: OperationKind, work: impl FnOnce(&Session, &dyn Progress, &Cancel) -> Note + Send + 'static) {
+        if let Ok(mut r) = self.running.lock() {
+            if r.is_some() {
+                return;
+            }
+            *r = Some(Running {
+                kind,
+                parts: Vec::new(),
+            });
+        }
+        let cancel = Cancel::new();
+        if let Ok(mut c) = self.cancel.lock() {
+            *c = cancel.clone();
+        }
+        let session = self.clone();
+        let spawned = std::thread::Builder::new().name("secours-work".into()).spawn(move || {
+            let running = session.running.clone();
+            let progress = move |u: Update| {
+                if let (Ok(mut r), Some(pct)) = (running.lock(), u.percent())
+                    && let Some(run) = r.as_mut()
+                {
+                    let label = u.step.trim_start_matches("verify-").to_owned();
+                    match run.parts.iter_mut().find(|(n, _)| *n == label) {
+                        Some(part) => part.1 = pct,
+                        None => run.parts.push((label, pct)),
+                    }
+                }
+            };
+            let note = work(&session, &progress, &cancel);
+            if let Ok(mut r) = session.running.lock() {
+                *r = None;
+            }
+            crate::notifications::send(&note);
+        });
+        if let Err(e) = spawned {
+            log::error!("cannot start the work thread: {e}");
+            if let Ok(mut r) = self.running.lock() {
+                *r = None;
+            }
+        }
+    }
+
     /// Performs a menu action (never blocking: long work goes to a thread).
     pub fn perform(&self, action: &Action, _input: &MenuInput) {
+        let t = self.lang.t();
         let result = match action {
+            Action::VerifyNow => {
+                self.spawn(OperationKind::Verify, |s, progress, cancel| {
+                    let t = s.lang.t();
+                    let body = match operations::select(&s.config, &Default::default()) {
+                        Ok(pair) => {
+                            let history = History::open(&s.locations.history()).ok();
+                            let v = operations::verify(&pair, history.as_ref(), true, progress, cancel);
+                            if v.verdict == "ok" {
+                                t.verify_ok.to_owned()
+                            } else {
+                                t.verify_bad.to_owned()
+                            }
+                        }
+                        Err(e) => e.to_string(),
+                    };
+                    Note {
+                        title: "Secours".to_owned(),
+                        body,
+                    }
+                });
+                Ok(())
+            }
+            Action::CopyNow => {
+                self.spawn(OperationKind::Copy, |s, progress, cancel| {
+                    let history = History::open(&s.locations.history()).ok();
+                    let dests = s.config.safe_copy.destinations.clone();
+                    let body = match operations::select(&s.config, &Default::default()).and_then(|pair| {
+                        operations::copy_to(&s.config, &pair, &dests, history.as_ref(), progress, cancel)
+                    }) {
+                        Ok(results) => match results.iter().find_map(|r| r.error.clone()) {
+                            Some(e) => e,
+                            None => s.lang.t().copy_done.to_owned(),
+                        },
+                        Err(e) => e.to_string(),
+                    };
+                    Note {
+                        title: "Secours".to_owned(),
+                        body,
+                    }
+                });
+                Ok(())
+            }
+            Action::Cancel => {
+                if let Ok(c) = self.cancel.lock() {
+                    c.cancel();
+                }
+                Ok(())
+            }
+            Action::LaunchAtLogin => self.toggle_login_item(),
             Action::OpenSecours => match self.target().and_then(|t| t.url) {
                 Some(url) => platform::open_url(&url),
                 None => Ok(()),
@@ -101,9 +262,9 @@ impl Session {
             Action::Preferences => self.open_preferences(),
             Action::GrantFullDiskAccess => platform::open_full_disk_access_settings(),
             _ => {
-                crate::notifications::send(&crate::notifications::Note {
+                crate::notifications::send(&Note {
                     title: "Secours".to_owned(),
-                    body: self.lang.t().not_available_yet.to_owned(),
+                    body: t.not_available_yet.to_owned(),
                 });
                 Ok(())
             }
@@ -115,6 +276,20 @@ impl Session {
                 body: e.to_string(),
             });
         }
+    }
+
+    fn toggle_login_item(&self) -> Result<(), platform::OpenError> {
+        let result = LoginItem::for_current_user(DEFAULT_BUNDLE_ID).and_then(|item| match item.status()? {
+            LoginStatus::Off => item.enable(&std::env::current_exe().unwrap_or_default()),
+            _ => item.disable(),
+        });
+        if let Err(e) = result {
+            crate::notifications::send(&Note {
+                title: "Secours".to_owned(),
+                body: e.to_string(),
+            });
+        }
+        Ok(())
     }
 
     fn backups_folder(&self) -> PathBuf {
@@ -141,4 +316,27 @@ pub fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// The Time Machine line of the menu.
+fn time_machine_line(report: &StatusReport, lang: Lang, now: Timestamp) -> TimeMachineLine {
+    let t = lang.t();
+    let tm = &report.time_machine;
+    let when = tm.latest_backup.map_or_else(
+        || "—".to_owned(),
+        |at| crate::i18n::fill(t.ago, &[("age", &t.age(now.as_second() - at.as_second()))]),
+    );
+    let mut text = when;
+    if tm.running {
+        text = format!("{} {} %", t.tm_running, tm.percent);
+    }
+    if let Some(m) = &tm.message {
+        text = format!("{text} — {m}");
+    }
+    let problem = !matches!(tm.state, TmState::Ok | TmState::Running | TmState::Unavailable);
+    TimeMachineLine {
+        text,
+        problem,
+        needs_full_disk_access: tm.state == TmState::NeedsFullDiskAccess,
+    }
 }

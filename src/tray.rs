@@ -99,7 +99,13 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
         if proxy.send_event(UserEvent::Snapshot(Box::new(input))).is_err() {
             return; // the loop has ended
         }
-        match woken.recv_timeout(REFRESH_EVERY) {
+        // While an operation runs, its progress line is refreshed every second.
+        let every = if session.busy() {
+            Duration::from_secs(1)
+        } else {
+            REFRESH_EVERY
+        };
+        match woken.recv_timeout(every) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
