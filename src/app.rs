@@ -149,7 +149,7 @@ impl Session {
                 }
             }
         }
-        all.sort_by(|a, b| b.at.cmp(&a.at));
+        all.sort_by_key(|c| std::cmp::Reverse(c.at));
         all
     }
 

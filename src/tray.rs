@@ -71,10 +71,8 @@ pub fn run(session: Session) -> Result<u8> {
                 }
             }
             Event::UserEvent(UserEvent::Snapshot(input)) => ui.draw(*input),
-            Event::UserEvent(UserEvent::Chosen(id)) => {
-                if ui.choose(&id) {
-                    *control_flow = ControlFlow::ExitWithCode(0);
-                }
+            Event::UserEvent(UserEvent::Chosen(id)) if ui.choose(&id) => {
+                *control_flow = ControlFlow::ExitWithCode(0);
             }
             _ => {}
         }
