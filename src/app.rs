@@ -254,6 +254,7 @@ impl Session {
                 Ok(())
             }
             Action::LaunchAtLogin => self.toggle_login_item(),
+            Action::History => self.open_history(),
             Action::OpenSecours => match self.target().and_then(|t| t.url) {
                 Some(url) => platform::open_url(&url),
                 None => Ok(()),
@@ -290,6 +291,31 @@ impl Session {
             });
         }
         Ok(())
+    }
+
+    /// Writes the recent history to a text file in the data folder and opens it.
+    fn open_history(&self) -> Result<(), platform::OpenError> {
+        let path = self.locations.data_dir.join("history.txt");
+        let mut text = String::new();
+        match History::open(&self.locations.history()).and_then(|h| h.recent_events(500)) {
+            Ok(events) if events.is_empty() => text.push_str(self.lang.t().history_empty),
+            Ok(events) => {
+                for e in events {
+                    let local = e.at.to_zoned(jiff::tz::TimeZone::system());
+                    text.push_str(&format!(
+                        "{}  {:<12} {}\n",
+                        local.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.kind,
+                        e.summary
+                    ));
+                }
+            }
+            Err(e) => text.push_str(&e.to_string()),
+        }
+        if let Err(e) = std::fs::write(&path, text) {
+            log::warn!("cannot write '{}': {e}", path.display());
+        }
+        platform::edit_file(&path)
     }
 
     fn backups_folder(&self) -> PathBuf {
