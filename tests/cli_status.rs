@@ -126,3 +126,28 @@ fn human_output_speaks_french() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Dernière sauvegarde : il y a 5 min"), "{text}");
 }
+
+// Guards: `config --check` resolves the environments' db.php and never prints a password.
+#[test]
+fn config_check_resolves_db_php_and_hides_the_password() {
+    let (tmp, dir) = demo();
+    let out = secours(tmp.path())
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(["config", "--check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("dbname=gestion user=gestion password=***"), "{text}");
+    assert!(!text.contains("demo-prod-secret"), "{text}");
+    let out = secours(tmp.path())
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(["config", "--check", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["environments"][0]["database"]["password"], "***");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("demo-prod-secret"));
+}
