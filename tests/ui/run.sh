@@ -107,6 +107,10 @@ fi
 export DISPLAY=":$(head -n1 "$tmp/display")"
 note "display $DISPLAY"
 
+# Bare containers lack the machine id D-Bus insists on.
+if [ ! -s /etc/machine-id ] && [ ! -s /var/lib/dbus/machine-id ] && [ "$(id -u)" = 0 ]; then
+  dbus-uuidgen --ensure 2>/dev/null || true
+fi
 if ! eval "$(dbus-launch --sh-syntax)" || [ -z "${DBUS_SESSION_BUS_PID:-}" ]; then
   fail "dbus-launch could not start a session bus"
   finish
@@ -275,7 +279,7 @@ if [ -n "$icon" ]; then
     sleep 20 # two more refreshes: the alert must not repeat
     got=$(($(alerts) - alerts_before))
     if [ "$got" -eq 1 ]; then
-      pass "3 notification: exactly one alert ($(alert_summaries | tail -n1)) after 45 s"
+      pass "3 notification: exactly one alert ($(alert_summaries | tail -n1)), none more in the next 20 s"
     else
       fail "3 notification: $got alerts instead of 1 (see notify.log)"
     fi
