@@ -265,7 +265,9 @@ if [ -n "$icon" ]; then
   turned_red() {
     import -window "$icon" "$tmp/icon-now.png" 2>/dev/null && is_red "$(red_fraction "$tmp/icon-now.png")"
   }
-  if wait_for 25 turned_red; then
+  if is_red "$red_before"; then
+    fail "3 icon: already red before the backup went stale (red share $red_before) — see 3-icon-before.png"
+  elif wait_for 25 turned_red; then
     cp "$tmp/icon-now.png" "$art/3-icon-stale.png"
     diff_px="$(compare -metric AE "$art/3-icon-before.png" "$art/3-icon-stale.png" null: 2>&1)"
     pass "3 icon: turned red when the backup went stale (red share $red_before → $(red_fraction "$art/3-icon-stale.png"), $diff_px pixels changed)"
