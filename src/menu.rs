@@ -390,13 +390,31 @@ fn status_lines(status: &StatusReport, t: &Texts) -> Vec<Item> {
         };
         items.push(Item::info(format!("{prefix}{line}")));
         if let Some(p) = &s.problem {
-            items.push(Item::info(format!("{}{}{p}", capitalize(t.state(s.state)), t.colon)));
+            // The whole explanation goes to the notification; the menu keeps a line that fits a screen.
+            let line = format!("{}{}{p}", capitalize(t.state(s.state)), t.colon);
+            items.push(Item::info(shorten(&line, MAX_LINE)));
         }
     }
     if status.sources.is_empty() {
         items.push(Item::info(t.menu_nothing_watched));
     }
     items
+}
+
+/// The longest status line, in characters (longer menus run off small screens).
+const MAX_LINE: usize = 90;
+
+/// Cuts a line at the last word boundary before `max` characters, with an ellipsis.
+fn shorten(line: &str, max: usize) -> String {
+    if line.chars().count() <= max {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(max - 1).collect();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(head, _)| head)
+        .trim_end_matches([',', ';', ':', ' ']);
+    format!("{cut}…")
 }
 
 fn capitalize(s: &str) -> String {
@@ -555,6 +573,16 @@ mod tests {
             needs_full_disk_access: true,
         });
         assert!(has(&build(&j, ts(0), Lang::En)));
+    }
+
+    // Guards: a long problem text must not make the menu wider than a small screen.
+    #[test]
+    fn long_lines_are_shortened_at_a_word() {
+        let long = "Stale: The last backup is older than 3 h 00: the hourly backup has stopped. Check that the production computer is on.";
+        let s = shorten(long, 60);
+        assert!(s.chars().count() <= 60, "{s}");
+        assert!(s.ends_with('…'));
+        assert_eq!(shorten("short", 60), "short");
     }
 
     #[test]
