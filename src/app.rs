@@ -121,6 +121,57 @@ impl Session {
         }
     }
 
+    /// What the app does by itself: verify a new pair once it has stopped growing, then copy it to the
+    /// safe places when `[safe-copy] automatic` is on. Runs on the watcher thread; the work itself goes to
+    /// a worker thread, one operation at a time.
+    pub fn background_duties(&self, input: &MenuInput) {
+        if self.busy() || input.unfinished_restore.is_some() {
+            return;
+        }
+        let Some(source) = input.status.as_ref().and_then(|s| s.sources.first()) else {
+            return;
+        };
+        // A pair still being written is left alone; so is a missing one.
+        if source.state == crate::freshness::State::Writing {
+            return;
+        }
+        let (Some(db), Some(media)) = (&source.db.observation, &source.media.observation) else {
+            return;
+        };
+        let Ok(history) = History::open(&self.locations.history()) else {
+            return;
+        };
+        let known = |o: &crate::inspect::FileObservation| history.verification(&status::file_key(o)).ok().flatten();
+        let (db_v, media_v) = (known(db), known(media));
+        if db_v.is_none() || media_v.is_none() {
+            log::info!("new backup pair in '{}': verifying it", source.pair_folder.display());
+            // By itself, verification speaks only when something is wrong (the alert policy then
+            // keeps reminding through the `corrupt` state).
+            self.spawn(OperationKind::Verify, |s, progress, cancel| {
+                let pair = operations::select(&s.config, &Default::default()).ok()?;
+                let history = History::open(&s.locations.history()).ok();
+                let v = operations::verify(&pair, history.as_ref(), false, progress, cancel);
+                (v.verdict != "ok" && v.verdict != "cancelled").then(|| Note {
+                    title: "Secours".to_owned(),
+                    body: s.lang.t().verify_bad.to_owned(),
+                })
+            });
+            return;
+        }
+        let verified_ok = db_v.is_some_and(|v| v.verdict == "ok") && media_v.is_some_and(|v| v.verdict == "ok");
+        let backup_time = db.modified.min(media.modified);
+        let newest_copy = input.copies.first().map(|c| c.at);
+        let copy_is_behind = newest_copy.is_none_or(|at| at.as_second() + 60 < backup_time.as_second());
+        if verified_ok
+            && self.config.safe_copy.automatic
+            && !self.config.safe_copy.destinations.is_empty()
+            && copy_is_behind
+        {
+            log::info!("verified backup not yet copied: copying it to the safe places");
+            self.perform(&Action::CopyNow, input);
+        }
+    }
+
     /// Sends the notifications the alert policy asks for.
     pub fn notify_changes(&self, input: &MenuInput, now: Timestamp) {
         let Ok(mut store) = self.alerts.lock() else { return };
@@ -159,7 +210,11 @@ impl Session {
     }
 
     /// Runs a long operation on a worker thread, publishing its progress in `running`.
-    fn spawn(&self, kind: OperationKind, work: impl FnOnce(&Session, &dyn Progress, &Cancel) -> Note + Send + 'static) {
+    fn spawn(
+        &self,
+        kind: OperationKind,
+        work: impl FnOnce(&Session, &dyn Progress, &Cancel) -> Option<Note> + Send + 'static,
+    ) {
         if let Ok(mut r) = self.running.lock() {
             if r.is_some() {
                 return;
@@ -191,7 +246,9 @@ impl Session {
             if let Ok(mut r) = session.running.lock() {
                 *r = None;
             }
-            crate::notifications::send(&note);
+            if let Some(note) = note {
+                crate::notifications::send(&note);
+            }
         });
         if let Err(e) = spawned {
             log::error!("cannot start the work thread: {e}");
@@ -211,6 +268,7 @@ impl Session {
                     let body = match operations::select(&s.config, &Default::default()) {
                         Ok(pair) => {
                             let history = History::open(&s.locations.history()).ok();
+                            // Asked from the menu: read the files again, whatever history remembers.
                             let v = operations::verify(&pair, history.as_ref(), true, progress, cancel);
                             if v.verdict == "ok" {
                                 t.verify_ok.to_owned()
@@ -220,10 +278,10 @@ impl Session {
                         }
                         Err(e) => e.to_string(),
                     };
-                    Note {
+                    Some(Note {
                         title: "Secours".to_owned(),
                         body,
-                    }
+                    })
                 });
                 Ok(())
             }
@@ -240,10 +298,10 @@ impl Session {
                         },
                         Err(e) => e.to_string(),
                     };
-                    Note {
+                    Some(Note {
                         title: "Secours".to_owned(),
                         body,
-                    }
+                    })
                 });
                 Ok(())
             }

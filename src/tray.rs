@@ -94,6 +94,7 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
     loop {
         let input = session.snapshot(Timestamp::now());
         session.notify_changes(&input, Timestamp::now());
+        session.background_duties(&input);
         if proxy.send_event(UserEvent::Snapshot(Box::new(input))).is_err() {
             return; // the loop has ended
         }
