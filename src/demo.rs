@@ -216,18 +216,7 @@ pub fn demo_dump() -> Vec<u8> {
 /// Escapes bytes for a single-quoted MySQL string literal the way mysqldump does.
 fn escape(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 16);
-    for &b in bytes {
-        match b {
-            0 => out.extend_from_slice(b"\\0"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0x1a => out.extend_from_slice(b"\\Z"),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\'' => out.extend_from_slice(b"\\'"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            _ => out.push(b),
-        }
-    }
+    crate::db::escape_bytes_into(bytes, &mut out);
     out
 }
 

@@ -1492,18 +1492,7 @@ DELIMITER ;\n\
     /// What mysqldump's `mysql_real_escape_string` writes for `bytes`.
     fn dump_escape(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        for &b in bytes {
-            match b {
-                0 => out.extend_from_slice(b"\\0"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                0x1a => out.extend_from_slice(b"\\Z"),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\'' => out.extend_from_slice(b"\\'"),
-                b'"' => out.extend_from_slice(b"\\\""),
-                _ => out.push(b),
-            }
-        }
+        crate::db::escape_bytes_into(bytes, &mut out);
         out
     }
 
