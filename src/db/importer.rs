@@ -437,10 +437,11 @@ impl Run<'_> {
         stmt
     }
 
-    fn report(&self, reader: &super::reader::GzDumpReader, table: &Option<String>, last: &mut u64) {
+    /// Reports progress every 256 KiB of the file and whenever the table changes.
+    fn report(&self, reader: &super::reader::GzDumpReader, table: &Option<String>, last: &mut (u64, Option<String>)) {
         let done = reader.compressed_bytes();
-        if done - *last >= 256 * 1024 || done == 0 {
-            *last = done;
+        if done - last.0 >= 256 * 1024 || (table.is_some() && *table != last.1) {
+            *last = (done, table.clone());
             self.progress.update(Update {
                 step: "import",
                 done,
@@ -463,7 +464,7 @@ impl Run<'_> {
     /// Everything on one connection, in dump order (what `gunzip | mariadb` does).
     fn sequential(&self, conn: &mut Conn, summary: &mut ImportSummary) -> Result<(), ImportError> {
         let mut reader = open_gz(self.dump)?;
-        let mut last = 0;
+        let mut last = (0, None);
         while let Some(stmt) = reader.next() {
             let stmt = stmt?;
             if self.cancel.is_cancelled() {
@@ -517,7 +518,7 @@ impl Run<'_> {
         summary: &mut ImportSummary,
     ) -> Result<(), ImportError> {
         let mut reader = open_gz(self.dump)?;
-        let mut last = 0;
+        let mut last = (0, None);
         let mut session: Arc<Vec<String>> = Arc::new(Vec::new());
         while let Some(stmt) = reader.next() {
             let stmt = stmt?;
