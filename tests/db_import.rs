@@ -533,3 +533,26 @@ fn cli_db_import_drop_all_and_dump() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+// Guards: a dump that switches autocommit off and ends without COMMIT keeps its rows (the
+// importer commits at the end), on one connection and with workers.
+#[test]
+fn rows_after_the_last_commit_are_kept() {
+    let Some(server) = mariadb::require("rows_after_the_last_commit_are_kept") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("nocommit.gz");
+    write_gz(
+        &dump,
+        b"CREATE TABLE t (x INT) ENGINE=InnoDB;\nset autocommit=0;\nINSERT INTO t VALUES (1),(2);\nINSERT INTO t VALUES (3);\n",
+    );
+    for connections in [1, 2] {
+        let name = format!("nocommit_{connections}");
+        let settings = server.fresh_db(&name);
+        let summary = import(&settings, &dump, &options(connections)).unwrap();
+        assert_eq!((summary.statements, summary.rows), (4, 3));
+        let n: Option<u64> = server.conn(&name).query_first("SELECT COUNT(*) FROM t").unwrap();
+        assert_eq!(n, Some(3), "connections={connections}");
+    }
+}

@@ -232,6 +232,10 @@ pub fn import_dump(
     } else {
         run.parallel(&mut main, pool, &mut summary)?;
     }
+    // Dumps run `SET autocommit=0` and commit per table; a dump cut after its last INSERT would
+    // otherwise lose those rows when the connection closes (the `mariadb` client would, silently).
+    main.query_drop("COMMIT")
+        .map_err(DbError::query("commit the imported rows"))?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
