@@ -402,10 +402,14 @@ fn statement_error(stmt: &Statement, error: mysql::Error) -> ImportError {
     }
 }
 
-/// One INSERT for a worker, with the session statements to have applied before it.
+/// The session statements to replay on workers, in dump order. Append-only: a job names how many
+/// of them must be applied before it, so each worker replays each statement once (O(n) in all).
+type SessionLog = std::sync::RwLock<Vec<String>>;
+
+/// One INSERT for a worker, with how many session statements must be applied before it.
 struct Job {
     stmt: Statement,
-    session: Arc<Vec<String>>,
+    session_len: usize,
 }
 
 /// What a worker reports for each job: the table it was for, and the outcome.
@@ -492,12 +496,14 @@ impl Run<'_> {
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
         let job_rx = Arc::new(std::sync::Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let session = SessionLog::default();
         std::thread::scope(|scope| {
             for conn in pool {
                 let rx = Arc::clone(&job_rx);
                 let tx = done_tx.clone();
                 let cancel = self.cancel.clone();
-                scope.spawn(move || worker(conn, &rx, &tx, &cancel));
+                let session = &session;
+                scope.spawn(move || worker(conn, &rx, session, &tx, &cancel));
             }
             drop(done_tx);
             let mut state = Dispatch {
@@ -507,7 +513,7 @@ impl Run<'_> {
                 total_in_flight: 0,
                 limit: workers * 2,
             };
-            let result = self.dispatch(main, &mut state, summary);
+            let result = self.dispatch(main, &mut state, &session, summary);
             // Workers stop when the job queue closes; wait for what they still do.
             state.job_tx = None;
             let drained = state.wait_all();
@@ -519,11 +525,12 @@ impl Run<'_> {
         &self,
         main: &mut Conn,
         state: &mut Dispatch<'_>,
+        session: &SessionLog,
         summary: &mut ImportSummary,
     ) -> Result<(), ImportError> {
         let mut reader = open_gz(self.dump)?;
         let mut last = (0, None);
-        let mut session: Arc<Vec<String>> = Arc::new(Vec::new());
+        let mut session_len = 0;
         while let Some(stmt) = reader.next() {
             let stmt = stmt?;
             if self.cancel.is_cancelled() {
@@ -540,10 +547,7 @@ impl Run<'_> {
             let stmt = self.prepare(stmt, summary);
             self.report(&reader, &stmt.table, &mut last);
             if stmt.kind == StatementKind::Insert {
-                state.send(Job {
-                    stmt,
-                    session: Arc::clone(&session),
-                })?;
+                state.send(Job { stmt, session_len })?;
                 continue;
             }
             match barrier_for(&stmt) {
@@ -558,9 +562,10 @@ impl Run<'_> {
             main.query_drop(stmt.to_query())
                 .map_err(|e| statement_error(&stmt, e))?;
             if replay_on_workers(&stmt) {
-                let mut next = (*session).clone();
-                next.push(stmt.to_query().into_owned());
-                session = Arc::new(next);
+                // A poisoned lock only means a worker panicked; the list itself is intact.
+                let mut log = session.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                log.push(stmt.to_query().into_owned());
+                session_len = log.len();
             }
         }
         state.wait_all()?;
@@ -584,7 +589,8 @@ fn barrier_for(stmt: &Statement) -> Barrier {
     match stmt.kind {
         // Session settings reach workers through the replay list, in order; a new table cannot
         // depend on rows; the dump's `COMMIT` concerns the main connection only.
-        StatementKind::SessionSetting | StatementKind::CreateTable | StatementKind::DropTable => Barrier::None,
+        StatementKind::SessionSetting | StatementKind::CreateTable => Barrier::None,
+        StatementKind::DropTable => Barrier::Table,
         StatementKind::AlterTable if contains_ci(&stmt.bytes, b"DISABLE KEYS") => Barrier::None,
         StatementKind::AlterTable => Barrier::Table,
         StatementKind::Other if stmt.bytes.eq_ignore_ascii_case(b"commit") => Barrier::None,
@@ -672,8 +678,14 @@ impl Dispatch<'_> {
 }
 
 /// A worker: takes INSERTs from the shared queue until it closes; after an error or a cancel it
-/// keeps draining the queue without sending anything, so the dispatcher never blocks.
-fn worker(mut conn: Conn, jobs: &std::sync::Mutex<mpsc::Receiver<Job>>, done: &mpsc::Sender<Done>, cancel: &Cancel) {
+/// keeps taking jobs without running them (answering each), so the dispatcher never blocks.
+fn worker(
+    mut conn: Conn,
+    jobs: &std::sync::Mutex<mpsc::Receiver<Job>>,
+    session: &SessionLog,
+    done: &mpsc::Sender<Done>,
+    cancel: &Cancel,
+) {
     let mut applied = 0;
     let mut failed = false;
     loop {
@@ -686,7 +698,7 @@ fn worker(mut conn: Conn, jobs: &std::sync::Mutex<mpsc::Receiver<Job>>, done: &m
         let result = if failed || cancel.is_cancelled() {
             Ok(())
         } else {
-            run_job(&mut conn, &job, &mut applied)
+            run_job(&mut conn, &job, session, &mut applied)
         };
         failed |= result.is_err();
         if done.send((table, result)).is_err() {
@@ -695,11 +707,20 @@ fn worker(mut conn: Conn, jobs: &std::sync::Mutex<mpsc::Receiver<Job>>, done: &m
     }
 }
 
-fn run_job(conn: &mut Conn, job: &Job, applied: &mut usize) -> Result<(), ImportError> {
-    for sql in job.session.iter().skip(*applied) {
-        conn.query_drop(sql).map_err(|e| statement_error(&job.stmt, e))?;
+fn run_job(conn: &mut Conn, job: &Job, session: &SessionLog, applied: &mut usize) -> Result<(), ImportError> {
+    if *applied < job.session_len {
+        // Copied out so the dispatcher is never blocked behind a running statement.
+        let pending: Vec<String> = session
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(*applied..job.session_len)
+            .unwrap_or_default()
+            .to_vec();
+        for sql in &pending {
+            conn.query_drop(sql).map_err(|e| statement_error(&job.stmt, e))?;
+        }
+        *applied = job.session_len;
     }
-    *applied = (*applied).max(job.session.len());
     conn.query_drop(job.stmt.to_query())
         .map_err(|e| statement_error(&job.stmt, e))
 }
@@ -775,6 +796,14 @@ mod tests {
             Barrier::Table
         );
         assert_eq!(barrier_for(&stmt(StatementKind::Other, "commit")), Barrier::None);
+        assert_eq!(
+            barrier_for(&stmt(StatementKind::DropTable, "DROP TABLE IF EXISTS `t`")),
+            Barrier::Table
+        );
+        assert_eq!(
+            barrier_for(&stmt(StatementKind::CreateTable, "CREATE TABLE `u` (x INT)")),
+            Barrier::None
+        );
         assert_eq!(
             barrier_for(&stmt(StatementKind::CreateTrigger, "CREATE TRIGGER …")),
             Barrier::All
