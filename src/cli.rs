@@ -61,6 +61,8 @@ pub enum Command {
     Menu(JsonFlag),
     /// Launch Secours when the session opens: on, off or status.
     LoginItem(LoginItemArgs),
+    /// The database of an environment: import a dump, empty it, dump it.
+    Db(DbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +211,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Copies(args) => copies_command(&Context::load(locations)?, &args),
         Command::Menu(f) => menu_command(locations, f.json),
         Command::LoginItem(args) => login_item_command(args.what),
+        Command::Db(args) => db_command(&Context::load(locations)?, args),
     }
 }
 
@@ -635,4 +638,194 @@ fn login_item_command(what: LoginItemChoice) -> Result<u8> {
     };
     println!("{status}");
     Ok(if matches!(status, Status::Stale { .. }) { 1 } else { 0 })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// `secours db …`: the database engine on an environment's database.
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import a mysqldump .gz into the environment's database (exit 0 ok, 2 refused/failed, 3 config/connection).
+    Import(DbImportArgs),
+    /// Drop every table, view, routine and event of the environment's database.
+    DropAll(DbDropAllArgs),
+    /// Dump the environment's database to a .gz file in mysqldump format.
+    Dump(DbDumpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbImportArgs {
+    /// The dump (gzip'd SQL).
+    pub dump: PathBuf,
+    /// The environment whose database receives the dump.
+    #[arg(long)]
+    pub env: String,
+    /// Drop everything in the database first (after the checks passed).
+    #[arg(long)]
+    pub replace: bool,
+    /// Turn other users' DEFINER clauses into DEFINER=CURRENT_USER.
+    #[arg(long)]
+    pub rewrite_definers: bool,
+    /// Connections inserting rows in parallel (1: everything in dump order on one connection).
+    #[arg(long, default_value_t = 2)]
+    pub connections: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDropAllArgs {
+    #[arg(long)]
+    pub env: String,
+    /// Confirm: everything in the database is dropped.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDumpArgs {
+    #[arg(long)]
+    pub env: String,
+    /// The .gz file to write.
+    #[arg(short = 'o', long = "output", value_name = "FILE.gz")]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The environment's database settings, or `None` after printing why (exit 3).
+fn db_settings(ctx: &Context, env: &str) -> Option<crate::dbphp::DbSettings> {
+    match environment::named(&ctx.config, env).and_then(|e| e.database()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("secours: {e}");
+            None
+        }
+    }
+}
+
+fn db_command(ctx: &Context, args: DbArgs) -> Result<u8> {
+    match args.command {
+        DbCommand::Import(a) => db_import_command(ctx, &a),
+        DbCommand::DropAll(a) => db_drop_all_command(ctx, &a),
+        DbCommand::Dump(a) => db_dump_command(ctx, &a),
+    }
+}
+
+fn db_import_command(ctx: &Context, args: &DbImportArgs) -> Result<u8> {
+    let Some(settings) = db_settings(ctx, &args.env) else {
+        return Ok(EXIT_UNKNOWN);
+    };
+    let options = crate::db::importer::ImportOptions {
+        replace: args.replace,
+        rewrite_definers: args.rewrite_definers,
+        connections: args.connections.max(1),
+    };
+    let bars = Bars::new(!args.json);
+    match crate::db::importer::import_dump(&settings, &args.dump, &options, &bars, &crate::progress::Cancel::new()) {
+        Ok(summary) => {
+            if args.json {
+                print_json(&serde_json::json!({ "ok": true, "summary": summary }))?;
+            } else {
+                if let Some(d) = &summary.dropped {
+                    println!("dropped   {} objects first", d.total());
+                }
+                println!(
+                    "imported  {} statements, {} tables, {} rows from {} in {:.1} s",
+                    summary.statements,
+                    summary.tables,
+                    summary.rows,
+                    args.dump.display(),
+                    summary.seconds
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if args.json {
+                print_json(&serde_json::json!({ "ok": false, "error": e.to_string() }))?;
+            }
+            eprintln!("secours: {e}");
+            Ok(if e.is_refusal() { 2 } else { EXIT_UNKNOWN })
+        }
+    }
+}
+
+fn db_drop_all_command(ctx: &Context, args: &DbDropAllArgs) -> Result<u8> {
+    if !args.yes {
+        eprintln!(
+            "secours: 'db drop-all' drops every table, view, routine and event of environment '{}'; nothing was done. Add --yes to confirm.",
+            args.env
+        );
+        return Ok(2);
+    }
+    let Some(settings) = db_settings(ctx, &args.env) else {
+        return Ok(EXIT_UNKNOWN);
+    };
+    let dropped = crate::db::connect::connect(&settings)
+        .map_err(anyhow::Error::from)
+        .and_then(|mut conn| crate::db::drop_all::drop_all(&mut conn).map_err(anyhow::Error::from));
+    match dropped {
+        Ok(d) => {
+            if args.json {
+                print_json(&serde_json::json!({ "ok": true, "dropped": d }))?;
+            } else {
+                println!(
+                    "dropped   {} tables, {} views, {} procedures, {} functions, {} events",
+                    d.tables, d.views, d.procedures, d.functions, d.events
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("secours: {e:#}");
+            Ok(EXIT_UNKNOWN)
+        }
+    }
+}
+
+fn db_dump_command(ctx: &Context, args: &DbDumpArgs) -> Result<u8> {
+    let Some(settings) = db_settings(ctx, &args.env) else {
+        return Ok(EXIT_UNKNOWN);
+    };
+    let mut conn = match crate::db::connect::connect(&settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("secours: {e}");
+            return Ok(EXIT_UNKNOWN);
+        }
+    };
+    let bars = Bars::new(!args.json);
+    match crate::db::dumper::dump_database(&mut conn, &args.output, &bars, &crate::progress::Cancel::new()) {
+        Ok(s) => {
+            if args.json {
+                print_json(&serde_json::json!({
+                    "ok": true, "path": s.path, "bytes": s.bytes, "tables": s.tables, "rows": s.rows,
+                    "views": s.views, "triggers": s.triggers, "procedures": s.procedures,
+                    "functions": s.functions, "events": s.events,
+                }))?;
+            } else {
+                println!(
+                    "dumped    {} tables, {} rows to {} ({} bytes)",
+                    s.tables,
+                    s.rows,
+                    s.path.display(),
+                    s.bytes
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("secours: {e}");
+            Ok(2)
+        }
+    }
 }

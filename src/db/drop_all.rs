@@ -11,7 +11,7 @@ use mysql::prelude::Queryable;
 use super::{DbError, current_database, query_strings, quote_ident};
 
 /// How many objects [`drop_all`] dropped, or [`object_counts`] found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DropSummary {
     pub views: usize,
     pub tables: usize,

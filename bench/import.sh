@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Benchmark: `secours db import` against `gunzip | mariadb` and `myloader -t 2`, on the same
+# deterministic data, into empty databases of one throwaway MariaDB server. Prints times and ratios.
+#
+# Not a test: run by hand.   bench/import.sh            (~200 MB of SQL, takes minutes)
+#                            SCALE=0.05 bench/import.sh (a quick smoke run)
+# Environment: SCALE (1 = ~100 MB BLOB-heavy + ~100 MB row-heavy), CONNECTIONS (secours, default 2),
+# SECOURS_BIN (default: builds target/release/secours), KEEP=1 keeps the temporary folder.
+# Needs: mariadbd, mariadb-install-db, mariadb, mariadb-dump, mydumper, myloader, gzip.
+# A run on the 2-core build machine (2026-11-25, MariaDB 10.11, release build, 141 MB gz / 252 MB SQL):
+#   gunzip | mariadb 37.9 s, myloader -t 2 26.6 s, secours db import (2 workers) 26.8 s
+#   → secours / (gunzip | mariadb) = 0.71, secours / myloader = 1.00.
+set -euo pipefail
+
+SCALE=${SCALE:-1}
+CONNECTIONS=${CONNECTIONS:-2}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+for tool in mariadbd mariadb-install-db mariadb mariadb-dump mydumper myloader gzip; do
+    command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin:/usr/local/sbin"
+    command -v "$tool" >/dev/null || { echo "bench: '$tool' is not installed" >&2; exit 3; }
+done
+
+if [ -z "${SECOURS_BIN:-}" ]; then
+    (cd "$here" && cargo build --release --quiet --bin secours)
+    SECOURS_BIN="$here/target/release/secours"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/secours-bench-XXXXXX")
+sock="$work/sock"
+user=$(id -un)
+pw=bench-pw
+cleanup() {
+    if [ -f "$work/pid" ]; then kill "$(cat "$work/pid")" 2>/dev/null || true; sleep 1; fi
+    if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+
+echo "== starting a throwaway MariaDB in $work"
+mariadb-install-db --no-defaults --user="$user" --datadir="$work/data" \
+    --auth-root-authentication-method=socket --skip-test-db >"$work/install.log" 2>&1
+cat >"$work/init.sql" <<SQL
+CREATE USER 'bench'@'%' IDENTIFIED BY '$pw';
+CREATE USER 'bench'@'localhost' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON *.* TO 'bench'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'bench'@'localhost' WITH GRANT OPTION;
+SQL
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mariadbd --no-defaults --user="$user" --datadir="$work/data" --socket="$sock" --port="$port" \
+    --bind-address=127.0.0.1 --pid-file="$work/pid" --init-file="$work/init.sql" \
+    --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --max-allowed-packet=256M \
+    --log-error="$work/error.log" &
+for _ in $(seq 60); do [ -S "$sock" ] && break; sleep 0.5; done
+sleep 1
+
+sql() { MYSQL_PWD=$pw mariadb --no-defaults --socket="$sock" --user=bench "$@"; }
+
+blob_rows=$(python3 -c "print(max(1, int(400 * $SCALE)))")
+plain_rows=$(python3 -c "print(max(1, int(1000000 * $SCALE)))")
+echo "== generating: $blob_rows rows of 256 KiB BLOBs, $plain_rows plain rows (deterministic)"
+sql -e "CREATE DATABASE src CHARACTER SET utf8mb4"
+sql src <<SQL
+CREATE TABLE blobs (id INT PRIMARY KEY, name VARCHAR(64), data LONGBLOB) ENGINE=InnoDB;
+CREATE TABLE plain (id INT PRIMARY KEY, a INT, b CHAR(32), c DECIMAL(12,2), d DATETIME,
+  e VARCHAR(200), KEY ka (a)) ENGINE=InnoDB;
+CREATE TABLE notes (id INT PRIMARY KEY, plain_id INT, note TEXT,
+  FOREIGN KEY (plain_id) REFERENCES plain (id)) ENGINE=InnoDB;
+-- Pseudo-random but deterministic bytes: SHA-512 of the row number, varied per 4 KiB block.
+INSERT INTO blobs SELECT seq, CONCAT('blob ', seq),
+  (SELECT GROUP_CONCAT(UNHEX(SHA2(CONCAT(b.seq, '-', k.seq), 512)) SEPARATOR '')
+     FROM seq_1_to_4096 k)
+  FROM seq_1_to_${blob_rows} b;
+INSERT INTO plain SELECT seq, seq * 7919 % 100003, MD5(seq), seq / 100,
+  '2020-01-01' + INTERVAL seq MINUTE, CONCAT('row ', seq, ' é🚀 ', REPEAT(CHAR(65 + seq % 26), seq % 80))
+  FROM seq_1_to_${plain_rows};
+INSERT INTO notes SELECT seq, seq, CONCAT('note; "', seq, '" \'x\'') FROM seq_1_to_${plain_rows} WHERE seq % 10 = 0;
+CREATE VIEW v_notes AS SELECT n.id, p.b FROM notes n JOIN plain p ON p.id = n.plain_id;
+SQL
+
+echo "== dumping with mariadb-dump and mydumper"
+MYSQL_PWD=$pw mariadb-dump --no-defaults --socket="$sock" --user=bench --single-transaction \
+    --routines --triggers --events src | gzip -6 >"$work/src.gz"
+mydumper -S "$sock" -u bench -p "$pw" -B src -o "$work/mydumper" -t 2 -G -E -R >/dev/null 2>&1
+raw=$(gzip -dc "$work/src.gz" | wc -c)
+echo "   dump: $(du -h "$work/src.gz" | cut -f1) gzip'd, $((raw / 1000000)) MB of SQL"
+
+cat >"$work/config.toml" <<TOML
+[watch]
+environments = ['bench']
+
+[restore]
+target = 'bench'
+
+[environments.bench]
+root = '$work/env'
+
+[environments.bench.database]
+host = '127.0.0.1'
+port = $port
+name = 'dst_secours'
+user = 'bench'
+password = '$pw'
+TOML
+mkdir -p "$work/env"
+
+now() { date +%s.%N; }
+for db in dst_cli dst_myloader dst_secours; do sql -e "CREATE DATABASE $db CHARACTER SET utf8mb4"; done
+
+echo "== gunzip | mariadb"
+t0=$(now); gzip -dc "$work/src.gz" | sql dst_cli; t_cli=$(python3 -c "print($(now) - $t0)")
+echo "== myloader -t 2"
+t0=$(now); myloader -S "$sock" -u bench -p "$pw" -d "$work/mydumper" -B dst_myloader -t 2 >/dev/null 2>&1
+t_my=$(python3 -c "print($(now) - $t0)")
+echo "== secours db import --connections $CONNECTIONS"
+t0=$(now)
+SECOURS_DATA_DIR="$work/secours-data" "$SECOURS_BIN" --config "$work/config.toml" \
+    db import "$work/src.gz" --env bench --connections "$CONNECTIONS" --json >"$work/secours.json"
+t_se=$(python3 -c "print($(now) - $t0)")
+
+count() { sql -N -e "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM plain), (SELECT COUNT(*) FROM notes)" "$1"; }
+for db in src dst_cli dst_myloader dst_secours; do echo "   rows in $db: $(count $db | tr '\t' ' ')"; done
+
+python3 - "$t_cli" "$t_my" "$t_se" <<'PY'
+import sys
+cli, my, se = map(float, sys.argv[1:])
+print(f"gunzip | mariadb   {cli:8.2f} s")
+print(f"myloader -t 2      {my:8.2f} s")
+print(f"secours db import  {se:8.2f} s")
+print(f"ratio secours / (gunzip | mariadb) = {se / cli:.2f}")
+print(f"ratio secours / myloader           = {se / my:.2f}")
+PY
