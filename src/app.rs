@@ -359,13 +359,8 @@ impl Session {
             Ok(events) if events.is_empty() => text.push_str(self.lang.t().history_empty),
             Ok(events) => {
                 for e in events {
-                    let local = e.at.to_zoned(jiff::tz::TimeZone::system());
-                    text.push_str(&format!(
-                        "{}  {:<12} {}\n",
-                        local.strftime("%Y-%m-%d %H:%M:%S"),
-                        e.kind,
-                        e.summary
-                    ));
+                    text.push_str(&e.line());
+                    text.push('\n');
                 }
             }
             Err(e) => text.push_str(&e.to_string()),

@@ -354,8 +354,7 @@ fn history_command(ctx: &Context, args: &HistoryArgs) -> Result<u8> {
         println!("{}", ctx.lang.t().history_empty);
     }
     for e in &events {
-        let local = e.at.to_zoned(jiff::tz::TimeZone::system());
-        println!("{}  {:<12} {}", local.strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.summary);
+        println!("{}", e.line());
     }
     Ok(0)
 }

@@ -376,6 +376,19 @@ pub struct HistoryEvent {
     pub details: Value,
 }
 
+impl HistoryEvent {
+    /// One line for people: local time, kind, summary (used by `secours history` and the app's History…).
+    pub fn line(&self) -> String {
+        let local = self.at.to_zoned(jiff::tz::TimeZone::system());
+        format!(
+            "{}  {:<12} {}",
+            local.strftime("%Y-%m-%d %H:%M:%S"),
+            self.kind,
+            self.summary
+        )
+    }
+}
+
 /// An open history file. One per process (or thread); it is `Send` but not `Sync`.
 pub struct History {
     conn: Connection,
