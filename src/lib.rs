@@ -31,6 +31,7 @@ pub mod operations;
 pub mod paths;
 pub mod platform;
 pub mod progress;
+pub mod restore;
 pub mod secret;
 pub mod status;
 pub mod timemachine;

@@ -1,0 +1,1059 @@
+//! Step 4 of a restore: extracting `media.taz` into a fresh staging folder, safely ("Décompresser le fichier
+//! `media.taz`" in the seed procedure, but never into the live `web/` folder).
+//!
+//! Guarantees:
+//! - Nothing is ever written outside `staging`, and no link is ever followed while writing. Entries are
+//!   written by this module, not by the `tar` crate's `unpack`: folders are made one component at a time and
+//!   every existing component must be a real folder (never a symbolic link); files are created with
+//!   `O_CREAT|O_EXCL|O_NOFOLLOW`; an existing name is only ever unlinked, never opened.
+//! - Refused, stopping at once with [`MediaError::Unsafe`]: absolute names, `..` components, devices and
+//!   FIFOs (in any entry, as [`crate::verify`] judges them); and, among the extracted entries, symbolic links
+//!   that are absolute or lead out of the media folders (checked on paper when the entry is read, and again
+//!   at the end through the links actually on disk, so a chain of links cannot escape either), hard links to
+//!   anything but a regular file extracted before them, and paths that go through a symbolic link or a file.
+//!   The caller removes `staging` after any error but [`MediaError::StagingExists`] (then nothing was
+//!   created, and the folder there is not ours).
+//! - Only the top-level folders named in `media_dirs` are extracted; other top-level entries are skipped
+//!   and listed. A media folder missing from the archive is created empty, because the application expects
+//!   it.
+//! - The archive is read once, front to back: the gzip layer is [`crate::verify`]'s strict reader (CRC and
+//!   length of every member, no trailing garbage) and the tar stream must end with its two zero blocks, so a
+//!   truncated archive is [`MediaError::Corrupt`], never a silently short extraction. Memory stays constant
+//!   apart from one small record per folder (modes and times of folders are set at the end, deepest first,
+//!   so a read-only folder can still be filled).
+//! - Permissions keep the archive's `rwx` bits (setuid, setgid and sticky are dropped); modification times
+//!   of files and folders are restored (not those of symbolic links). Owners are not: see
+//!   [`super::owner`].
+//! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`] of `staging`
+//!   right after the extraction.
+//! - Nothing is synced to disk: the caller syncs once, before the swap.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::progress::{Cancel, Progress, Update};
+use crate::verify::{At, Counts, GzFault, GzMembers, Stream};
+
+/// The progress step name.
+pub const STEP: &str = "media";
+/// Copy buffer: big enough that per-call overhead vanishes.
+const BUF: usize = 1 << 20;
+/// Progress is reported at most once per this many compressed bytes.
+const PROGRESS_EVERY: u64 = 64 * 1024;
+/// How many skipped top-level names are listed before the rest are only counted.
+const MAX_LISTED: usize = 20;
+/// Like the kernel's `MAXSYMLINKS`: a longer chain of links is refused.
+const MAX_LINK_HOPS: usize = 40;
+/// Mode of `staging` and of folders that have no entry of their own.
+const FOLDER_MODE: u32 = 0o755;
+const TAR_BLOCK: u64 = 512;
+
+/// What [`extract_media`] put in `staging`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExtractSummary {
+    /// Regular files, hard links included (each name counts once).
+    pub files: u64,
+    /// Folders below `staging`, including [`ExtractSummary::implied_folders`].
+    pub folders: u64,
+    pub symlinks: u64,
+    /// Bytes of file data (data shared by hard links counts once).
+    pub bytes: u64,
+    /// How many of `files` came from hard-link entries.
+    pub hard_links: u64,
+    /// How many of `folders` have no entry of their own in the archive: parents of deeper entries, and the
+    /// empty folders made for `missing_dirs`.
+    pub implied_folders: u64,
+    /// Skipped top-level names (outside the media folders), the first 20.
+    pub skipped: Vec<String>,
+    /// How many entries were skipped in all.
+    pub skipped_count: u64,
+    /// Media folders absent from the archive, created empty.
+    pub missing_dirs: Vec<String>,
+}
+
+impl ExtractSummary {
+    /// The counts [`count_tree`] should find in `staging` (or in the media folders once swapped in).
+    pub fn tree_count(&self) -> TreeCount {
+        TreeCount {
+            files: self.files,
+            folders: self.folders,
+            symlinks: self.symlinks,
+            bytes: self.bytes,
+        }
+    }
+
+    /// The counts in [`crate::verify`]'s convention (entries of the archive: regular files without hard
+    /// links, folder entries, data bytes). They equal the verify report's counts when nothing was skipped
+    /// and no name appears twice in the archive.
+    pub fn archive_counts(&self) -> Counts {
+        Counts::Media {
+            files: self.files.saturating_sub(self.hard_links),
+            folders: self.folders.saturating_sub(self.implied_folders),
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// What [`count_tree`] found below a folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TreeCount {
+    /// Regular files (each hard-linked name counts).
+    pub files: u64,
+    /// Folders below the root (not the root itself).
+    pub folders: u64,
+    pub symlinks: u64,
+    /// Sizes of regular files; a file with several names inside the tree counts once.
+    pub bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error(
+        "cannot open the media archive '{archive}': {source}. Check that the file exists and that Secours may read it."
+    )]
+    Open { archive: PathBuf, source: io::Error },
+    #[error("cannot read the media archive '{archive}': {source}. Check the disk that holds it, then restore again.")]
+    Read { archive: PathBuf, source: io::Error },
+    #[error(
+        "the media archive '{archive}' is damaged{}: {reason}. Check it with 'secours verify' and restore from an \
+         older backup.",
+        located(.entry, .at)
+    )]
+    Corrupt {
+        archive: PathBuf,
+        /// The entry being read, when the fault is inside one.
+        entry: Option<String>,
+        at: At,
+        reason: String,
+    },
+    #[error(
+        "the media archive '{archive}' holds the unsafe entry '{entry}' ({reason}); the restore was stopped and \
+         nothing was written outside the staging folder. Restore from another backup, or rebuild media.taz with \
+         'tar czf media.taz documents pictures' in the web folder."
+    )]
+    Unsafe {
+        archive: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    #[error(
+        "cannot write '{path}': {source}. Check that its folder exists, that the disk has free space for the \
+         whole media (the size of the uncompressed archive) and that Secours may write there."
+    )]
+    Write { path: PathBuf, source: io::Error },
+    #[error(
+        "the staging folder '{path}' already exists, so nothing was extracted. An earlier restore may have been \
+         interrupted: move that folder aside or delete it, then restore again."
+    )]
+    StagingExists { path: PathBuf },
+    #[error(
+        "the extraction of '{archive}' was cancelled; the staging folder is incomplete and must not be used. \
+         Start the restore again when ready."
+    )]
+    Cancelled { archive: PathBuf },
+}
+
+fn located(entry: &Option<String>, at: &At) -> String {
+    let stream = match at.stream {
+        Stream::Compressed => "compressed file",
+        Stream::Decompressed => "tar stream",
+    };
+    match entry {
+        Some(e) => format!(" in entry '{e}' (byte {} of the {stream})", at.offset),
+        None => format!(" at byte {} of the {stream}", at.offset),
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(io::Error) -> MediaError + use<> {
+    let path = path.to_path_buf();
+    move |source| MediaError::Write { path, source }
+}
+
+/// Extracts the media folders of `archive` (a tar.gz such as `media.taz`) into `staging`, which must not
+/// exist yet (its parent must). See the module documentation for what is guaranteed.
+pub fn extract_media(
+    archive: &Path,
+    staging: &Path,
+    media_dirs: &[String],
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ExtractSummary, MediaError> {
+    let open_err = |source| MediaError::Open {
+        archive: archive.to_path_buf(),
+        source,
+    };
+    let file = File::open(archive).map_err(open_err)?;
+    let total = file.metadata().map_err(open_err)?.len();
+    match fs::DirBuilder::new().mode(FOLDER_MODE).create(staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(MediaError::StagingExists {
+                path: staging.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(write_err(staging)(e)),
+    }
+    // The umask may have narrowed the mode; the web server must be able to read the folders.
+    set_folder_meta(staging, FOLDER_MODE, None).map_err(write_err(staging))?;
+
+    let media: Vec<&str> = media_dirs
+        .iter()
+        .map(String::as_str)
+        .filter(|d| {
+            // The configuration checks this too; a name that is not one plain folder name could point anywhere.
+            let plain = !d.is_empty() && *d != "." && *d != ".." && !d.contains('/') && !d.contains('\0');
+            if !plain {
+                log::warn!("ignoring the media folder name '{d}': it is not a plain folder name");
+            }
+            plain
+        })
+        .collect();
+    let shared = Rc::new(Shared::default());
+    let mut source = Source {
+        gz: GzMembers::new(file),
+        shared: Rc::clone(&shared),
+    };
+    let mut x = Extractor {
+        archive,
+        staging,
+        media,
+        progress,
+        cancel,
+        total,
+        shared,
+        summary: ExtractSummary::default(),
+        entry: None,
+        dirs: Vec::new(),
+        implied: HashSet::new(),
+        links: Vec::new(),
+        last_parent: None,
+        next_report: 0,
+        buf: vec![0u8; BUF],
+    };
+    x.run(&mut source)?;
+    progress.update(Update {
+        step: STEP,
+        done: x.shared.compressed.get(),
+        total: Some(total),
+        detail: None,
+    });
+    Ok(x.summary)
+}
+
+/// Counts what is below `root` (a real folder), without following any link.
+pub fn count_tree(root: &Path) -> io::Result<TreeCount> {
+    if !fs::symlink_metadata(root)?.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("'{}' is not a folder", root.display()),
+        ));
+    }
+    let mut count = TreeCount::default();
+    let mut seen = HashSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                count.folders += 1;
+                stack.push(entry.path());
+            } else if kind.is_symlink() {
+                count.symlinks += 1;
+            } else if kind.is_file() {
+                count.files += 1;
+                let meta = entry.metadata()?;
+                if meta.nlink() <= 1 || seen.insert((meta.dev(), meta.ino())) {
+                    count.bytes += meta.len();
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading.
+
+/// State the reader shares with the extractor while the `tar` crate owns the reader.
+#[derive(Default)]
+struct Shared {
+    /// Compressed bytes consumed.
+    compressed: Cell<u64>,
+    /// Tar stream bytes produced.
+    decompressed: Cell<u64>,
+    /// The gzip data ended cleanly (every member sound).
+    eof: Cell<bool>,
+    /// Why the last read failed; the `tar` crate only passes on an opaque `io::Error`.
+    fault: RefCell<Option<GzFault>>,
+}
+
+struct Source {
+    gz: GzMembers<File>,
+    shared: Rc<Shared>,
+}
+
+impl Read for Source {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let result = self.gz.read_chunk(out);
+        self.shared.compressed.set(self.gz.compressed_offset());
+        match result {
+            Ok(0) => {
+                self.shared.eof.set(true);
+                Ok(0)
+            }
+            Ok(n) => {
+                self.shared.decompressed.set(self.shared.decompressed.get() + n as u64);
+                Ok(n)
+            }
+            Err(fault) => {
+                let message = match &fault {
+                    GzFault::Io(e) => e.to_string(),
+                    GzFault::Corrupt { reason, .. } => reason.clone(),
+                };
+                *self.shared.fault.borrow_mut() = Some(fault);
+                Err(io::Error::new(io::ErrorKind::InvalidData, message))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Extracting.
+
+/// A folder's final mode and time, applied at the end.
+struct FolderMeta {
+    path: PathBuf,
+    depth: usize,
+    mode: u32,
+    mtime: Option<SystemTime>,
+}
+
+struct Extractor<'a> {
+    archive: &'a Path,
+    staging: &'a Path,
+    media: Vec<&'a str>,
+    progress: &'a dyn Progress,
+    cancel: &'a Cancel,
+    total: u64,
+    shared: Rc<Shared>,
+    summary: ExtractSummary,
+    /// The entry being extracted, for messages and progress.
+    entry: Option<String>,
+    dirs: Vec<FolderMeta>,
+    /// Folders made without an entry of their own (so far).
+    implied: HashSet<PathBuf>,
+    /// Symbolic links made (path below staging, entry name), checked again at the end.
+    links: Vec<(PathBuf, String)>,
+    /// The last folder (below staging) known to be a chain of real folders; folders are never removed or
+    /// replaced during an extraction, so this stays true.
+    last_parent: Option<PathBuf>,
+    next_report: u64,
+    buf: Vec<u8>,
+}
+
+type Entry<'e, 's> = tar::Entry<'e, &'s mut Source>;
+
+impl Extractor<'_> {
+    fn run(&mut self, source: &mut Source) -> Result<(), MediaError> {
+        {
+            let mut archive = tar::Archive::new(&mut *source);
+            let entries = archive.entries().map_err(|e| self.read_failed(e))?;
+            for entry in entries {
+                self.check_cancel()?;
+                let mut entry = entry.map_err(|e| self.read_failed(e))?;
+                self.extract_entry(&mut entry)?;
+            }
+        }
+        self.entry = None;
+        self.check_end(source)?;
+        self.make_missing_dirs()?;
+        self.recheck_links()?;
+        self.apply_folder_meta()
+    }
+
+    fn extract_entry(&mut self, entry: &mut Entry<'_, '_>) -> Result<(), MediaError> {
+        let kind = entry.header().entry_type().as_byte();
+        if matches!(kind, b'g' | b'x' | b'L' | b'K') {
+            // Extended headers the `tar` crate did not fold into an entry (a global PAX header, or one in a
+            // pre-POSIX header): metadata, nothing to write.
+            return Ok(());
+        }
+        let name_bytes = entry.path_bytes().into_owned();
+        self.entry = Some(String::from_utf8_lossy(&name_bytes).into_owned());
+        self.tick();
+        let comps = entry_components(&name_bytes).map_err(|why| self.unsafe_entry(why))?;
+        if let Some(why) = kind_danger(kind) {
+            return Err(self.unsafe_entry(why));
+        }
+        let link = entry.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default();
+        if matches!(kind, b'1' | b'2') {
+            // The archive-wide rule of `verify`, applied to skipped entries too.
+            let start = if kind == b'2' { parent_of(&comps) } else { &[] };
+            check_link_path(kind, start, &link, None, None).map_err(|why| self.unsafe_entry(why))?;
+        }
+        let Some(top) = comps.first() else {
+            return Ok(()); // The archive's root folder (`./`): staging stands for it.
+        };
+        if !self.media.iter().any(|m| m.as_bytes() == top.as_slice()) {
+            self.skip(top);
+            return Ok(());
+        }
+        let rel: PathBuf = comps.iter().map(|c| OsStr::from_bytes(c)).collect();
+        let is_folder = matches!(kind, b'5' | b'D');
+        if comps.len() == 1 && !is_folder && matches!(kind, b'0' | b'\0' | b'7' | b'S' | b'1' | b'2') {
+            return Err(self.unsafe_entry("a media folder must be a folder, not a file or a link"));
+        }
+        match kind {
+            b'0' | b'\0' | b'7' | b'S' => self.file(entry, &rel),
+            b'5' | b'D' => self.folder(entry, &rel),
+            b'2' => {
+                check_link_path(kind, parent_of(&comps), &link, Some(&self.media), None)
+                    .map_err(|why| self.unsafe_entry(why))?;
+                self.symlink(&rel, &link)
+            }
+            b'1' => self.hard_link(&rel, &link),
+            other => {
+                log::warn!(
+                    "skipping entry '{}' of unknown type '{}' in '{}'",
+                    self.entry.as_deref().unwrap_or_default(),
+                    other.escape_ascii(),
+                    self.archive.display()
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn skip(&mut self, top: &[u8]) {
+        self.summary.skipped_count += 1;
+        let top = String::from_utf8_lossy(top);
+        if self.summary.skipped.len() < MAX_LISTED && !self.summary.skipped.iter().any(|s| *s == top) {
+            self.summary.skipped.push(top.into_owned());
+        }
+    }
+
+    fn file(&mut self, entry: &mut Entry<'_, '_>, rel: &Path) -> Result<(), MediaError> {
+        let mode = self.mode(entry)?;
+        let mtime = mtime(entry.header());
+        self.ensure_folders(rel.parent())?;
+        let path = self.staging.join(rel);
+        let mut out = match create_file(&path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // The same name twice: the later entry wins, as with tar.
+                self.make_room(&path)?;
+                create_file(&path)
+            }
+            other => other,
+        }
+        .map_err(write_err(&path))?;
+        let mut buf = std::mem::take(&mut self.buf);
+        let copied = self.copy(entry, &mut out, &path, &mut buf);
+        self.buf = buf;
+        let written = copied?;
+        let size = entry.size();
+        if written != size {
+            return Err(self.corrupt_here(format!(
+                "the archive ends in the middle of this file ({} bytes missing): it is truncated",
+                size - written
+            )));
+        }
+        out.set_permissions(Permissions::from_mode(mode))
+            .map_err(write_err(&path))?;
+        if let Some(t) = mtime {
+            out.set_modified(t).map_err(write_err(&path))?;
+        }
+        self.summary.files += 1;
+        self.summary.bytes += written;
+        Ok(())
+    }
+
+    fn copy(
+        &mut self,
+        entry: &mut Entry<'_, '_>,
+        out: &mut File,
+        path: &Path,
+        buf: &mut [u8],
+    ) -> Result<u64, MediaError> {
+        let mut written = 0u64;
+        loop {
+            self.check_cancel()?;
+            let n = match entry.read(buf) {
+                Ok(0) => return Ok(written),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.read_failed(e)),
+            };
+            out.write_all(&buf[..n]).map_err(write_err(path))?;
+            written += n as u64;
+            self.tick();
+        }
+    }
+
+    fn folder(&mut self, entry: &mut Entry<'_, '_>, rel: &Path) -> Result<(), MediaError> {
+        let mode = self.mode(entry)?;
+        let mtime = mtime(entry.header());
+        self.ensure_folders(rel.parent())?;
+        let path = self.staging.join(rel);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                // Made earlier for a deeper entry, or named twice.
+                if self.implied.remove(&path) {
+                    self.summary.implied_folders -= 1;
+                }
+            }
+            Ok(_) => {
+                self.make_room(&path)?;
+                make_folder(&path).map_err(write_err(&path))?;
+                self.summary.folders += 1;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                make_folder(&path).map_err(write_err(&path))?;
+                self.summary.folders += 1;
+            }
+            Err(e) => return Err(write_err(&path)(e)),
+        }
+        self.dirs.push(FolderMeta {
+            path,
+            depth: rel.components().count(),
+            mode,
+            mtime,
+        });
+        Ok(())
+    }
+
+    fn symlink(&mut self, rel: &Path, target: &[u8]) -> Result<(), MediaError> {
+        self.ensure_folders(rel.parent())?;
+        let path = self.staging.join(rel);
+        let target = OsStr::from_bytes(target);
+        match std::os::unix::fs::symlink(target, &path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.make_room(&path)?;
+                std::os::unix::fs::symlink(target, &path)
+            }
+            other => other,
+        }
+        .map_err(write_err(&path))?;
+        self.summary.symlinks += 1;
+        self.links
+            .push((rel.to_path_buf(), self.entry.clone().unwrap_or_default()));
+        Ok(())
+    }
+
+    fn hard_link(&mut self, rel: &Path, target: &[u8]) -> Result<(), MediaError> {
+        let shown = String::from_utf8_lossy(target).into_owned();
+        let not_before = || format!("hard link to '{shown}', which is not a regular file extracted before it");
+        // A hard link names its target from the archive root; `check_link_path` made sure it stays inside.
+        let mut comps: Vec<&[u8]> = Vec::new();
+        for c in target.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => {
+                    comps.pop();
+                }
+                c => comps.push(c),
+            }
+        }
+        let Some((last, folders)) = comps.split_last() else {
+            return Err(self.unsafe_entry(not_before()));
+        };
+        let mut source = self.staging.to_path_buf();
+        for c in folders {
+            source.push(OsStr::from_bytes(c));
+            if !fs::symlink_metadata(&source).is_ok_and(|m| m.is_dir()) {
+                return Err(self.unsafe_entry(not_before()));
+            }
+        }
+        source.push(OsStr::from_bytes(last));
+        if !fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
+            // Missing, a folder, or a symbolic link (a link to a link would follow it).
+            return Err(self.unsafe_entry(not_before()));
+        }
+        let path = self.staging.join(rel);
+        if source == path {
+            return Ok(()); // A link to itself: the file is already there.
+        }
+        self.ensure_folders(rel.parent())?;
+        // `link` never follows the new name; `std` does not follow the old one either (linkat, no flags).
+        match fs::hard_link(&source, &path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.make_room(&path)?;
+                fs::hard_link(&source, &path)
+            }
+            other => other,
+        }
+        .map_err(write_err(&path))?;
+        self.summary.files += 1;
+        self.summary.hard_links += 1;
+        Ok(())
+    }
+
+    /// Makes sure every component of `rel_dir` (below staging) is a real folder, creating the missing ones.
+    fn ensure_folders(&mut self, rel_dir: Option<&Path>) -> Result<(), MediaError> {
+        let Some(rel_dir) = rel_dir else {
+            return Ok(());
+        };
+        if rel_dir.as_os_str().is_empty() || self.last_parent.as_deref() == Some(rel_dir) {
+            return Ok(());
+        }
+        let mut path = self.staging.to_path_buf();
+        for (depth, c) in rel_dir.components().enumerate() {
+            path.push(c);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) => {
+                    let what = if m.file_type().is_symlink() {
+                        "the symbolic link"
+                    } else {
+                        "the file"
+                    };
+                    let shown = path.strip_prefix(self.staging).unwrap_or(&path).display().to_string();
+                    return Err(self.unsafe_entry(format!("its path goes through {what} '{shown}'")));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    make_folder(&path).map_err(write_err(&path))?;
+                    self.summary.folders += 1;
+                    self.summary.implied_folders += 1;
+                    self.implied.insert(path.clone());
+                    self.dirs.push(FolderMeta {
+                        path: path.clone(),
+                        depth: depth + 1,
+                        mode: FOLDER_MODE,
+                        mtime: None,
+                    });
+                }
+                Err(e) => return Err(write_err(&path)(e)),
+            }
+        }
+        self.last_parent = Some(rel_dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Removes a file or link that a later entry of the same name replaces (unlinking never follows links).
+    fn make_room(&mut self, path: &Path) -> Result<(), MediaError> {
+        let meta = fs::symlink_metadata(path).map_err(write_err(path))?;
+        if meta.is_dir() {
+            return Err(self.unsafe_entry("an earlier entry made this name a folder, and a folder is never replaced"));
+        }
+        fs::remove_file(path).map_err(write_err(path))?;
+        if meta.file_type().is_symlink() {
+            self.summary.symlinks -= 1;
+        } else {
+            self.summary.files -= 1;
+            if meta.nlink() <= 1 {
+                self.summary.bytes -= meta.len();
+            }
+        }
+        Ok(())
+    }
+
+    fn mode(&self, entry: &Entry<'_, '_>) -> Result<u32, MediaError> {
+        entry
+            .header()
+            .mode()
+            .map(|m| m & 0o777)
+            .map_err(|_| self.corrupt_here("unreadable permissions in the tar header".to_string()))
+    }
+
+    /// The tar stream after the last entry: the `tar` crate stops at the first zero block (or at the end of
+    /// the data, which means the archive was cut); a second zero block must follow, then only zeros.
+    fn check_end(&mut self, source: &mut Source) -> Result<(), MediaError> {
+        let no_marker = "the archive has no end-of-archive marker (two zero blocks): it is truncated";
+        if self.shared.eof.get() {
+            return Err(self.corrupt_here(no_marker.to_string()));
+        }
+        let mut zeros = 0u64;
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = loop {
+            if let Err(e) = self.check_cancel() {
+                break Err(e);
+            }
+            let n = match source.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(self.read_failed(e)),
+            };
+            if let Some(p) = buf[..n].iter().position(|&b| b != 0) {
+                let after = zeros + p as u64;
+                let reason = if after < TAR_BLOCK {
+                    "a zero block in the middle of the archive: the entries after it would be lost"
+                } else {
+                    "unexpected data after the end of the tar archive (trailing garbage): the archive is damaged \
+                     or two archives were glued together"
+                };
+                let offset = self.shared.decompressed.get() - n as u64 + p as u64;
+                break Err(self.corrupt_at(offset, reason.to_string()));
+            }
+            zeros += n as u64;
+            self.tick();
+        };
+        self.buf = buf;
+        result?;
+        if zeros < TAR_BLOCK {
+            return Err(self.corrupt_here(no_marker.to_string()));
+        }
+        Ok(())
+    }
+
+    fn make_missing_dirs(&mut self) -> Result<(), MediaError> {
+        for name in self.media.clone() {
+            let path = self.staging.join(name);
+            match fs::symlink_metadata(&path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    make_folder(&path).map_err(write_err(&path))?;
+                    self.summary.folders += 1;
+                    self.summary.implied_folders += 1;
+                    self.summary.missing_dirs.push(name.to_string());
+                    self.dirs.push(FolderMeta {
+                        path,
+                        depth: 1,
+                        mode: FOLDER_MODE,
+                        mtime: None,
+                    });
+                }
+                Err(e) => return Err(write_err(&path)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows every symbolic link through the links really on disk: each checked alone on paper, a chain
+    /// (`a -> b/..` where `b` is itself a link) could still lead out.
+    fn recheck_links(&mut self) -> Result<(), MediaError> {
+        for (rel, name) in std::mem::take(&mut self.links) {
+            let path = self.staging.join(&rel);
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                continue; // Replaced by a later entry of the same name.
+            }
+            let target = fs::read_link(&path).map_err(write_err(&path))?;
+            let comps: Vec<Vec<u8>> = rel.components().map(|c| c.as_os_str().as_bytes().to_vec()).collect();
+            if let Err(reason) = check_link_path(
+                b'2',
+                parent_of(&comps),
+                target.as_os_str().as_bytes(),
+                Some(&self.media),
+                Some(self.staging),
+            ) {
+                return Err(MediaError::Unsafe {
+                    archive: self.archive.to_path_buf(),
+                    entry: name,
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_folder_meta(&mut self) -> Result<(), MediaError> {
+        let mut dirs = std::mem::take(&mut self.dirs);
+        // Deepest first, so a read-only folder is closed after its content; stable, so a later entry for the
+        // same folder wins.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.depth));
+        for d in dirs {
+            self.check_cancel()?;
+            set_folder_meta(&d.path, d.mode, d.mtime).map_err(write_err(&d.path))?;
+        }
+        Ok(())
+    }
+
+    // --- Reporting -------------------------------------------------------------------------------------
+
+    fn tick(&mut self) {
+        let done = self.shared.compressed.get();
+        if done >= self.next_report {
+            self.next_report = done + PROGRESS_EVERY;
+            self.progress.update(Update {
+                step: STEP,
+                done,
+                total: Some(self.total),
+                detail: self.entry.clone(),
+            });
+        }
+    }
+
+    fn check_cancel(&self) -> Result<(), MediaError> {
+        if self.cancel.is_cancelled() {
+            return Err(MediaError::Cancelled {
+                archive: self.archive.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
+    fn unsafe_entry(&self, reason: impl Into<String>) -> MediaError {
+        MediaError::Unsafe {
+            archive: self.archive.to_path_buf(),
+            entry: self.entry.clone().unwrap_or_default(),
+            reason: reason.into(),
+        }
+    }
+
+    fn corrupt_at(&self, offset: u64, reason: String) -> MediaError {
+        MediaError::Corrupt {
+            archive: self.archive.to_path_buf(),
+            entry: self.entry.clone(),
+            at: At {
+                stream: Stream::Decompressed,
+                offset,
+            },
+            reason,
+        }
+    }
+
+    fn corrupt_here(&self, reason: String) -> MediaError {
+        self.corrupt_at(self.shared.decompressed.get(), reason)
+    }
+
+    /// A read through the `tar` crate failed: a gzip fault or I/O error recorded by [`Source`], or else a
+    /// malformed tar stream.
+    fn read_failed(&self, e: io::Error) -> MediaError {
+        match self.shared.fault.borrow_mut().take() {
+            Some(GzFault::Io(source)) => MediaError::Read {
+                archive: self.archive.to_path_buf(),
+                source,
+            },
+            Some(GzFault::Corrupt { offset, reason }) => MediaError::Corrupt {
+                archive: self.archive.to_path_buf(),
+                entry: self.entry.clone(),
+                at: At {
+                    stream: Stream::Compressed,
+                    offset,
+                },
+                reason,
+            },
+            None => self.corrupt_here(format!("unreadable tar data ({e})")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small pieces.
+
+fn create_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// `mkdir`, which never follows a link at `path` (it fails with "exists" instead).
+fn make_folder(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().mode(FOLDER_MODE).create(path)
+}
+
+/// Sets a folder's mode and time through a descriptor opened without following links.
+fn set_folder_meta(path: &Path, mode: u32, mtime: Option<SystemTime>) -> io::Result<()> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)?;
+    dir.set_permissions(Permissions::from_mode(mode))?;
+    if let Some(t) = mtime {
+        dir.set_modified(t)?;
+    }
+    Ok(())
+}
+
+fn mtime(header: &tar::Header) -> Option<SystemTime> {
+    let secs = header.mtime().ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// The components of an entry name, without empty and `.` components; absolute names and `..` are refused.
+fn entry_components(name: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    if name.first() == Some(&b'/') {
+        return Err("absolute path".into());
+    }
+    let mut out = Vec::new();
+    for c in name.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return Err("path goes up with '..'".into()),
+            c if c.contains(&0) => return Err("a NUL byte in the name".into()),
+            c => out.push(c.to_vec()),
+        }
+    }
+    Ok(out)
+}
+
+fn parent_of(comps: &[Vec<u8>]) -> &[Vec<u8>] {
+    comps.split_last().map_or(&[], |(_, parent)| parent)
+}
+
+/// Entry types that are refused wherever they are (the same list as [`crate::verify`]).
+fn kind_danger(kind: u8) -> Option<&'static str> {
+    match kind {
+        b'3' => Some("character device"),
+        b'4' => Some("block device"),
+        b'6' => Some("FIFO (named pipe)"),
+        _ => None,
+    }
+}
+
+/// Follows a link's target from `start` (the folder that holds a symbolic link, or the archive root for a
+/// hard link; components below the staging root), the way the kernel would.
+///
+/// - Always: an absolute target, or one that climbs above the root, is refused.
+/// - With `media`: the path may not enter a top-level name that is not a media folder, nor end at the root
+///   (once swapped in, that is the live `web/` folder, next to the application's code and configuration).
+/// - With `on_disk` (the staging folder): links met along the way are followed (up to [`MAX_LINK_HOPS`]),
+///   so a chain of links is judged by where it really leads.
+fn check_link_path(
+    kind: u8,
+    start: &[Vec<u8>],
+    target: &[u8],
+    media: Option<&[&str]>,
+    on_disk: Option<&Path>,
+) -> Result<(), String> {
+    let what = if kind == b'2' { "symbolic link" } else { "hard link" };
+    let shown = String::from_utf8_lossy(target);
+    if target.is_empty() {
+        return Err(format!("{what} with an empty target"));
+    }
+    if target.first() == Some(&b'/') {
+        return Err(format!("{what} to the absolute path '{shown}'"));
+    }
+    let out_of_media = || {
+        let list = media
+            .unwrap_or_default()
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("{what} to '{shown}', which leads out of the media folders ({list})")
+    };
+    let mut stack: Vec<Vec<u8>> = start.to_vec();
+    let mut pending: VecDeque<Vec<u8>> = target.split(|&b| b == b'/').map(<[u8]>::to_vec).collect();
+    let mut hops = 0;
+    while let Some(c) = pending.pop_front() {
+        match c.as_slice() {
+            b"" | b"." => {}
+            b".." => {
+                if stack.pop().is_none() {
+                    return Err(format!("{what} to '{shown}', outside the archive"));
+                }
+            }
+            _ => {
+                if stack.is_empty() && media.is_some_and(|m| !m.iter().any(|d| d.as_bytes() == c.as_slice())) {
+                    return Err(out_of_media());
+                }
+                stack.push(c);
+                let Some(root) = on_disk else { continue };
+                let here: PathBuf = std::iter::once(root.as_os_str())
+                    .chain(stack.iter().map(|c| OsStr::from_bytes(c)))
+                    .collect();
+                if fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink()) {
+                    hops += 1;
+                    if hops > MAX_LINK_HOPS {
+                        return Err(format!("{what} to '{shown}': too many levels of symbolic links"));
+                    }
+                    let next = fs::read_link(&here).map_err(|e| format!("{what} to '{shown}': {e}"))?;
+                    let next = next.as_os_str().as_bytes();
+                    if next.first() == Some(&b'/') {
+                        return Err(format!(
+                            "{what} to '{shown}', which leads through a link to the absolute path '{}'",
+                            String::from_utf8_lossy(next)
+                        ));
+                    }
+                    stack.pop();
+                    for part in next.split(|&b| b == b'/').rev() {
+                        pending.push_front(part.to_vec());
+                    }
+                }
+            }
+        }
+    }
+    if media.is_some() && stack.is_empty() {
+        return Err(out_of_media());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(s: &str) -> Vec<Vec<u8>> {
+        entry_components(s.as_bytes()).unwrap()
+    }
+
+    const MEDIA: &[&str] = &["documents", "pictures"];
+
+    fn symlink_ok(name: &str, target: &str) -> Result<(), String> {
+        let c = comps(name);
+        check_link_path(b'2', parent_of(&c), target.as_bytes(), Some(MEDIA), None)
+    }
+
+    #[test]
+    fn entry_names_are_normalised_and_dangerous_ones_refused() {
+        assert_eq!(
+            comps("./documents//a/./b"),
+            vec![b"documents".to_vec(), b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(comps("./"), Vec::<Vec<u8>>::new());
+        assert!(entry_components(b"/etc/passwd").is_err());
+        assert!(entry_components(b"documents/../../x").is_err());
+        assert!(entry_components(b"documents/a\0b").is_err());
+        // A name that merely contains dots is fine.
+        assert_eq!(comps("documents/..a/b..").len(), 3);
+    }
+
+    #[test]
+    fn symlinks_must_stay_inside_the_media_folders() {
+        assert!(symlink_ok("documents/a", "b").is_ok());
+        assert!(symlink_ok("documents/a/b", "../c/./d").is_ok());
+        assert!(symlink_ok("documents/a", "../pictures/p.jpg").is_ok());
+        let up = symlink_ok("documents/a", "../../x").unwrap_err();
+        assert!(up.contains("outside the archive"), "{up}");
+        let abs = symlink_ok("documents/a", "/etc").unwrap_err();
+        assert!(abs.contains("absolute path '/etc'"), "{abs}");
+        // Into the web folder next to the media folders: the application's code and configuration.
+        let web = symlink_ok("documents/a", "../config/db.php").unwrap_err();
+        assert!(
+            web.contains("out of the media folders ('documents', 'pictures')"),
+            "{web}"
+        );
+        assert!(symlink_ok("documents/a", "..").is_err());
+        assert!(symlink_ok("documents/a", "../other/../pictures").is_err());
+        assert!(symlink_ok("documents/a", "").is_err());
+        // Without the media rule (skipped entries, as verify judges them), only climbing out is refused.
+        let c = comps("other/a");
+        assert!(check_link_path(b'2', parent_of(&c), b"../x", None, None).is_ok());
+        assert!(check_link_path(b'2', parent_of(&c), b"../../x", None, None).is_err());
+        assert!(check_link_path(b'1', &[], b"../x", None, None).is_err());
+    }
+
+    #[test]
+    fn located_names_the_entry_and_the_stream() {
+        let at = At {
+            stream: Stream::Compressed,
+            offset: 42,
+        };
+        assert_eq!(located(&None, &at), " at byte 42 of the compressed file");
+        let at = At {
+            stream: Stream::Decompressed,
+            offset: 7,
+        };
+        assert_eq!(
+            located(&Some("documents/a".into()), &at),
+            " in entry 'documents/a' (byte 7 of the tar stream)"
+        );
+    }
+}

@@ -1,0 +1,872 @@
+//! Giving the restored media to the web server's user: "Restorer les privilèges" of the seed procedure
+//! (`chown -R daemon:daemon`), done on the staged tree before it is swapped in.
+//!
+//! Guarantees:
+//! - Only a real folder strictly inside the given folder (the target's `web/`) is ever changed; links are
+//!   never followed: in-process changes use `lchown`, and the administrator commands are `chown -R -P`
+//!   (GNU, which then changes links themselves) and `chown -R -h` (macOS, where `-P` is the default and `-h`
+//!   changes links themselves).
+//! - Administrator rights are asked for at most once, the platform's standard way: macOS shows its password
+//!   dialog (`osascript … with administrator privileges`); Linux uses `pkexec` when a desktop is there to
+//!   show its dialog, and otherwise only `sudo -n` (which never asks). When none of that works, the error
+//!   gives the exact command to run as an administrator.
+//! - After an administrator command, the tree is checked again: success means every entry belongs to the
+//!   owner.
+//! - External commands go through a [`CommandRunner`], so tests replace them; the choice of command is made
+//!   by pure functions ([`admin_commands`], [`manual_command`]) that are tested for both systems on Linux.
+//! - Accounts are looked up without `unsafe`: `/etc/passwd` and `/etc/group`, then `getent` (Linux) or
+//!   `id` and `dscl` (macOS, whose accounts live in Directory Services).
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::timemachine::{CommandRunner, Output, SystemRunner};
+
+/// How long an administrator command may take, the password dialog included.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+const OSASCRIPT: &str = "/usr/bin/osascript";
+const PKEXEC: &str = "/usr/bin/pkexec";
+const SUDO: &str = "/usr/bin/sudo";
+const LINUX_CHOWN: &str = "/bin/chown";
+const MACOS_CHOWN: &str = "/usr/sbin/chown";
+
+/// The runner to pass to [`change_owner`]: the system's, with time for someone to type a password.
+pub fn admin_runner() -> SystemRunner {
+    SystemRunner { timeout: ADMIN_TIMEOUT }
+}
+
+/// The operating system, as a value so both branches can be tested anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Os {
+    MacOs,
+    Linux,
+}
+
+impl Os {
+    pub fn current() -> Os {
+        if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else {
+            Os::Linux
+        }
+    }
+}
+
+/// A resolved `user:group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub user: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Owner {
+    /// `user:group` as `chown` takes it (names as configured, or numbers).
+    pub fn spec(&self) -> String {
+        format!("{}:{}", self.user, self.group)
+    }
+}
+
+/// How the owner was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// By Secours itself (it runs as root, or as the owner).
+    InProcess,
+    Osascript,
+    Pkexec,
+    Sudo,
+}
+
+/// What [`change_owner`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum OwnerOutcome {
+    /// `entries` were changed (in process), or the tree of `entries` now belongs to the owner (administrator
+    /// command).
+    Changed { entries: u64, via: Via },
+    /// Everything already belonged to the owner; nothing was asked or changed.
+    AlreadyOwned,
+}
+
+/// What the process may do, learnt once; a parameter so tests can pretend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Privileges {
+    /// The effective user id (0: root).
+    pub euid: u32,
+    pub os: Os,
+    /// `pkexec` is installed (Linux).
+    pub pkexec: bool,
+    /// A graphical session is there to show `pkexec`'s dialog (`DISPLAY` or `WAYLAND_DISPLAY`).
+    pub display: bool,
+}
+
+impl Privileges {
+    pub fn current() -> io::Result<Privileges> {
+        let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+        Ok(Privileges {
+            euid: effective_uid()?,
+            os: Os::current(),
+            pkexec: Path::new(PKEXEC).exists(),
+            display: set("DISPLAY") || set("WAYLAND_DISPLAY"),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error(
+        "'{spec}' is not a valid owner: [restore] owner must be 'user:group' with plain names or numbers, like \
+         'daemon:daemon'. Fix it in the configuration."
+    )]
+    BadSpec { spec: String },
+    #[error(
+        "the user '{user}' (from [restore] owner = '{spec}') does not exist on this computer. Create it ({}), or \
+         set [restore] owner to the user the web server runs as (Apache's 'User' setting).",
+        create_user_hint(.os, .user)
+    )]
+    NoUser { user: String, spec: String, os: Os },
+    #[error(
+        "the group '{group}' (from [restore] owner = '{spec}') does not exist on this computer. Create it ({}), or \
+         set [restore] owner to the group the web server runs as (Apache's 'Group' setting).",
+        create_group_hint(.os, .group)
+    )]
+    NoGroup { group: String, spec: String, os: Os },
+    #[error(
+        "refusing to change the owner of '{path}': it is not a folder strictly inside '{inside}'. Nothing was \
+         changed; this is a bug in the restore, please report it."
+    )]
+    NotInside { path: PathBuf, inside: PathBuf },
+    #[error(
+        "'{path}' is not a real folder (it is missing, a file or a symbolic link), so its owner was not changed. \
+         Run the restore again."
+    )]
+    NotAFolder { path: PathBuf },
+    #[error("cannot change the owner of '{path}': {source}. Check the disk and the permissions, then restore again.")]
+    Walk { path: PathBuf, source: io::Error },
+    #[error(
+        "'{path}' is not valid UTF-8 text, so no administrator command can be built for it. Rename the folder \
+         that holds it, then restore again."
+    )]
+    NotText { path: PathBuf },
+    #[error(
+        "the administrator password was not given, so the restored media do not belong to '{owner}' yet. \
+         Restore again and give an administrator's password, or run this in a terminal: {command}"
+    )]
+    Declined { owner: String, command: String },
+    #[error(
+        "giving '{path}' to '{owner}' needs administrator rights, and Secours could not ask for them here. In a \
+         terminal, as an administrator, run: {command}"
+    )]
+    NeedsAdmin {
+        path: PathBuf,
+        owner: String,
+        command: String,
+    },
+    #[error("the administrator command '{command}' failed: {reason}. Run it yourself in a terminal to see why.")]
+    AdminFailed { command: String, reason: String },
+}
+
+fn create_user_hint(os: &Os, user: &str) -> String {
+    match os {
+        Os::Linux => format!("'sudo useradd --system --no-create-home {user}'"),
+        Os::MacOs => format!("in System Settings › Users & Groups, or 'sudo sysadminctl -addUser {user}'"),
+    }
+}
+
+fn create_group_hint(os: &Os, group: &str) -> String {
+    match os {
+        Os::Linux => format!("'sudo groupadd --system {group}'"),
+        Os::MacOs => format!("'sudo dseditgroup -o create {group}'"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resolving `user:group`.
+
+/// Resolves `spec` (`user:group`, names or numbers) on this computer.
+pub fn resolve_owner(spec: &str) -> Result<Owner, OwnerError> {
+    // A missing file is only an empty list: the commands are asked next.
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = fs::read_to_string("/etc/group").unwrap_or_default();
+    resolve_owner_with(spec, Os::current(), &passwd, &group, &SystemRunner::default())
+}
+
+/// [`resolve_owner`] with the account files' contents and the runner given.
+pub fn resolve_owner_with(
+    spec: &str,
+    os: Os,
+    passwd: &str,
+    group_file: &str,
+    runner: &dyn CommandRunner,
+) -> Result<Owner, OwnerError> {
+    let bad = || OwnerError::BadSpec { spec: spec.to_string() };
+    let (user, group) = spec.split_once(':').ok_or_else(bad)?;
+    if !plain_name(user) || !plain_name(group) {
+        return Err(bad());
+    }
+    let uid = match user.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => lookup(os, Account::User, user, passwd, runner).ok_or_else(|| OwnerError::NoUser {
+            user: user.to_string(),
+            spec: spec.to_string(),
+            os,
+        })?,
+    };
+    let gid = match group.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => lookup(os, Account::Group, group, group_file, runner).ok_or_else(|| OwnerError::NoGroup {
+            group: group.to_string(),
+            spec: spec.to_string(),
+            os,
+        })?,
+    };
+    Ok(Owner {
+        user: user.to_string(),
+        group: group.to_string(),
+        uid,
+        gid,
+    })
+}
+
+/// Letters, digits, `-`, `_`, `.`, not starting with `.` or `-` (so it can never read as an option or a
+/// path, and needs no quoting in a shell command).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with(['.', '-'])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Account {
+    User,
+    Group,
+}
+
+fn lookup(os: Os, account: Account, name: &str, file: &str, runner: &dyn CommandRunner) -> Option<u32> {
+    if let Some(id) = id_in_account_file(file, name) {
+        return Some(id);
+    }
+    let ok = |out: Output| (out.status == Some(0)).then(|| String::from_utf8_lossy(&out.stdout).into_owned());
+    match (os, account) {
+        (Os::Linux, Account::User) => {
+            let out = ok(runner.run(Path::new("/usr/bin/getent"), &["passwd", name]).ok()?)?;
+            id_in_account_file(&out, name)
+        }
+        (Os::Linux, Account::Group) => {
+            let out = ok(runner.run(Path::new("/usr/bin/getent"), &["group", name]).ok()?)?;
+            id_in_account_file(&out, name)
+        }
+        (Os::MacOs, Account::User) => {
+            let out = ok(runner.run(Path::new("/usr/bin/id"), &["-u", name]).ok()?)?;
+            out.trim().parse().ok()
+        }
+        (Os::MacOs, Account::Group) => {
+            let record = format!("/Groups/{name}");
+            let out = ok(runner
+                .run(Path::new("/usr/bin/dscl"), &[".", "-read", &record, "PrimaryGroupID"])
+                .ok()?)?;
+            dscl_value(&out, "PrimaryGroupID")?.parse().ok()
+        }
+    }
+}
+
+/// The id (third field) of `name` in `/etc/passwd` or `/etc/group` text (`getent` prints the same lines).
+pub fn id_in_account_file(text: &str, name: &str) -> Option<u32> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name).then_some(())?;
+        fields.nth(1)?.trim().parse().ok()
+    })
+}
+
+/// The value of `key` in `dscl . -read` output (`PrimaryGroupID: 1`).
+pub fn dscl_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim()).filter(|v| !v.is_empty())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Changing the owner.
+
+/// Gives the folder `path` (and everything in it, links themselves included, never what they point to) to
+/// `owner`. `path` must be a real folder strictly inside `inside`.
+pub fn change_owner(
+    path: &Path,
+    inside: &Path,
+    owner: &Owner,
+    runner: &dyn CommandRunner,
+) -> Result<OwnerOutcome, OwnerError> {
+    let privileges = Privileges::current().map_err(|source| OwnerError::Walk {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    change_owner_with(path, inside, owner, runner, &privileges)
+}
+
+/// [`change_owner`] with the process's privileges given.
+pub fn change_owner_with(
+    path: &Path,
+    inside: &Path,
+    owner: &Owner,
+    runner: &dyn CommandRunner,
+    privileges: &Privileges,
+) -> Result<OwnerOutcome, OwnerError> {
+    let path = check_inside(path, inside)?;
+    if privileges.euid == 0 || privileges.euid == owner.uid {
+        match chown_tree(&path, owner) {
+            Ok(0) => return Ok(OwnerOutcome::AlreadyOwned),
+            Ok(entries) => {
+                return Ok(OwnerOutcome::Changed {
+                    entries,
+                    via: Via::InProcess,
+                });
+            }
+            // The owner's own process, but the group is not one of its groups: an administrator can.
+            Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied && privileges.euid != 0 => {}
+            Err((path, source)) => return Err(OwnerError::Walk { path, source }),
+        }
+    } else if scan(&path, owner)?.1 == 0 {
+        return Ok(OwnerOutcome::AlreadyOwned);
+    }
+
+    let text = path
+        .to_str()
+        .ok_or_else(|| OwnerError::NotText { path: path.clone() })?;
+    let spec = owner.spec();
+    let manual = manual_command(privileges.os, &spec, text);
+    for (via, argv) in admin_commands(privileges, &spec, text) {
+        let Some((program, args)) = argv.split_first() else {
+            continue;
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match judge(via, runner.run(Path::new(program), &args)) {
+            Attempt::Done => {
+                let (entries, left) = scan(&path, owner)?;
+                if left > 0 {
+                    return Err(OwnerError::AdminFailed {
+                        command: shell_words(&argv),
+                        reason: format!("it finished, but {left} of {entries} entries still belong to someone else"),
+                    });
+                }
+                return Ok(OwnerOutcome::Changed { entries, via });
+            }
+            Attempt::Unavailable(why) => log::info!("'{program}' could not give administrator rights: {why}"),
+            Attempt::Declined => {
+                return Err(OwnerError::Declined {
+                    owner: spec,
+                    command: manual,
+                });
+            }
+            Attempt::Failed(reason) => {
+                return Err(OwnerError::AdminFailed {
+                    command: shell_words(&argv),
+                    reason,
+                });
+            }
+        }
+    }
+    Err(OwnerError::NeedsAdmin {
+        path,
+        owner: spec,
+        command: manual,
+    })
+}
+
+/// The canonical form of `path` once it is known to be a real folder strictly inside `inside`.
+fn check_inside(path: &Path, inside: &Path) -> Result<PathBuf, OwnerError> {
+    let not_inside = || OwnerError::NotInside {
+        path: path.to_path_buf(),
+        inside: inside.to_path_buf(),
+    };
+    if path
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        return Err(not_inside());
+    }
+    let Some(Component::Normal(name)) = path.components().next_back() else {
+        return Err(not_inside());
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let canonical = |p: &Path| {
+        fs::canonicalize(p).map_err(|source| OwnerError::Walk {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let parent = canonical(parent)?;
+    // Component-wise: `/web-old` is not inside `/web`.
+    if !parent.starts_with(canonical(inside)?) {
+        return Err(not_inside());
+    }
+    let full = parent.join(name);
+    match fs::symlink_metadata(&full) {
+        Ok(m) if m.is_dir() => Ok(full),
+        Ok(_) => Err(OwnerError::NotAFolder { path: full }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(OwnerError::NotAFolder { path: full }),
+        Err(source) => Err(OwnerError::Walk { path: full, source }),
+    }
+}
+
+/// Visits `root` and everything below it without following links.
+fn walk(
+    root: &Path,
+    mut visit: impl FnMut(&Path, &fs::Metadata) -> io::Result<()>,
+) -> Result<(), (PathBuf, io::Error)> {
+    let meta = fs::symlink_metadata(root).map_err(|e| (root.to_path_buf(), e))?;
+    visit(root, &meta).map_err(|e| (root.to_path_buf(), e))?;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| (dir.clone(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| (dir.clone(), e))?;
+            let path = entry.path();
+            let meta = fs::symlink_metadata(&path).map_err(|e| (path.clone(), e))?;
+            visit(&path, &meta).map_err(|e| (path.clone(), e))?;
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `lchown`s every entry that does not belong to `owner` yet; returns how many were changed.
+fn chown_tree(root: &Path, owner: &Owner) -> Result<u64, (PathBuf, io::Error)> {
+    let mut changed = 0;
+    walk(root, |path, meta| {
+        if meta.uid() != owner.uid || meta.gid() != owner.gid {
+            std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid))?;
+            changed += 1;
+        }
+        Ok(())
+    })?;
+    Ok(changed)
+}
+
+/// (entries, entries not belonging to `owner`).
+fn scan(root: &Path, owner: &Owner) -> Result<(u64, u64), OwnerError> {
+    let (mut entries, mut left) = (0, 0);
+    walk(root, |_, meta| {
+        entries += 1;
+        if meta.uid() != owner.uid || meta.gid() != owner.gid {
+            left += 1;
+        }
+        Ok(())
+    })
+    .map_err(|(path, source)| OwnerError::Walk { path, source })?;
+    Ok((entries, left))
+}
+
+/// The effective user id, learnt without `unsafe`: the owner of a file this process has just created.
+pub fn effective_uid() -> io::Result<u32> {
+    let dir = std::env::temp_dir();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..100 {
+        let probe = dir.join(format!(".secours-uid-{}-{nanos}-{attempt}", std::process::id()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&probe)
+        {
+            Ok(file) => {
+                let uid = file.metadata().map(|m| m.uid());
+                let _ = fs::remove_file(&probe);
+                return uid;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("cannot create a probe file in '{}'", dir.display()),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Administrator commands (pure).
+
+/// The administrator commands to try, in order, to give `path` to `spec` (each `[program, args…]`). Only
+/// the first one may show a password dialog.
+pub fn admin_commands(privileges: &Privileges, spec: &str, path: &str) -> Vec<(Via, Vec<String>)> {
+    let argv = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match privileges.os {
+        Os::MacOs => vec![(Via::Osascript, argv(&[OSASCRIPT, "-e", &applescript(spec, path)]))],
+        Os::Linux => {
+            let mut out = Vec::new();
+            if privileges.pkexec && privileges.display {
+                out.push((Via::Pkexec, argv(&[PKEXEC, LINUX_CHOWN, "-R", "-P", spec, path])));
+            }
+            out.push((Via::Sudo, argv(&[SUDO, "-n", LINUX_CHOWN, "-R", "-P", spec, path])));
+            out
+        }
+    }
+}
+
+/// The command for a person to type in a terminal.
+pub fn manual_command(os: Os, spec: &str, path: &str) -> String {
+    match os {
+        Os::MacOs => format!("sudo {MACOS_CHOWN} -R -h {spec} {}", shell_quote(path)),
+        Os::Linux => format!("sudo {LINUX_CHOWN} -R -P {spec} {}", shell_quote(path)),
+    }
+}
+
+/// The AppleScript that runs `chown` with macOS's administrator dialog. The path reaches the shell through
+/// `quoted form of`, so it only needs AppleScript string escaping; `spec` is a plain name pair.
+pub fn applescript(spec: &str, path: &str) -> String {
+    let prompt = format!("Secours needs an administrator to give the restored documents to {spec}.");
+    format!(
+        "do shell script \"{MACOS_CHOWN} -R -h {spec} \" & quoted form of {} with prompt {} with administrator privileges",
+        applescript_string(path),
+        applescript_string(&prompt)
+    )
+}
+
+/// An AppleScript string literal: `"` and `\` escaped, line breaks and tabs written as escapes so the
+/// script stays on one line.
+pub fn applescript_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` for a POSIX shell: as is when it holds only safe characters, otherwise in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b);
+    if !s.is_empty() && s.bytes().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn shell_words(argv: &[String]) -> String {
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Attempt {
+    Done,
+    /// This way of getting rights is not available here; try the next.
+    Unavailable(String),
+    Declined,
+    Failed(String),
+}
+
+fn judge(via: Via, result: io::Result<Output>) -> Attempt {
+    let out = match result {
+        Ok(out) => out,
+        Err(e) => return Attempt::Unavailable(e.to_string()),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let reason = || match (stderr.is_empty(), out.status) {
+        (false, _) => stderr.clone(),
+        (true, Some(code)) => format!("exit status {code}"),
+        (true, None) => "stopped by a signal".to_string(),
+    };
+    match (via, out.status) {
+        (_, Some(0)) => Attempt::Done,
+        // "execution error: User canceled. (-128)"
+        (Via::Osascript, _) if stderr.contains("(-128)") => Attempt::Declined,
+        // pkexec: 126 = the dialog was dismissed, 127 = not authorised or no authentication agent.
+        (Via::Pkexec, Some(126)) => Attempt::Declined,
+        (Via::Pkexec, Some(127)) => Attempt::Unavailable(reason()),
+        // "sudo: a password is required", "sudo: a terminal is required…": sudo itself refused.
+        (Via::Sudo, _) if stderr.starts_with("sudo:") => Attempt::Unavailable(reason()),
+        _ => Attempt::Failed(reason()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Reads an AppleScript string literal back (the inverse of `applescript_string`).
+    fn applescript_unescape(lit: &str) -> String {
+        let inner = lit.strip_prefix('"').unwrap().strip_suffix('"').unwrap();
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next().unwrap() {
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    other => out.push(other),
+                },
+                '"' => panic!("unescaped quote in {lit}"),
+                '\n' | '\r' => panic!("line break in {lit}"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    const NASTY: &[&str] = &[
+        "/Application/mamstack/apps/secours/web/.secours-staging",
+        "/Users/Pierre Dupont/Sites/web/stage",
+        "/tmp/it's \"quoted\"/x",
+        "/tmp/éàç ü/ñ",
+        "/tmp/$HOME/`id`/$(reboot)",
+        "/tmp/back\\slash\\\"/x",
+        "/tmp/new\nline\ttab\r",
+        "/tmp/end\\",
+    ];
+
+    // Guards the AppleScript escaping: every path reaches `quoted form of` exactly as it is.
+    #[test]
+    fn applescript_strings_round_trip_for_nasty_paths() {
+        for p in NASTY {
+            let lit = applescript_string(p);
+            assert_eq!(applescript_unescape(&lit), *p, "{lit}");
+        }
+        assert_eq!(applescript_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    #[test]
+    fn the_applescript_quotes_the_path_for_the_shell() {
+        let script = applescript("daemon:daemon", "/tmp/it's \"x\"");
+        assert_eq!(
+            script,
+            "do shell script \"/usr/sbin/chown -R -h daemon:daemon \" & quoted form of \"/tmp/it's \\\"x\\\"\" \
+             with prompt \"Secours needs an administrator to give the restored documents to daemon:daemon.\" \
+             with administrator privileges"
+        );
+        assert!(!script.contains('\n'));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn applescript_string_round_trips(s in "\\PC*") {
+            proptest::prop_assert_eq!(applescript_unescape(&applescript_string(&s)), s);
+        }
+    }
+
+    // Guards the manual command: pasted into a shell, the path arrives unchanged.
+    #[test]
+    fn shell_quoting_survives_a_real_shell() {
+        assert_eq!(shell_quote("/web/documents"), "/web/documents");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        for p in NASTY {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", shell_quote(p)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), *p);
+        }
+    }
+
+    fn privileges(os: Os, pkexec: bool, display: bool) -> Privileges {
+        Privileges {
+            euid: 501,
+            os,
+            pkexec,
+            display,
+        }
+    }
+
+    fn argvs(p: &Privileges) -> Vec<(Via, Vec<String>)> {
+        admin_commands(p, "daemon:daemon", "/srv/web/stage x")
+    }
+
+    #[test]
+    fn admin_commands_per_system() {
+        let chown = ["/bin/chown", "-R", "-P", "daemon:daemon", "/srv/web/stage x"];
+        let pkexec: Vec<String> = std::iter::once("/usr/bin/pkexec")
+            .chain(chown)
+            .map(String::from)
+            .collect();
+        let sudo: Vec<String> = ["/usr/bin/sudo", "-n"]
+            .into_iter()
+            .chain(chown)
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            argvs(&privileges(Os::Linux, true, true)),
+            vec![(Via::Pkexec, pkexec), (Via::Sudo, sudo.clone())]
+        );
+        // No desktop to show pkexec's dialog, or no pkexec: only sudo, which never asks.
+        assert_eq!(
+            argvs(&privileges(Os::Linux, true, false)),
+            vec![(Via::Sudo, sudo.clone())]
+        );
+        assert_eq!(argvs(&privileges(Os::Linux, false, true)), vec![(Via::Sudo, sudo)]);
+        let mac = argvs(&privileges(Os::MacOs, true, true));
+        assert_eq!(mac.len(), 1);
+        assert_eq!(mac[0].0, Via::Osascript);
+        assert_eq!(mac[0].1[..2], ["/usr/bin/osascript".to_string(), "-e".to_string()]);
+        assert_eq!(mac[0].1[2], applescript("daemon:daemon", "/srv/web/stage x"));
+    }
+
+    #[test]
+    fn manual_commands_are_ready_to_paste() {
+        assert_eq!(
+            manual_command(Os::Linux, "daemon:daemon", "/srv/web/it's"),
+            r"sudo /bin/chown -R -P daemon:daemon '/srv/web/it'\''s'"
+        );
+        assert_eq!(
+            manual_command(Os::MacOs, "daemon:daemon", "/Application/web/.stage"),
+            "sudo /usr/sbin/chown -R -h daemon:daemon /Application/web/.stage"
+        );
+    }
+
+    fn out(code: i32, stderr: &str) -> io::Result<Output> {
+        Ok(Output::new(code, "", stderr))
+    }
+
+    #[test]
+    fn results_are_judged_per_tool() {
+        assert_eq!(judge(Via::Osascript, out(0, "")), Attempt::Done);
+        assert_eq!(
+            judge(Via::Osascript, out(1, "0:120: execution error: User canceled. (-128)")),
+            Attempt::Declined
+        );
+        assert!(matches!(judge(Via::Osascript, out(1, "chown: bad")), Attempt::Failed(r) if r == "chown: bad"));
+        assert_eq!(judge(Via::Pkexec, out(126, "")), Attempt::Declined);
+        assert!(matches!(judge(Via::Pkexec, out(127, "")), Attempt::Unavailable(_)));
+        assert!(matches!(
+            judge(Via::Sudo, out(1, "sudo: a password is required")),
+            Attempt::Unavailable(_)
+        ));
+        assert!(matches!(
+            judge(Via::Sudo, out(1, "/bin/chown: invalid user: 'x'")),
+            Attempt::Failed(_)
+        ));
+        let missing = Err(io::Error::new(io::ErrorKind::NotFound, "no sudo"));
+        assert!(matches!(judge(Via::Sudo, missing), Attempt::Unavailable(_)));
+    }
+
+    #[test]
+    fn account_files_are_read() {
+        let passwd = "# comment\nroot:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+                      _www:*:70:70:World Wide Web Server:/Library/WebServer:/usr/bin/false\n";
+        assert_eq!(id_in_account_file(passwd, "daemon"), Some(1));
+        assert_eq!(id_in_account_file(passwd, "_www"), Some(70));
+        assert_eq!(id_in_account_file(passwd, "daem"), None);
+        assert_eq!(id_in_account_file("staff:*:20:root\n", "staff"), Some(20));
+        let dscl = "PrimaryGroupID: 20\n";
+        assert_eq!(dscl_value(dscl, "PrimaryGroupID"), Some("20"));
+        assert_eq!(dscl_value("No such key: PrimaryGroupID\n", "PrimaryGroupID"), None);
+    }
+
+    /// Answers `program args…` from a table and records the calls.
+    #[derive(Default)]
+    struct Fake {
+        answers: Vec<(String, Output)>,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl CommandRunner for Fake {
+        fn run(&self, program: &Path, args: &[&str]) -> io::Result<Output> {
+            let line = std::iter::once(program.to_str().unwrap())
+                .chain(args.iter().copied())
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.calls.borrow_mut().push(line.clone());
+            self.answers
+                .iter()
+                .find(|(l, _)| *l == line)
+                .map(|(_, o)| o.clone())
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, line))
+        }
+    }
+
+    #[test]
+    fn macos_accounts_come_from_directory_services() {
+        let fake = Fake {
+            answers: vec![
+                ("/usr/bin/id -u pierre".into(), Output::new(0, "501\n", "")),
+                (
+                    "/usr/bin/dscl . -read /Groups/staff PrimaryGroupID".into(),
+                    Output::new(0, "PrimaryGroupID: 20\n", ""),
+                ),
+            ],
+            ..Fake::default()
+        };
+        let owner = resolve_owner_with("pierre:staff", Os::MacOs, "", "", &fake).unwrap();
+        assert_eq!((owner.uid, owner.gid), (501, 20));
+        // The files answer first when they can.
+        let fake = Fake::default();
+        let owner = resolve_owner_with(
+            "daemon:daemon",
+            Os::MacOs,
+            "daemon:*:1:1::/:/x\n",
+            "daemon:*:1:root\n",
+            &fake,
+        )
+        .unwrap();
+        assert_eq!((owner.uid, owner.gid), (1, 1));
+        assert!(fake.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn linux_accounts_fall_back_to_getent_and_numbers_need_no_lookup() {
+        let fake = Fake {
+            answers: vec![
+                (
+                    "/usr/bin/getent passwd ldapweb".into(),
+                    Output::new(0, "ldapweb:*:5001:5001::/:/x\n", ""),
+                ),
+                (
+                    "/usr/bin/getent group ldapweb".into(),
+                    Output::new(0, "ldapweb:*:5002:\n", ""),
+                ),
+            ],
+            ..Fake::default()
+        };
+        let owner = resolve_owner_with("ldapweb:ldapweb", Os::Linux, "", "", &fake).unwrap();
+        assert_eq!((owner.uid, owner.gid), (5001, 5002));
+        let owner = resolve_owner_with("33:33", Os::Linux, "", "", &Fake::default()).unwrap();
+        assert_eq!((owner.uid, owner.gid, owner.spec()), (33, 33, "33:33".to_string()));
+    }
+
+    #[test]
+    fn missing_accounts_and_bad_specs_say_what_to_do() {
+        let e = resolve_owner_with("www:daemon", Os::Linux, "", "daemon:x:1:\n", &Fake::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("the user 'www'"), "{msg}");
+        assert!(msg.contains("sudo useradd --system --no-create-home www"), "{msg}");
+        assert!(msg.contains("[restore] owner"), "{msg}");
+        let e = resolve_owner_with("1:www", Os::MacOs, "", "", &Fake::default()).unwrap_err();
+        assert!(e.to_string().contains("sudo dseditgroup -o create www"), "{e}");
+        for bad in ["daemon", "daemon:", ":daemon", "-R:daemon", "a b:c", "x:y;rm", "d:d:d"] {
+            let e = resolve_owner_with(bad, Os::Linux, "", "", &Fake::default()).unwrap_err();
+            assert!(matches!(e, OwnerError::BadSpec { .. }), "{bad}: {e}");
+        }
+    }
+}
