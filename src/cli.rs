@@ -245,6 +245,7 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
         &crate::timemachine::SystemRunner::default(),
         ctx.lang,
     );
+    report.drill = status::drill(&ctx.config, history.as_ref(), report.checked_at);
     if let Some(h) = &history {
         status::record(&report, h);
     }
