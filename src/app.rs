@@ -93,10 +93,7 @@ impl Session {
             .filter(|s| s.time_machine.available)
             .map(|s| time_machine_line(s, self.lang, now));
         let target = self.target();
-        let last_drill = history
-            .as_ref()
-            .and_then(|h| h.last_operation("restore", Some("ok")).ok().flatten())
-            .and_then(|op| op.finished_at);
+        let last_drill = history.as_ref().and_then(status::last_drill);
         let unfinished_restore = history
             .as_ref()
             .and_then(|h| h.unfinished_operations().ok())

@@ -63,6 +63,8 @@ pub enum Command {
     LoginItem(LoginItemArgs),
     /// The database of an environment: import a dump, empty it, dump it.
     Db(DbArgs),
+    /// Compare the software of two environments (exit 0 identical, 2 different, 3 cannot compare).
+    Parity(ParityArgs),
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +214,45 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Menu(f) => menu_command(locations, f.json),
         Command::LoginItem(args) => login_item_command(args.what),
         Command::Db(args) => db_command(&Context::load(locations)?, args),
+        Command::Parity(args) => parity_command(&Context::load(locations)?, &args),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// The environment compared (default: prod; its newest recorded code when its root is not here).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The environment it is compared with (default: the [restore] target).
+    #[arg(long, conflicts_with = "manifest")]
+    pub with: Option<String>,
+    /// Compare with this recorded code-manifest.txt instead.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parity_command(ctx: &Context, args: &ParityArgs) -> Result<u8> {
+    let request = crate::parity::Request {
+        env: args.env.clone(),
+        with: args.with.clone(),
+        manifest: args.manifest.clone(),
+    };
+    let bars = Bars::new(!args.json);
+    match crate::parity::run(&ctx.config, &request, &bars, &crate::progress::Cancel::new()) {
+        Ok(c) if args.json => print_json(&c).map(|()| c.exit_code()),
+        Ok(c) => {
+            print!("{}", crate::parity::render_text(&c, ctx.lang));
+            Ok(c.exit_code())
+        }
+        Err(e) => {
+            if args.json {
+                print_json(&serde_json::json!({ "error": e.to_string() }))?;
+            }
+            eprintln!("secours: {e}");
+            Ok(EXIT_UNKNOWN)
+        }
     }
 }
 
@@ -245,6 +286,7 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
         &crate::timemachine::SystemRunner::default(),
         ctx.lang,
     );
+    report.drill = status::drill(&ctx.config, history.as_ref(), report.checked_at);
     if let Some(h) = &history {
         status::record(&report, h);
     }

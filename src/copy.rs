@@ -1,7 +1,8 @@
 //! Safe copies of a verified backup pair onto another disk, with a `SHA256SUMS` manifest.
 //!
 //! Layout: `<dest_root>/<YYYY-MM-DD_HHMM>/` (the backup's local time) holding both files and `SHA256SUMS`
-//! (the `sha256sum` format, so `sha256sum -c SHA256SUMS` works in that folder).
+//! (the `sha256sum` format, so `sha256sum -c SHA256SUMS` works in that folder). A `code-manifest.txt`
+//! (see `parity`) may sit next to them: it is not part of the copy and is neither listed nor checked.
 //!
 //! Guarantees:
 //! - A copy only counts once it is complete and proven: each file is read once (read and SHA-256 in one
@@ -100,7 +101,7 @@ pub struct CopyInfo {
     pub name: String,
     /// The backup's local date and time, from the folder name.
     pub date: jiff::civil::DateTime,
-    /// Files in the folder other than the manifest, by name.
+    /// Files in the folder other than the manifests (`SHA256SUMS`, `code-manifest.txt`), by name.
     pub files: Vec<FileInfo>,
     /// Total bytes of `files`.
     pub size: u64,
@@ -411,7 +412,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
             let meta = f.metadata().map_err(dest_err("read the size of", &f.path()))?;
             if fname == MANIFEST {
                 manifest = true;
-            } else if meta.is_file() {
+            } else if meta.is_file() && fname != crate::parity::CODE_MANIFEST {
                 files.push(FileInfo {
                     name: fname,
                     bytes: meta.len(),

@@ -136,6 +136,13 @@ pub struct Texts {
     pub menu_running_failback: &'static str,
     pub menu_running_backup: &'static str,
     pub menu_nothing_watched: &'static str,
+    pub parity_recorded: &'static str,
+    pub parity_identical: &'static str,
+    pub parity_different: &'static str,
+    pub parity_changed: &'static str,
+    pub parity_only_in: &'static str,
+    pub parity_more: &'static str,
+    pub parity_advice: &'static str,
 }
 
 pub static FR: Texts = Texts {
@@ -231,6 +238,13 @@ pub static FR: Texts = Texts {
     menu_running_failback: "Retour en production…",
     menu_running_backup: "Sauvegarde…",
     menu_nothing_watched: "Aucune sauvegarde surveillée : voir Préférences",
+    parity_recorded: "{env} : code relevé le {date} ({path})",
+    parity_identical: "Logiciel identique : {a} et {b} ({count} éléments comparés).",
+    parity_different: "Le logiciel diffère entre {a} et {b} :",
+    parity_changed: "Contenu différent ({count}) :",
+    parity_only_in: "Seulement dans {name} ({count}) :",
+    parity_more: "… et {count} de plus",
+    parity_advice: "Mettez {b} à jour avec le code de {a} (mêmes fichiers, mêmes versions), puis comparez de nouveau.",
 };
 
 pub static EN: Texts = Texts {
@@ -326,6 +340,13 @@ pub static EN: Texts = Texts {
     menu_running_failback: "Returning to production…",
     menu_running_backup: "Backing up…",
     menu_nothing_watched: "No backup watched: see Preferences",
+    parity_recorded: "{env}: code as recorded on {date} ({path})",
+    parity_identical: "Software identical: {a} and {b} ({count} entries compared).",
+    parity_different: "The software differs between {a} and {b}:",
+    parity_changed: "Different content ({count}):",
+    parity_only_in: "Only in {name} ({count}):",
+    parity_more: "… and {count} more",
+    parity_advice: "Bring {b} up to date with {a}'s code (same files, same versions), then compare again.",
 };
 
 impl Texts {

@@ -28,6 +28,7 @@ pub mod login_item;
 pub mod menu;
 pub mod notifications;
 pub mod operations;
+pub mod parity;
 pub mod paths;
 pub mod platform;
 pub mod progress;

@@ -447,6 +447,7 @@ mod tests {
             checked_at: ts(0),
             time_machine: crate::timemachine::TimeMachineStatus::unavailable(),
             safe_copies: Vec::new(),
+            drill: Default::default(),
             sources: vec![SourceStatus {
                 name: "prod".into(),
                 folder: "/b".into(),

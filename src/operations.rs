@@ -1,6 +1,7 @@
 //! The backup operations as the user asks for them — verify the latest pair, copy it to the safe
 //! places — over the `verify` and `copy` engines, with history: a file already verified (same path,
-//! size, time and inode) is not read again, and every copy is journaled.
+//! size, time and inode) is not read again, and every copy is journaled. A copy of an environment's
+//! backup made where that environment lives also records its code (`parity::CODE_MANIFEST`).
 //!
 //! Shared by the CLI and the menu-bar app, so both behave the same.
 
@@ -237,6 +238,9 @@ pub struct CopyResult {
     pub outcome: Option<CopyOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The production code's manifest written next to the copy (see [`crate::parity`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_manifest: Option<PathBuf>,
 }
 
 /// Copies a verified pair to each destination; a failed verification copies nothing.
@@ -282,14 +286,17 @@ pub fn copy_to(
                 destination: dest.clone(),
                 outcome: Some(outcome),
                 error: None,
+                code_manifest: None,
             },
             Err(e) => CopyResult {
                 destination: dest.clone(),
                 outcome: None,
                 error: Some(e.to_string()),
+                code_manifest: None,
             },
         });
     }
+    record_code(config, pair, &mut results, progress, cancel);
     if let (Some(h), Some(id)) = (history, op) {
         let ok = results.iter().all(|r| r.error.is_none());
         let summary = serde_json::to_string(&results).unwrap_or_default();
@@ -298,6 +305,39 @@ pub fn copy_to(
         }
     }
     Ok(results)
+}
+
+/// Writes the code manifest of the environment the pair comes from, when its root is on this computer
+/// (prod, on the production Mac), into each copy folder, so `secours parity` on the standby Mac knows
+/// production's code. Refreshed when the copy was already there. A failure is only a warning: the copy
+/// itself is proven and kept.
+fn record_code(config: &Config, pair: &Pair, results: &mut [CopyResult], progress: &dyn Progress, cancel: &Cancel) {
+    if results.iter().all(|r| r.outcome.is_none()) {
+        return;
+    }
+    let Some(env) = environment::all(config)
+        .into_iter()
+        .find(|e| pair.observation.pair_folder.starts_with(&e.backup_dir) && e.root.is_dir())
+    else {
+        return;
+    };
+    let manifest = match crate::parity::environment_manifest(&env, progress, cancel) {
+        Ok(m) => m,
+        Err(e) => {
+            log::warn!("the code of '{}' was not recorded next to the copy: {e}", env.name);
+            return;
+        }
+    };
+    for r in results {
+        let (Some(CopyOutcome::Copied { folder, .. }) | Some(CopyOutcome::AlreadyThere { folder })) = &r.outcome else {
+            continue;
+        };
+        let path = folder.join(crate::parity::CODE_MANIFEST);
+        match crate::parity::write_manifest(&path, &manifest) {
+            Ok(()) => r.code_manifest = Some(path),
+            Err(e) => log::warn!("{e}"),
+        }
+    }
 }
 
 /// The newest copy at one destination.

@@ -4,6 +4,7 @@
 //! state is the worst of all sources, and its exit code follows the monitoring-plugin convention.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -26,11 +27,51 @@ pub struct StatusReport {
     pub time_machine: TimeMachineStatus,
     /// The newest safe copy at each configured destination.
     pub safe_copies: Vec<crate::operations::CopyStatus>,
+    /// Restore rehearsals (advice only: never part of the exit code).
+    pub drill: DrillStatus,
+}
+
+/// Restore rehearsals ("drills"): every successful restore onto the standby counts as one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DrillStatus {
+    /// When the last successful restore finished; `None` when there never was one.
+    pub last: Option<Timestamp>,
+    /// Never done, or longer ago than `[drill] every`: a rehearsal is advised.
+    pub due: bool,
+    /// `[drill] every`, in whole days.
+    pub every_days: u64,
+}
+
+impl DrillStatus {
+    /// Judges the last drill against the advised rhythm.
+    pub fn judge(last: Option<Timestamp>, every: Duration, now: Timestamp) -> DrillStatus {
+        let every_secs = i64::try_from(every.as_secs()).unwrap_or(i64::MAX);
+        DrillStatus {
+            last,
+            due: last.is_none_or(|at| now.as_second() - at.as_second() > every_secs),
+            every_days: every.as_secs() / 86_400,
+        }
+    }
+}
+
+/// When the last drill ended: the newest restore that finished `ok` (unfinished or failed ones do not
+/// count). `None` also when history cannot say.
+pub fn last_drill(history: &crate::history::History) -> Option<Timestamp> {
+    history
+        .last_operation("restore", Some("ok"))
+        .ok()
+        .flatten()
+        .and_then(|op| op.finished_at)
+}
+
+/// The drill status from history (`None`: no history, so no drill is known).
+pub fn drill(config: &Config, history: Option<&crate::history::History>, now: Timestamp) -> DrillStatus {
+    DrillStatus::judge(history.and_then(last_drill), config.drill.every.0, now)
 }
 
 impl StatusReport {
     /// The process exit code: the backups' state, made worse by Time Machine (stale or excluded → 2,
-    /// late → 1); an unavailable Time Machine changes nothing.
+    /// late → 1); an unavailable Time Machine changes nothing, and neither does a drill due.
     pub fn exit_code(&self) -> u8 {
         let tm = match self.time_machine.state {
             TmState::Stale | TmState::Excluded => 2,
@@ -108,7 +149,8 @@ pub fn thresholds(config: &Config) -> Thresholds {
 }
 
 /// Observes and judges every source. `is_corrupt` tells whether verification found a file broken
-/// (from history; it never rereads the file).
+/// (from history; it never rereads the file). The drill is judged as never done: a caller holding the
+/// history sets it with [`drill`].
 pub fn gather(
     config: &Config,
     lang: Lang,
@@ -140,6 +182,7 @@ pub fn gather(
         sources: list,
         time_machine: TimeMachineStatus::unavailable(),
         safe_copies,
+        drill: DrillStatus::judge(None, config.drill.every.0, now),
     }
 }
 
@@ -308,6 +351,20 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
         out.push_str(&line);
         out.push('\n');
     }
+    let drill = &report.drill;
+    let mut line = match drill.last {
+        Some(at) => fill(
+            t.menu_last_drill,
+            &[("age", &t.age(report.checked_at.as_second() - at.as_second()))],
+        ),
+        None => t.menu_no_drill.to_owned(),
+    };
+    if drill.due {
+        line.push_str(" — ");
+        line.push_str(t.menu_drill_due);
+    }
+    out.push_str(&line);
+    out.push('\n');
     for s in &report.sources {
         out.push('\n');
         out.push_str(&fill(
@@ -412,4 +469,22 @@ pub fn record(report: &StatusReport, history: &crate::history::History) -> Vec<c
         }
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards the rule shared with the menu: due when never done or strictly older than `every`.
+    #[test]
+    fn a_drill_is_due_when_never_done_or_too_old() {
+        let now = Timestamp::from_second(1_764_079_200).unwrap();
+        let ago = |days: i64| Some(Timestamp::from_second(now.as_second() - days * 86_400).unwrap());
+        let every = Duration::from_secs(182 * 86_400);
+        assert!(DrillStatus::judge(None, every, now).due);
+        assert!(!DrillStatus::judge(ago(40), every, now).due);
+        assert!(!DrillStatus::judge(ago(182), every, now).due);
+        assert!(DrillStatus::judge(ago(183), every, now).due);
+        assert_eq!(DrillStatus::judge(None, every, now).every_days, 182);
+    }
 }

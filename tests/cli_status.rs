@@ -151,3 +151,61 @@ fn config_check_resolves_db_php_and_hides_the_password() {
     assert_eq!(json["environments"][0]["database"]["password"], "***");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("demo-prod-secret"));
 }
+
+// Guards the drill advice: every successful restore counts, the newest one is reported in JSON and text,
+// failed restores do not count, and a drill due never changes the exit code (advice, not a failure).
+#[test]
+fn drill_is_reported_and_never_changes_the_exit_code() {
+    let (tmp, dir) = demo();
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        json["drill"],
+        serde_json::json!({ "last": null, "due": true, "every_days": 182 })
+    );
+
+    let history = secours::history::History::open(&tmp.path().join("history.sqlite")).unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let days_ago = |d: i64| jiff::Timestamp::from_second(now - d * 86_400).unwrap();
+    // A restore that started an hour before it finished, `days` ago.
+    let restore = |days: i64, outcome: &str| {
+        let end = days_ago(days);
+        let start = jiff::Timestamp::from_second(end.as_second() - 3600).unwrap();
+        let id = history.begin_operation("restore", "{}", start).unwrap();
+        history.finish_operation(id, outcome, "{}", end).unwrap();
+        end
+    };
+    let last =
+        |json: &serde_json::Value| -> jiff::Timestamp { json["drill"]["last"].as_str().unwrap().parse().unwrap() };
+    let text = || {
+        let out = secours(tmp.path())
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .arg("status")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    let long_ago = restore(200, "ok");
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["drill"]["due"].as_bool()), (0, Some(true)), "{json}");
+    assert_eq!(last(&json), long_ago);
+    let (code, out) = text();
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Last restore rehearsal: 200 d ago — rehearsal advised"),
+        "{out}"
+    );
+
+    let recent = restore(40, "ok");
+    restore(1, "failed");
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["drill"]["due"].as_bool()), (0, Some(false)), "{json}");
+    assert_eq!(last(&json), recent);
+    let (_, out) = text();
+    assert!(out.contains("Last restore rehearsal: 40 d ago\n"), "{out}");
+}
