@@ -39,6 +39,30 @@ pub struct Session {
     pub running: Arc<Mutex<Option<Running>>>,
     /// Cancels the running operation.
     pub cancel: Arc<Mutex<Cancel>>,
+    /// Asks the event loop to show a confirmation (set by the tray; `None` without a display).
+    pub ask: Arc<Mutex<Option<Asker>>>,
+}
+
+/// Sends a confirmation to the event loop's thread, where dialogs must run.
+pub type Asker = Box<dyn Fn(Confirmation) + Send>;
+
+/// A restore waiting for the user's yes: the summary to show, and what to run on yes.
+pub struct Confirmation {
+    pub title: String,
+    pub message: String,
+    /// A second question (the return to production asks twice).
+    pub again: Option<String>,
+    pub ok: String,
+    pub cancel: String,
+    pub request: crate::restore::transaction::Request,
+}
+
+impl std::fmt::Debug for Confirmation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Confirmation")
+            .field("title", &self.title)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -53,6 +77,7 @@ impl Session {
             alerts: Arc::new(Mutex::new(alerts)),
             running: Arc::default(),
             cancel: Arc::default(),
+            ask: Arc::default(),
         }
     }
 
@@ -68,6 +93,7 @@ impl Session {
             alerts: Arc::new(Mutex::new(alerts)),
             running: Arc::default(),
             cancel: Arc::default(),
+            ask: Arc::default(),
         }
     }
 
@@ -97,7 +123,7 @@ impl Session {
         let unfinished_restore = history
             .as_ref()
             .and_then(|h| h.unfinished_operations().ok())
-            .and_then(|ops| ops.into_iter().find(|o| o.kind == "restore"))
+            .and_then(|ops| ops.into_iter().find(|o| crate::restore::Kind::is_ours(&o.kind)))
             .map(|o| o.started_at.strftime("%Y-%m-%d %H:%M").to_string());
         let launch_at_login = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)
             .and_then(|l| l.status())
@@ -317,6 +343,61 @@ impl Session {
             Action::ShowBackups => platform::show_folder(&self.backups_folder()),
             Action::Preferences => self.open_preferences(),
             Action::GrantFullDiskAccess => platform::open_full_disk_access_settings(),
+            Action::RestoreLatest => {
+                self.prepare_restore(
+                    crate::restore::Kind::Restore,
+                    crate::restore::sources::SourceSpec::Latest,
+                );
+                Ok(())
+            }
+            Action::RestoreCopy(folder) => {
+                let spec = crate::restore::sources::SourceSpec::Folder(PathBuf::from(folder));
+                self.prepare_restore(crate::restore::Kind::Restore, spec);
+                Ok(())
+            }
+            Action::RestoreChooseFolder => {
+                if let Some(folder) = platform::choose_folder(self.lang.restore().choose_folder) {
+                    let spec = crate::restore::sources::SourceSpec::Folder(folder);
+                    self.prepare_restore(crate::restore::Kind::Restore, spec);
+                }
+                Ok(())
+            }
+            Action::Failback => {
+                self.prepare_restore(
+                    crate::restore::Kind::Failback,
+                    crate::restore::sources::SourceSpec::Latest,
+                );
+                Ok(())
+            }
+            Action::ResumeRestore => {
+                self.spawn(OperationKind::Restore, |s, progress, cancel| {
+                    let body = match crate::restore::transaction::resume(
+                        &s.config,
+                        &s.locations.history(),
+                        progress,
+                        cancel,
+                    ) {
+                        Ok(o) => s.restored_note(&o),
+                        Err(e) => e.to_string(),
+                    };
+                    Some(note(body))
+                });
+                Ok(())
+            }
+            Action::RollbackRestore => {
+                self.spawn(OperationKind::Restore, |s, progress, _| {
+                    let body = match crate::restore::transaction::rollback_unfinished(
+                        &s.config,
+                        &s.locations.history(),
+                        progress,
+                    ) {
+                        Ok(r) => crate::i18n::fill(s.lang.restore().rolled_back_done, &[("target", &r.target)]),
+                        Err(e) => e.to_string(),
+                    };
+                    Some(note(body))
+                });
+                Ok(())
+            }
             _ => {
                 crate::notifications::send(&Note {
                     title: "Secours".to_owned(),
@@ -332,6 +413,97 @@ impl Session {
                 body: e.to_string(),
             });
         }
+    }
+
+    /// Finds and verifies the backup and plans the restore on a worker thread, then asks the event loop
+    /// to confirm with the plan's summary; [`Session::start_restore`] runs it on yes.
+    fn prepare_restore(&self, kind: crate::restore::Kind, spec: crate::restore::sources::SourceSpec) {
+        let op = match kind {
+            crate::restore::Kind::Restore => OperationKind::Restore,
+            crate::restore::Kind::Failback => OperationKind::Failback,
+        };
+        self.spawn(op, move |s, progress, cancel| {
+            use crate::restore::{command, sources, transaction};
+            let target_name = match kind {
+                crate::restore::Kind::Restore => s.config.restore.target.clone(),
+                crate::restore::Kind::Failback => s.config.restore.production.clone(),
+            };
+            let target = match environment::named(&s.config, &target_name) {
+                Ok(t) => t,
+                Err(e) => return Some(note(e.to_string())),
+            };
+            let history = History::open(&s.locations.history()).ok();
+            let pair = match sources::resolve(&s.config, &target, kind, &spec, history.as_ref()) {
+                Ok(p) => p,
+                Err(e) => return Some(note(e.to_string())),
+            };
+            drop(history);
+            let env = command::Env {
+                config: &s.config,
+                history: s.locations.history(),
+                lang: s.lang,
+                progress,
+            };
+            let request = command::request(&env, kind, pair, target);
+            let plan = match transaction::plan(&request, progress, cancel) {
+                Ok(p) => p,
+                Err(e) => return Some(note(e.to_string())),
+            };
+            let t = s.lang.restore();
+            let message = command::summary(&plan, &s.config, s.lang);
+            let (title, rest) = message.split_once('\n').unwrap_or((message.as_str(), ""));
+            let confirmation = Confirmation {
+                title: title.to_owned(),
+                message: rest.replace("\n  ", "\n").trim().to_owned(),
+                again: (kind == crate::restore::Kind::Failback)
+                    .then(|| crate::i18n::fill(t.failback_again, &[("target", &plan.target)])),
+                ok: t.button_replace.to_owned(),
+                cancel: t.button_cancel.to_owned(),
+                request,
+            };
+            match s.ask.lock().ok().as_ref().and_then(|a| a.as_ref()) {
+                Some(ask) => {
+                    ask(confirmation);
+                    None
+                }
+                None => Some(note(t.needs_yes.to_owned())),
+            }
+        });
+    }
+
+    /// Runs a confirmed restore on a worker thread; the result is a notification.
+    pub fn start_restore(&self, request: crate::restore::transaction::Request) {
+        let op = match request.kind {
+            crate::restore::Kind::Restore => OperationKind::Restore,
+            crate::restore::Kind::Failback => OperationKind::Failback,
+        };
+        self.spawn(op, move |s, progress, cancel| {
+            let body = match crate::restore::transaction::run(&request, progress, cancel) {
+                Ok(o) => s.restored_note(&o),
+                Err(e) => e.to_string(),
+            };
+            Some(note(body))
+        });
+    }
+
+    fn restored_note(&self, o: &crate::restore::transaction::Outcome) -> String {
+        let t = self.lang.restore();
+        let tt = self.lang.t();
+        let mut body = crate::i18n::fill(
+            t.done,
+            &[
+                ("duration", &tt.age(o.seconds.round() as i64)),
+                ("tables", &o.database.as_ref().map_or(0, |d| d.tables).to_string()),
+                ("rows", &o.database.as_ref().map_or(0, |d| d.rows).to_string()),
+                ("files", &o.media.as_ref().map_or(0, |m| m.files).to_string()),
+                ("target", &o.target),
+            ],
+        );
+        for w in &o.warnings {
+            body.push('\n');
+            body.push_str(&crate::i18n::fill(t.warning, &[("text", w)]));
+        }
+        body
     }
 
     fn toggle_login_item(&self) -> Result<(), platform::OpenError> {
@@ -381,6 +553,13 @@ impl Session {
             let _ = crate::config::write_example(&self.locations.config, false);
         }
         platform::edit_file(&self.locations.config)
+    }
+}
+
+fn note(body: String) -> Note {
+    Note {
+        title: "Secours".to_owned(),
+        body,
     }
 }
 

@@ -65,6 +65,58 @@ pub enum Command {
     Db(DbArgs),
     /// Compare the software of two environments (exit 0 identical, 2 different, 3 cannot compare).
     Parity(ParityArgs),
+    /// Restore a backup onto the standby environment (exit 0 restored, 2 refused or rolled back, 3 mixed state).
+    Restore(RestoreArgs),
+    /// Return to production: restore the standby's backup onto production.
+    Failback(FailbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// 'latest' (default), a folder holding a pair, or 'copy:ID' (see --list-sources).
+    #[arg(long, value_name = "latest|FOLDER|copy:ID")]
+    pub from: Option<String>,
+    /// The environment to replace (default: [restore] target).
+    #[arg(long, value_name = "ENV")]
+    pub to: Option<String>,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// List the backups a restore can use, newest first.
+    #[arg(long, conflicts_with_all = ["from", "dry_run", "yes", "resume", "rollback"])]
+    pub list_sources: bool,
+    /// Finish an unfinished restore (after a crash or power cut).
+    #[arg(long, conflicts_with_all = ["from", "to", "dry_run", "rollback"])]
+    pub resume: bool,
+    /// Put the target of an unfinished restore back as it was.
+    #[arg(long, conflicts_with_all = ["from", "to", "dry_run"])]
+    pub rollback: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FailbackArgs {
+    /// 'latest' (default: the standby's newest backup), a folder holding a pair, or 'copy:ID'.
+    #[arg(long, value_name = "latest|FOLDER|copy:ID")]
+    pub from: Option<String>,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needs --to-production too).
+    #[arg(long)]
+    pub yes: bool,
+    /// The second confirmation: yes, production is to be replaced.
+    #[arg(long)]
+    pub to_production: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// List the backups the return to production can use.
+    #[arg(long, conflicts_with_all = ["from", "dry_run", "yes"])]
+    pub list_sources: bool,
 }
 
 #[derive(Debug, Args)]
@@ -193,7 +245,11 @@ impl Context {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     let locations = Locations::resolve(cli.config.as_deref(), cli.data_dir.as_deref());
-    match cli.command.unwrap_or(Command::App) {
+    let command = cli.command.unwrap_or(Command::App);
+    if !matches!(command, Command::Restore(_) | Command::Failback(_) | Command::Config(_)) {
+        warn_unfinished_restore(&locations);
+    }
+    match command {
         Command::Config(args) if args.init => {
             config::write_example(&locations.config, args.force)?;
             println!("{}", locations.config.display());
@@ -215,6 +271,32 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::LoginItem(args) => login_item_command(args.what),
         Command::Db(args) => db_command(&Context::load(locations)?, args),
         Command::Parity(args) => parity_command(&Context::load(locations)?, &args),
+        Command::Restore(a) => {
+            let opts = crate::restore::command::Options {
+                from: a.from,
+                to: a.to,
+                dry_run: a.dry_run,
+                yes: a.yes,
+                json: a.json,
+                list_sources: a.list_sources,
+                resume: a.resume,
+                rollback: a.rollback,
+                to_production: false,
+            };
+            restore_command(&Context::load(locations)?, crate::restore::Kind::Restore, &opts)
+        }
+        Command::Failback(a) => {
+            let opts = crate::restore::command::Options {
+                from: a.from,
+                dry_run: a.dry_run,
+                yes: a.yes,
+                json: a.json,
+                list_sources: a.list_sources,
+                to_production: a.to_production,
+                ..Default::default()
+            };
+            restore_command(&Context::load(locations)?, crate::restore::Kind::Failback, &opts)
+        }
     }
 }
 
@@ -253,6 +335,18 @@ fn parity_command(ctx: &Context, args: &ParityArgs) -> Result<u8> {
             eprintln!("secours: {e}");
             Ok(EXIT_UNKNOWN)
         }
+    }
+}
+
+/// After a crash in the middle of a restore, every command says so and what to do.
+fn warn_unfinished_restore(locations: &Locations) {
+    let path = locations.history();
+    if !path.exists() {
+        return;
+    }
+    let Ok(history) = History::open(&path) else { return };
+    if let Ok(Some(u)) = crate::restore::transaction::unfinished(&history) {
+        eprintln!("secours: {}", u.error());
     }
 }
 
@@ -508,6 +602,17 @@ impl crate::progress::Progress for Bars {
             bar.set_message(d);
         }
     }
+}
+
+fn restore_command(ctx: &Context, kind: crate::restore::Kind, opts: &crate::restore::command::Options) -> Result<u8> {
+    let bars = Bars::new(!opts.json);
+    let env = crate::restore::command::Env {
+        config: &ctx.config,
+        history: ctx.locations.history(),
+        lang: ctx.lang,
+        progress: &bars,
+    };
+    Ok(crate::restore::command::run(&env, kind, opts))
 }
 
 fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {

@@ -124,6 +124,10 @@ pub struct RestoreConfig {
     pub owner: String,
     /// How long the target's previous state is kept after a successful restore.
     pub keep_previous: HumanDuration,
+    /// The environment the return to production (`secours failback`) replaces.
+    pub production: String,
+    /// Database connections the import uses (rows of different tables go in parallel).
+    pub connections: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -227,6 +231,8 @@ impl Default for RestoreConfig {
             target: "secours".to_owned(),
             owner: "daemon:daemon".to_owned(),
             keep_previous: HumanDuration::days(7),
+            production: "prod".to_owned(),
+            connections: 2,
         }
     }
 }
@@ -533,6 +539,12 @@ pub fn validate(config: &Config) -> Vec<Problem> {
                 config.restore.target,
                 names()
             ),
+        );
+    }
+    if !(1..=16).contains(&config.restore.connections) {
+        problem(
+            "restore.connections".to_owned(),
+            format!("'{}' must be between 1 and 16", config.restore.connections),
         );
     }
     let owner_ok = config

@@ -403,6 +403,111 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// The strings of a restore and of the return to production (kept apart from [`Texts`] because they
+/// only serve the `restore` and `failback` commands and the app's confirmations).
+pub struct RestoreTexts {
+    pub title_restore: &'static str,
+    pub title_failback: &'static str,
+    pub backup: &'static str,
+    pub replaces_db: &'static str,
+    pub replaces_db_unknown: &'static str,
+    pub replaces_media: &'static str,
+    pub kept: &'static str,
+    pub space: &'static str,
+    pub estimate: &'static str,
+    pub steps: &'static str,
+    pub warning: &'static str,
+    pub confirm: &'static str,
+    pub confirm_failback: &'static str,
+    pub yes_words: &'static [&'static str],
+    pub declined: &'static str,
+    pub needs_yes: &'static str,
+    pub needs_to_production: &'static str,
+    pub done: &'static str,
+    pub rolled_back_done: &'static str,
+    pub sources_header: &'static str,
+    pub sources_none: &'static str,
+    pub verified: &'static str,
+    pub not_verified: &'static str,
+    pub dry_run: &'static str,
+    pub button_replace: &'static str,
+    pub button_cancel: &'static str,
+    pub failback_again: &'static str,
+    pub choose_folder: &'static str,
+}
+
+pub static FR_RESTORE: RestoreTexts = RestoreTexts {
+    title_restore: "Restauration de la sauvegarde sur « {target} »",
+    title_failback: "RETOUR EN PRODUCTION : la production « {target} » va être remplacée par la sauvegarde du secours",
+    backup: "Sauvegarde : {time} (il y a {age}), dans {folder}\n  base {db} ({tables} tables), médias {media} ({files} fichiers, {bytes} une fois extraits)",
+    replaces_db: "Sera remplacée : la base « {database} » ({objects} tables, vues, routines et événements, {size})",
+    replaces_db_unknown: "Sera remplacée : la base « {database} »",
+    replaces_media: "Seront remplacés : les médias de {web} ({files} fichiers, {bytes})",
+    kept: "L'état actuel est d'abord mis de côté et gardé {keep} ; en cas d'échec il est remis en place automatiquement.",
+    space: "Espace disque libre : {free} (nécessaire : {needed})",
+    estimate: "Durée estimée : environ {duration}",
+    steps: "Étapes : vérifier la sauvegarde, contrôler la cible, copie de sécurité, médias et base en parallèle, mise en place, contrôle final",
+    warning: "Attention : {text}",
+    confirm: "Remplacer « {target} » par cette sauvegarde ? Tapez « oui » pour continuer : ",
+    confirm_failback: "Ceci remplace la PRODUCTION. Pour confirmer, tapez son nom ({target}) : ",
+    yes_words: &["oui", "o", "yes", "y"],
+    declined: "Rien n'a été changé.",
+    needs_yes: "Pas de terminal pour confirmer : relancez avec --yes après avoir relu le résumé (--dry-run).",
+    needs_to_production: "Le retour en production remplace la production : --yes ne suffit pas, ajoutez aussi --to-production.",
+    done: "Terminé en {duration} : {tables} tables, {rows} lignes, {files} fichiers. « {target} » est à jour.",
+    rolled_back_done: "« {target} » a été remis exactement dans son état d'avant la restauration.",
+    sources_header: "Sauvegardes disponibles (la plus récente d'abord) :",
+    sources_none: "Aucune sauvegarde complète trouvée.",
+    verified: "vérifiée",
+    not_verified: "pas encore vérifiée",
+    dry_run: "Simulation : rien n'a été changé.",
+    button_replace: "Remplacer",
+    button_cancel: "Annuler",
+    failback_again: "Dernière confirmation : la PRODUCTION « {target} » va être remplacée par la sauvegarde du secours. Continuer ?",
+    choose_folder: "Choisir le dossier de la sauvegarde (base .gz et media.taz)",
+};
+
+pub static EN_RESTORE: RestoreTexts = RestoreTexts {
+    title_restore: "Restore of the backup onto '{target}'",
+    title_failback: "RETURN TO PRODUCTION: production '{target}' will be replaced by the standby's backup",
+    backup: "Backup: {time} ({age} ago), in {folder}\n  database {db} ({tables} tables), media {media} ({files} files, {bytes} extracted)",
+    replaces_db: "Will be replaced: database '{database}' ({objects} tables, views, routines and events, {size})",
+    replaces_db_unknown: "Will be replaced: database '{database}'",
+    replaces_media: "Will be replaced: the media of {web} ({files} files, {bytes})",
+    kept: "The current state is set aside first and kept {keep}; if anything fails it is put back automatically.",
+    space: "Free disk space: {free} (needed: {needed})",
+    estimate: "Estimated duration: about {duration}",
+    steps: "Steps: verify the backup, check the target, safety copy, media and database in parallel, switch, final check",
+    warning: "Warning: {text}",
+    confirm: "Replace '{target}' with this backup? Type 'yes' to continue: ",
+    confirm_failback: "This replaces PRODUCTION. To confirm, type its name ({target}): ",
+    yes_words: &["yes", "y", "oui", "o"],
+    declined: "Nothing was changed.",
+    needs_yes: "No terminal to confirm: run again with --yes after reading the summary (--dry-run).",
+    needs_to_production: "The return to production replaces production: --yes is not enough, add --to-production too.",
+    done: "Done in {duration}: {tables} tables, {rows} rows, {files} files. '{target}' is up to date.",
+    rolled_back_done: "'{target}' was put back exactly as it was before the restore.",
+    sources_header: "Available backups (newest first):",
+    sources_none: "No complete backup found.",
+    verified: "verified",
+    not_verified: "not verified yet",
+    dry_run: "Dry run: nothing was changed.",
+    button_replace: "Replace",
+    button_cancel: "Cancel",
+    failback_again: "Last confirmation: PRODUCTION '{target}' will be replaced by the standby's backup. Continue?",
+    choose_folder: "Choose the backup's folder (database .gz and media.taz)",
+};
+
+impl Lang {
+    /// The restore strings of this language.
+    pub fn restore(self) -> &'static RestoreTexts {
+        match self {
+            Lang::Fr => &FR_RESTORE,
+            Lang::En => &EN_RESTORE,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

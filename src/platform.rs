@@ -1,5 +1,5 @@
 //! The few things that differ per operating system, behind plain functions: opening a URL, a folder or
-//! a file with the user's default application.
+//! a file with the user's default application, and the modal dialogs (confirmation, folder choice).
 //!
 //! macOS uses `open`; Linux and other Unixes `xdg-open`. The command is started and not waited for, so
 //! the menu never blocks on it.
@@ -57,4 +57,25 @@ pub fn open_full_disk_access_settings() -> Result<(), OpenError> {
     return open_url("x-apple.systempreferences:com.apple.preference.security?Privacy_AllFiles");
     #[cfg(not(target_os = "macos"))]
     return Ok(());
+}
+
+/// Asks a yes/no question in a modal dialog (the platform's own: AppKit on macOS, GTK on Linux). Must
+/// run on the event loop's thread. `ok` is the label of the button that says yes.
+pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
+    let answer = rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Warning)
+        .set_title(title)
+        .set_description(message)
+        .set_buttons(rfd::MessageButtons::OkCancelCustom(ok.to_owned(), cancel.to_owned()))
+        .show();
+    match answer {
+        rfd::MessageDialogResult::Ok | rfd::MessageDialogResult::Yes => true,
+        rfd::MessageDialogResult::Custom(label) => label == ok,
+        _ => false,
+    }
+}
+
+/// Lets the user choose a folder (a safe copy, a Time Machine folder). Event loop thread only.
+pub fn choose_folder(title: &str) -> Option<std::path::PathBuf> {
+    rfd::FileDialog::new().set_title(title).pick_folder()
 }

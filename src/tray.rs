@@ -28,6 +28,8 @@ pub enum UserEvent {
     Snapshot(Box<MenuInput>),
     /// A menu item was chosen.
     Chosen(String),
+    /// A restore is ready and waits for the user's yes (dialogs must run on this thread).
+    Confirm(Box<app::Confirmation>),
 }
 
 /// Runs the menu-bar app until Quit. Returns the exit code.
@@ -41,6 +43,15 @@ pub fn run(session: Session) -> Result<u8> {
         // The loop may be gone while quitting; nothing to do then.
         let _ = menu_proxy.send_event(UserEvent::Chosen(e.id.0));
     }));
+
+    let ask_proxy = std::sync::Mutex::new(proxy.clone());
+    if let Ok(mut ask) = session.ask.lock() {
+        *ask = Some(Box::new(move |c: app::Confirmation| {
+            if let Ok(p) = ask_proxy.lock() {
+                let _ = p.send_event(UserEvent::Confirm(Box::new(c)));
+            }
+        }));
+    }
 
     let (wake, woken) = mpsc::channel::<()>();
     let watcher_session = session.clone();
@@ -71,6 +82,7 @@ pub fn run(session: Session) -> Result<u8> {
                 }
             }
             Event::UserEvent(UserEvent::Snapshot(input)) => ui.draw(*input),
+            Event::UserEvent(UserEvent::Confirm(c)) => ui.confirm(*c),
             Event::UserEvent(UserEvent::Chosen(id)) if ui.choose(&id) => {
                 *control_flow = ControlFlow::ExitWithCode(0);
             }
@@ -123,6 +135,18 @@ struct Ui {
 }
 
 impl Ui {
+    /// Shows the restore's summary and runs it on yes (twice yes for the return to production).
+    fn confirm(&mut self, c: app::Confirmation) {
+        let mut yes = crate::platform::confirm(&c.title, &c.message, &c.ok, &c.cancel);
+        if yes && let Some(again) = &c.again {
+            yes = crate::platform::confirm(&c.title, again, &c.ok, &c.cancel);
+        }
+        if yes {
+            self.session.start_restore(c.request);
+        }
+        let _ = self.wake.send(());
+    }
+
     fn create_tray(&mut self) -> Result<()> {
         let now = Timestamp::now();
         let input = self.session.snapshot(now);

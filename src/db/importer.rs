@@ -22,7 +22,7 @@
 //! refused); errors name the statement number, its line, its table and the server's message;
 //! passwords never appear in errors. Memory: a bounded queue of statements (about 2 per worker).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -69,6 +69,8 @@ pub struct ImportSummary {
     pub tables: u64,
     /// Rows inserted (tuples of the INSERT statements).
     pub rows: u64,
+    /// Rows inserted per table: what the restore's check compares with `COUNT(*)` afterwards.
+    pub rows_per_table: BTreeMap<String, u64>,
     /// Size of the `.gz` file.
     pub bytes: u64,
     pub seconds: f64,
@@ -215,6 +217,7 @@ pub fn import_dump(
         statements: 0,
         tables: 0,
         rows: 0,
+        rows_per_table: BTreeMap::new(),
         bytes: std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0),
         seconds: 0.0,
         dropped,
@@ -439,6 +442,12 @@ impl Run<'_> {
         }
         summary.statements += 1;
         summary.rows += stmt.rows;
+        if matches!(stmt.kind, StatementKind::Insert | StatementKind::CreateTable)
+            && let Some(table) = &stmt.table
+        {
+            // A table created without rows is listed too: the check expects it empty.
+            *summary.rows_per_table.entry(table.clone()).or_default() += stmt.rows;
+        }
         if stmt.kind == StatementKind::CreateTable {
             summary.tables += 1;
         }

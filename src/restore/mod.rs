@@ -1,4 +1,13 @@
-//! Restoring a backup pair onto the standby environment, step by step as the seed procedure does it.
+//! The restore onto the standby environment and the return to production, as a transaction
+//! (see [`transaction`]): where the backup comes from ([`sources`]), the media extraction
+//! ([`media`]) and its owner ([`owner`]), the final check ([`check`]) and the command line
+//! ([`command`]).
 
+pub mod check;
+pub mod command;
 pub mod media;
 pub mod owner;
+pub mod sources;
+pub mod transaction;
+
+pub use transaction::Kind;

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod mariadb;
+pub mod schema;

@@ -1,0 +1,210 @@
+//! Where a restore can take its backup from: the watched backup folders, every safe copy, or any
+//! folder the user names (a Time Machine folder, a USB stick).
+//!
+//! Guarantees: sources are listed newest first; each says whether history already holds a verdict for
+//! both of its files (a listed source is never read here, so listing is instant whatever the sizes);
+//! the target's own backup folder is never offered as the source of a restore onto itself.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::transaction::Kind;
+use crate::config::Config;
+use crate::copy;
+use crate::environment::{self, Environment};
+use crate::history::History;
+use crate::inspect::{self, PairObservation};
+use crate::operations::{OperationError, Pair, Selection};
+use crate::status;
+
+/// What `--from` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// The newest complete pair among watched folders and safe copies.
+    Latest,
+    /// A folder holding a pair.
+    Folder(PathBuf),
+    /// A safe copy by its folder name, e.g. `copy:2026-11-25_1400`.
+    Copy(String),
+}
+
+impl SourceSpec {
+    /// Reads the `--from` value: `latest`, `copy:ID`, or a folder.
+    pub fn parse(text: &str) -> SourceSpec {
+        if text == "latest" {
+            SourceSpec::Latest
+        } else if let Some(id) = text.strip_prefix("copy:") {
+            SourceSpec::Copy(id.to_owned())
+        } else {
+            SourceSpec::Folder(PathBuf::from(text))
+        }
+    }
+}
+
+/// One candidate source.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// What to pass to `--from`: `copy:<name>` for a safe copy, else the folder.
+    pub id: String,
+    /// `watched` or `copy`.
+    pub kind: &'static str,
+    /// The folder holding the pair.
+    pub folder: PathBuf,
+    /// The backup's time (the older file's modification time).
+    pub time: Timestamp,
+    pub age_seconds: i64,
+    pub db_bytes: u64,
+    pub media_bytes: u64,
+    /// `ok`, `corrupt` or `unsafe` when history holds a verdict for both files, else `None`.
+    pub verified: Option<String>,
+    #[serde(skip)]
+    pub observation: PairObservation,
+}
+
+/// Why a source could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Operation(#[from] OperationError),
+    #[error(
+        "no complete backup to restore from: no watched folder or safe copy holds both files. Name a folder with --from (a safe copy, or a folder inside a Time Machine backup)."
+    )]
+    NoneFound,
+    #[error(
+        "no safe copy named '{id}' at the configured destinations. List the sources with 'secours restore --list-sources'."
+    )]
+    UnknownCopy { id: String },
+}
+
+/// Every candidate, newest first, except the target's own backup folder. For the return to production
+/// (`kind` Failback) the candidates are the standby's own backup folder and the watched folders, not the
+/// safe copies: on the production Mac those hold production's old backups, not the standby's.
+pub fn list(
+    config: &Config,
+    target: &Environment,
+    kind: Kind,
+    history: Option<&History>,
+    now: Timestamp,
+) -> Vec<Source> {
+    let mut found = Vec::new();
+    let mut folders = status::sources(config);
+    if kind == Kind::Failback
+        && let Ok(standby) = environment::named(config, &config.restore.target)
+    {
+        folders.insert(
+            0,
+            status::Source {
+                name: standby.name.clone(),
+                dbname: standby.database_name(),
+                folder: standby.backup_dir,
+            },
+        );
+    }
+    for s in folders {
+        if same_folder(&s.folder, &target.backup_dir) {
+            continue;
+        }
+        let obs = inspect::observe_folder(&s.folder, s.dbname.as_deref());
+        if let Some(src) = source("watched", s.folder.display().to_string(), obs, history, now) {
+            found.push(src);
+        }
+    }
+    let dests = if kind == Kind::Failback {
+        &[][..]
+    } else {
+        &config.safe_copy.destinations[..]
+    };
+    for dest in dests {
+        let Ok(copies) = copy::list_copies(dest) else { continue };
+        for c in copies.into_iter().filter(|c| c.manifest) {
+            let obs = inspect::observe_folder(&c.folder, None);
+            if let Some(src) = source("copy", format!("copy:{}", c.name), obs, history, now) {
+                found.push(src);
+            }
+        }
+    }
+    found.sort_by_key(|s| std::cmp::Reverse(s.time));
+    found
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn source(
+    kind: &'static str,
+    id: String,
+    observation: PairObservation,
+    history: Option<&History>,
+    now: Timestamp,
+) -> Option<Source> {
+    let (db, media) = observation.files()?;
+    let time = db.modified.min(media.modified);
+    let verdict = |o| {
+        history
+            .and_then(|h| h.verification(&status::file_key(o)).ok().flatten())
+            .map(|v| v.verdict)
+    };
+    let verified = match (verdict(db), verdict(media)) {
+        (Some(a), Some(b)) if a == "ok" && b == "ok" => Some("ok".to_owned()),
+        (Some(a), _) if a != "ok" => Some(a),
+        (_, Some(b)) if b != "ok" => Some(b),
+        _ => None,
+    };
+    Some(Source {
+        id,
+        kind,
+        folder: observation.pair_folder.clone(),
+        time,
+        age_seconds: now.as_second() - time.as_second(),
+        db_bytes: db.bytes,
+        media_bytes: media.bytes,
+        verified,
+        observation,
+    })
+}
+
+/// The pair `from` designates, for a restore onto `target`. `Latest` skips sources already known to be
+/// corrupt, so a broken newest backup does not block the restore of the one before it.
+pub fn resolve(
+    config: &Config,
+    target: &Environment,
+    kind: Kind,
+    from: &SourceSpec,
+    history: Option<&History>,
+) -> Result<Pair, SourceError> {
+    let media_dirs = target.media_dirs.clone();
+    let pair_of = |folder: PathBuf| -> Result<Pair, SourceError> {
+        let mut pair = crate::operations::select(
+            config,
+            &Selection {
+                folder: Some(folder),
+                env: None,
+            },
+        )?;
+        pair.media_dirs = media_dirs.clone();
+        Ok(pair)
+    };
+    match from {
+        SourceSpec::Folder(folder) => pair_of(folder.clone()),
+        SourceSpec::Copy(id) => {
+            let found = list(config, target, Kind::Restore, history, Timestamp::now())
+                .into_iter()
+                .find(|s| s.kind == "copy" && s.id == format!("copy:{id}"))
+                .ok_or_else(|| SourceError::UnknownCopy { id: id.clone() })?;
+            pair_of(found.folder)
+        }
+        SourceSpec::Latest => {
+            let best = list(config, target, kind, history, Timestamp::now())
+                .into_iter()
+                .find(|s| s.verified.as_deref().is_none_or(|v| v == "ok"))
+                .ok_or(SourceError::NoneFound)?;
+            pair_of(best.folder)
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! `secours restore` end to end, with the real binary, a real throwaway MariaDB and real archives:
+//! a full restore makes the target equal to the source; an injected failure at every step, and a
+//! `kill -9` in the middle of the media extraction and of the import, leave the target wholly as it
+//! was (after the automatic rollback or `--rollback`) or wholly restored (after `--resume`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use support::mariadb::{self, PASSWORD, Server, USER};
+use support::schema::{mariadb_dump, rich_schema};
+
+/// A prod and a secours environment on disk, their databases, and a configuration.
+struct Site {
+    dir: tempfile::TempDir,
+    prod_db: String,
+    secours_db: String,
+}
+
+impl Site {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    fn config(&self) -> PathBuf {
+        self.root().join("config.toml")
+    }
+    fn data(&self) -> PathBuf {
+        self.root().join("data")
+    }
+    fn web(&self, env: &str) -> PathBuf {
+        self.root().join(env).join("web")
+    }
+
+    fn secours(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_secours"));
+        c.arg("--config")
+            .arg(self.config())
+            .arg("--data-dir")
+            .arg(self.data())
+            .env("SECOURS_LANG", "en")
+            .env("LANG", "C")
+            .env_remove("SECOURS_FAULT");
+        c
+    }
+
+    /// Runs `secours restore ARGS`; returns (exit code, stdout, stderr).
+    fn restore(&self, args: &[&str], fault: Option<&str>) -> (i32, String, String) {
+        let mut c = self.secours();
+        c.arg("restore").args(args);
+        if let Some(f) = fault {
+            c.env("SECOURS_FAULT", f);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn db_php(server: &Server, db: &str) -> String {
+    format!(
+        "<?php\nreturn [\n    'class' => 'yii\\db\\Connection',\n    'dsn' => 'mysql:host=127.0.0.1;port={};dbname={db}',\n    'username' => '{USER}',\n    'password' => '{PASSWORD}',\n    'charset' => 'utf8mb4',\n];\n",
+        server.port
+    )
+}
+
+/// Deterministic, incompressible bytes.
+fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x & 0xff) as u8
+        })
+        .collect()
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+/// The owner the restore gives the media: daemon:daemon when the tests run as root (CI), else the
+/// current user (who may not give files away).
+fn owner() -> (String, Option<u32>) {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        return ("daemon:daemon".to_owned(), Some(1));
+    }
+    let name = |flag: &str| {
+        let o = Command::new("id").arg(flag).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+    (format!("{}:{}", name("-un"), name("-gn")), None)
+}
+
+/// prod: the rich schema and ~3 MB of media in 60 files; secours: an older, different state.
+fn site(server: &Server, tag: &str) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let prod_db = format!("rs_prod_{tag}");
+    let secours_db = format!("rs_secours_{tag}");
+    for (env, db) in [("prod", &prod_db), ("secours", &secours_db)] {
+        write(&root.join(env).join("config/db.php"), db_php(server, db).as_bytes());
+        write(&root.join(env).join("web/index.php"), b"<?php // app\n");
+        fs::create_dir_all(root.join(env).join("runtime/backup")).unwrap();
+    }
+    // prod's database and media, and its hourly backup pair.
+    server.fresh_db(&prod_db);
+    server.run_sql(&prod_db, &rich_schema());
+    let backup = root.join("prod/runtime/backup");
+    mariadb_dump(server, &prod_db, &backup.join(format!("{prod_db}.gz")));
+    let web = root.join("prod/web");
+    for i in 0..40u32 {
+        write(
+            &web.join(format!("documents/dossier {}/Procès-verbal n°{i}.pdf", i % 4)),
+            &noise(i + 1, 50_000 + i as usize * 997),
+        );
+    }
+    for i in 0..20u32 {
+        write(
+            &web.join(format!("pictures/photo été {i}.jpg")),
+            &noise(i + 100, 40_000),
+        );
+    }
+    fs::create_dir_all(web.join("pictures/empty album")).unwrap();
+    std::os::unix::fs::symlink("photo été 1.jpg", web.join("pictures/latest.jpg")).unwrap();
+    let status = Command::new("tar")
+        .arg("czf")
+        .arg(backup.join("media.taz"))
+        .args(["documents", "pictures"])
+        .current_dir(&web)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The backup was written a few minutes ago (a pair modified seconds ago reads as "being written").
+    let when = std::time::SystemTime::now() - Duration::from_secs(300);
+    for f in fs::read_dir(&backup).unwrap() {
+        fs::File::options()
+            .write(true)
+            .open(f.unwrap().path())
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+    // secours: older data.
+    server.fresh_db(&secours_db);
+    reset_secours(server, root, &secours_db);
+
+    let (owner, _) = owner();
+    let r = root.display();
+    let config = format!(
+        "language = \"en\"\n\
+         [environments.prod]\nroot = \"{r}/prod\"\n\n\
+         [environments.secours]\nroot = \"{r}/secours\"\n\n\
+         [watch]\nenvironments = [\"prod\"]\n\n\
+         [restore]\ntarget = \"secours\"\nowner = \"{owner}\"\n\n\
+         [time-machine]\nenabled = false\n"
+    );
+    write(&root.join("config.toml"), config.as_bytes());
+    Site {
+        dir,
+        prod_db,
+        secours_db,
+    }
+}
+
+/// Puts secours back to its "before" state: a small database and a few old files.
+fn reset_secours(server: &Server, root: &Path, db: &str) {
+    server.fresh_db(db);
+    server.run_sql(
+        db,
+        "CREATE TABLE old_stuff (id INT PRIMARY KEY, label VARCHAR(20));
+         INSERT INTO old_stuff VALUES (1, 'ancien'), (2, 'état');
+         CREATE VIEW old_view AS SELECT label FROM old_stuff;",
+    );
+    let web = root.join("secours/web");
+    for d in ["documents", "pictures"] {
+        let _ = fs::remove_dir_all(web.join(d));
+    }
+    write(&web.join("documents/ancien.pdf"), b"%PDF old");
+    write(&web.join("pictures/vieux.jpg"), &noise(7, 1000));
+}
+
+/// Every path under the media folders with its kind, size and hash (links by target).
+fn media_tree(web: &Path) -> BTreeMap<String, String> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let meta = fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                out.insert(rel, format!("link {}", fs::read_link(&p).unwrap().display()));
+            } else if meta.is_dir() {
+                out.insert(rel, "dir".to_owned());
+                walk(base, &p, out);
+            } else {
+                let hash = hex::encode(Sha256::digest(fs::read(&p).unwrap()));
+                out.insert(rel, format!("{} {hash}", meta.len()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for d in ["documents", "pictures"] {
+        if web.join(d).exists() {
+            out.insert(d.to_owned(), "dir".to_owned());
+            walk(web, &web.join(d), &mut out);
+        }
+    }
+    out
+}
+
+/// The whole observable state of an environment: database fingerprint and media tree.
+fn state(server: &Server, site: &Site, env: &str, db: &str) -> (String, BTreeMap<String, String>) {
+    (server.fingerprint(db), media_tree(&site.web(env)))
+}
+
+fn leftovers(site: &Site) -> Vec<String> {
+    fs::read_dir(site.web("secours"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".secours-"))
+        .collect()
+}
+
+// Guards the whole point of Secours: after `restore --yes` the standby's database and media are
+// exactly prod's, the media belong to the configured owner, the replaced state is kept, and the
+// restore counts as a drill.
+#[test]
+fn a_full_restore_makes_the_standby_equal_to_production() {
+    let Some(server) = mariadb::require("a_full_restore_makes_the_standby_equal_to_production") else {
+        return;
+    };
+    let site = site(server, "full");
+    let before = state(server, &site, "secours", &site.secours_db);
+    let expected = state(server, &site, "prod", &site.prod_db);
+    assert_ne!(before, expected);
+
+    let (code, out, err) = site.restore(&["--yes", "--json"], None);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["restore"]["database"]["tables"], 5, "{out}");
+    assert_eq!(json["restore"]["media"]["files"], 60, "{out}");
+    assert_eq!(json["restore"]["check"]["problems"].as_array().unwrap().len(), 0);
+    assert_eq!(state(server, &site, "secours", &site.secours_db), expected);
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+
+    // Owner: every entry, the link itself included.
+    if let (_, Some(uid)) = owner() {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(site.web("secours").join("pictures/latest.jpg")).unwrap();
+        assert_eq!((m.uid(), m.gid()), (uid, 1));
+        let m = fs::metadata(site.web("secours").join("documents/dossier 1/Procès-verbal n°1.pdf")).unwrap();
+        assert_eq!(m.uid(), uid);
+    }
+    // The replaced state is kept next to web/.
+    let previous = PathBuf::from(json["restore"]["previous"].as_str().unwrap());
+    assert!(previous.join("database.gz").is_file());
+    assert!(previous.join("media/documents/ancien.pdf").is_file());
+
+    // History: a finished restore, no unfinished one; the password never written anywhere.
+    let history = fs::read(site.data().join("history.sqlite")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&history).contains(PASSWORD));
+    assert!(!out.contains(PASSWORD) && !err.contains(PASSWORD));
+    let (code, _, _) = site.restore(&["--rollback"], None);
+    assert_eq!(code, 2, "nothing to roll back");
+}
+
+// Guards --dry-run: a plan with numbers, and nothing changed.
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let Some(server) = mariadb::require("dry_run_prints_the_plan_and_changes_nothing") else {
+        return;
+    };
+    let site = site(server, "dry");
+    let before = state(server, &site, "secours", &site.secours_db);
+    let (code, out, err) = site.restore(&["--dry-run", "--json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let plan = &plan["plan"];
+    assert_eq!(plan["target"], "secours");
+    assert_eq!(plan["database"], site.secours_db);
+    assert_eq!(plan["current_objects"]["tables"], 1);
+    assert_eq!(plan["current_objects"]["views"], 1);
+    assert_eq!(plan["backup_files"], 60, "60 files; the link is not a file");
+    assert!(plan["estimated_seconds"].as_u64().unwrap() > 0);
+    let (code, out, _) = site.restore(&["--dry-run"], None);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Will be replaced: database") && out.contains("Dry run"),
+        "{out}"
+    );
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+
+    // Without a terminal and without --yes, nothing happens either.
+    let (code, _, err) = site.restore(&[], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+}
+
+// Guards "wholly old": a failure injected at every step leaves the standby exactly as it was, with
+// no staging or half-moved folder left, and a message naming the step.
+#[test]
+fn a_failure_at_any_step_leaves_the_standby_as_it_was() {
+    let Some(server) = mariadb::require("a_failure_at_any_step_leaves_the_standby_as_it_was") else {
+        return;
+    };
+    let site = site(server, "fault");
+    let before = state(server, &site, "secours", &site.secours_db);
+    for step in [
+        "preflight",
+        "snapshot",
+        "media",
+        "database",
+        "set-aside",
+        "swap",
+        "swap-between",
+        "check",
+        "commit",
+    ] {
+        let (code, out, err) = site.restore(&["--yes"], Some(step));
+        assert_eq!(code, 2, "step {step}: {out}\n{err}");
+        assert!(err.contains(&format!("'{step}'")), "step {step}: {err}");
+        assert_eq!(
+            state(server, &site, "secours", &site.secours_db),
+            before,
+            "step {step} left a mixed state"
+        );
+        assert!(leftovers(&site).is_empty(), "step {step}: {:?}", leftovers(&site));
+    }
+    // After all that, a normal restore still works.
+    let (code, out, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        state(server, &site, "secours", &site.secours_db),
+        state(server, &site, "prod", &site.prod_db)
+    );
+}
+
+/// Starts `secours restore --yes` paused in the middle of `step`, waits for it to get there, and
+/// kills it with SIGKILL.
+fn kill_during(site: &Site, step: &str) {
+    let mark = site.root().join(format!("paused-{step}"));
+    let _ = fs::remove_file(&mark);
+    let mut child = site
+        .secours()
+        .args(["restore", "--yes"])
+        .env("SECOURS_FAULT", format!("pause-in:{step}"))
+        .env("SECOURS_FAULT_MARK", &mark)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !mark.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("secours ended before reaching {step}: {status}\n{err}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never reached {step}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .arg("-9")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap();
+}
+
+// Guards crash safety: after a real kill -9 during the media extraction or during the import, any
+// Secours command points at the unfinished restore; --rollback brings back exactly the old state and
+// --resume exactly the new one.
+#[test]
+fn kill_9_mid_restore_then_rollback_or_resume_is_never_a_mix() {
+    let Some(server) = mariadb::require("kill_9_mid_restore_then_rollback_or_resume_is_never_a_mix") else {
+        return;
+    };
+    let site = site(server, "kill");
+    let before = state(server, &site, "secours", &site.secours_db);
+    let after = state(server, &site, "prod", &site.prod_db);
+
+    for step in ["media", "database"] {
+        // Killed, then rolled back.
+        kill_during(&site, step);
+        let status = site.secours().args(["status"]).output().unwrap();
+        let err = String::from_utf8_lossy(&status.stderr);
+        assert!(err.contains("--resume") && err.contains("--rollback"), "{err}");
+        let (code, out, err) = site.restore(&["--yes"], None);
+        assert_eq!(
+            code, 2,
+            "a new restore must be refused while one is unfinished: {out}\n{err}"
+        );
+        let (code, out, err) = site.restore(&["--rollback"], None);
+        assert_eq!(code, 0, "{step}: {out}\n{err}");
+        assert_eq!(
+            state(server, &site, "secours", &site.secours_db),
+            before,
+            "rollback after kill in {step}"
+        );
+        assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+
+        // Killed, then resumed.
+        kill_during(&site, step);
+        let (code, out, err) = site.restore(&["--resume"], None);
+        assert_eq!(code, 0, "{step}: {out}\n{err}");
+        assert_eq!(
+            state(server, &site, "secours", &site.secours_db),
+            after,
+            "resume after kill in {step}"
+        );
+        assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+        reset_secours(server, site.root(), &site.secours_db);
+    }
+}
+
+// Guards the refusals that must change nothing: a corrupt backup, a wrong password, a missing owner.
+#[test]
+fn refusals_name_the_problem_and_change_nothing() {
+    let Some(server) = mariadb::require("refusals_name_the_problem_and_change_nothing") else {
+        return;
+    };
+    let site = site(server, "refuse");
+    let before = state(server, &site, "secours", &site.secours_db);
+
+    // A corrupt dump (truncated): verification refuses it.
+    let broken = site.root().join("broken");
+    fs::create_dir_all(&broken).unwrap();
+    let dump = site.root().join(format!("prod/runtime/backup/{}.gz", site.prod_db));
+    let bytes = fs::read(&dump).unwrap();
+    fs::write(broken.join(format!("{}.gz", site.prod_db)), &bytes[..bytes.len() / 2]).unwrap();
+    fs::copy(
+        site.root().join("prod/runtime/backup/media.taz"),
+        broken.join("media.taz"),
+    )
+    .unwrap();
+    let (code, _, err) = site.restore(&["--yes", "--from", broken.to_str().unwrap()], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("failed verification") && err.contains("nothing was changed"),
+        "{err}"
+    );
+
+    // A wrong password in the standby's db.php.
+    let db_php = site.root().join("secours/config/db.php");
+    let good = fs::read_to_string(&db_php).unwrap();
+    fs::write(&db_php, good.replace(PASSWORD, "wrong-password")).unwrap();
+    let (code, _, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(!err.contains("wrong-password"), "the password must not be shown: {err}");
+    fs::write(&db_php, good).unwrap();
+
+    // An owner that does not exist on this machine.
+    let config = fs::read_to_string(site.config()).unwrap();
+    let (owner, _) = owner();
+    fs::write(site.config(), config.replace(&owner, "nobody-here:nogroup-here")).unwrap();
+    let (code, _, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nobody-here"), "{err}");
+    fs::write(site.config(), config).unwrap();
+
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    let _ = std::io::stdout().flush();
+}
+
+// Guards --list-sources: the watched backup is offered with its id, newest first.
+#[test]
+fn list_sources_offers_the_watched_backup() {
+    let Some(server) = mariadb::require("list_sources_offers_the_watched_backup") else {
+        return;
+    };
+    let site = site(server, "list");
+    let out = site
+        .secours()
+        .args(["restore", "--list-sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &list[0];
+    assert_eq!(first["kind"], "watched");
+    assert!(first["folder"].as_str().unwrap().ends_with("prod/runtime/backup"));
+    assert!(first["db_bytes"].as_u64().unwrap() > 0);
+}
