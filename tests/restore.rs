@@ -499,3 +499,71 @@ fn list_sources_offers_the_watched_backup() {
     assert!(first["folder"].as_str().unwrap().ends_with("prod/runtime/backup"));
     assert!(first["db_bytes"].as_u64().unwrap() > 0);
 }
+
+#[path = "support/tmutil.rs"]
+mod tmutil;
+
+// Guards "a restore can start from an older hour": the copies of the watched backup folder inside
+// completed Time Machine backups are listed (newest first, an unfinished backup skipped), each with an id
+// that --from accepts.
+#[test]
+fn list_sources_includes_the_backup_folder_inside_time_machine_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let backup = root.join("prod/runtime/backup");
+    write(
+        &root.join("prod/config/db.php"),
+        b"<?php return ['dsn' => 'mysql:host=localhost;dbname=gestion', 'username' => 'u', 'password' => 'p'];",
+    );
+    write(&backup.join("gestion.gz"), b"now");
+    write(&backup.join("media.taz"), b"now");
+    let host = root.join("tm/Backups.backupdb/imac");
+    let mut listing = String::new();
+    // The last one is still being written: not a source.
+    for name in ["2026-11-24-100000", "2026-11-24-110000", "2026-11-24-120000.inprogress"] {
+        let inside = host
+            .join(name)
+            .join("Macintosh HD - Data")
+            .join(backup.strip_prefix("/").unwrap());
+        write(&inside.join("gestion.gz"), name.as_bytes());
+        write(&inside.join("media.taz"), name.as_bytes());
+        listing.push_str(&format!("{}\n", host.join(name).display()));
+    }
+    let fake = tempfile::tempdir().unwrap();
+    let replies = BTreeMap::from([("listbackups", tmutil::Reply::out(listing))]);
+    let tmutil_path = tmutil::write_fake_tmutil(fake.path(), &replies);
+    let r = root.display();
+    let config = format!(
+        "[environments.prod]\nroot = \"{r}/prod\"\n\n[environments.secours]\nroot = \"{r}/secours\"\n\n\
+         [watch]\nenvironments = [\"prod\"]\n\n[time-machine]\nenabled = true\ntmutil = \"{}\"\n",
+        tmutil_path.display()
+    );
+    write(&root.join("config.toml"), config.as_bytes());
+    let out = Command::new(env!("CARGO_BIN_EXE_secours"))
+        .arg("--config")
+        .arg(root.join("config.toml"))
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .args(["restore", "--list-sources", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tm: Vec<&serde_json::Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "time-machine")
+        .collect();
+    assert_eq!(tm.len(), 2, "{list:#}");
+    assert!(
+        tm[0]["folder"].as_str().unwrap().contains("2026-11-24-110000"),
+        "{list:#}"
+    );
+    assert!(
+        tm[1]["folder"].as_str().unwrap().contains("2026-11-24-100000"),
+        "{list:#}"
+    );
+    assert_eq!(tm[0]["id"], tm[0]["folder"]);
+    assert!(tmutil::calls(fake.path()).iter().any(|c| c == "listbackups"));
+}

@@ -1,5 +1,5 @@
-//! Where a restore can take its backup from: the watched backup folders, every safe copy, or any
-//! folder the user names (a Time Machine folder, a USB stick).
+//! Where a restore can take its backup from: the watched backup folders, every safe copy, the copies of
+//! the watched folders inside recent Time Machine backups, or any folder the user names (a USB stick).
 //!
 //! Guarantees: sources are listed newest first; each says whether history already holds a verdict for
 //! both of its files (a listed source is never read here, so listing is instant whatever the sizes);
@@ -48,7 +48,7 @@ impl SourceSpec {
 pub struct Source {
     /// What to pass to `--from`: `copy:<name>` for a safe copy, else the folder.
     pub id: String,
-    /// `watched` or `copy`.
+    /// `watched`, `copy` or `time-machine`.
     pub kind: &'static str,
     /// The folder holding the pair.
     pub folder: PathBuf,
@@ -102,6 +102,7 @@ pub fn list(
             },
         );
     }
+    let mut time_machine_dirs = Vec::new();
     for s in folders {
         if same_folder(&s.folder, &target.backup_dir) {
             continue;
@@ -110,7 +111,9 @@ pub fn list(
         if let Some(src) = source("watched", s.folder.display().to_string(), obs, history, now) {
             found.push(src);
         }
+        time_machine_dirs.push((s.folder.canonicalize().unwrap_or(s.folder), s.dbname));
     }
+    found.extend(time_machine(config, &time_machine_dirs, history, now));
     let dests = if kind == Kind::Failback {
         &[][..]
     } else {
@@ -126,6 +129,46 @@ pub fn list(
         }
     }
     found.sort_by_key(|s| std::cmp::Reverse(s.time));
+    found
+}
+
+/// How many Time Machine backups are looked into (hourly for a day, then daily: a day and a half back
+/// is what a restore from "an older hour" needs; older ones are reachable with --from FOLDER).
+const TIME_MACHINE_LIMIT: usize = 36;
+
+/// The copies of the watched folders inside the completed Time Machine backups, newest first. Nothing
+/// (and no error) where Time Machine is off or `tmutil` is absent (Linux).
+fn time_machine(
+    config: &Config,
+    dirs: &[(PathBuf, Option<String>)],
+    history: Option<&History>,
+    now: Timestamp,
+) -> Vec<Source> {
+    let tm = &config.time_machine;
+    if !tm.enabled || !tm.tmutil.is_file() || dirs.is_empty() {
+        return Vec::new();
+    }
+    let runner = crate::timemachine::SystemRunner::default();
+    let backups = match crate::timemachine::list_backups(&runner, &tm.tmutil) {
+        Ok(b) => b,
+        Err(e) => {
+            log::info!("no Time Machine sources: {e}");
+            return Vec::new();
+        }
+    };
+    let mut recent: Vec<_> = backups.into_iter().filter(|b| b.is_completed()).collect();
+    recent.sort_by_key(|b| std::cmp::Reverse(b.taken_at));
+    recent.truncate(TIME_MACHINE_LIMIT);
+    let mut found = Vec::new();
+    for (dir, dbname) in dirs {
+        let holds_pair = |p: &Path| inspect::observe_folder(p, dbname.as_deref()).files().is_some();
+        for s in crate::timemachine::restore_sources(&recent, dir, holds_pair) {
+            let obs = inspect::observe_folder(&s.path, dbname.as_deref());
+            if let Some(src) = source("time-machine", s.path.display().to_string(), obs, history, now) {
+                found.push(src);
+            }
+        }
+    }
     found
 }
 
