@@ -128,7 +128,7 @@ impl Session {
         let launch_at_login = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)
             .and_then(|l| l.status())
             .ok()
-            .map(|s| !matches!(s, LoginStatus::Off));
+            .map(|s| !matches!(s, LoginStatus::Off | LoginStatus::Disabled { .. }));
         MenuInput {
             status,
             config_problem: self.config_problem.clone(),

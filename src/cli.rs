@@ -249,6 +249,25 @@ pub fn run(cli: Cli) -> Result<u8> {
     if !matches!(command, Command::Restore(_) | Command::Failback(_) | Command::Config(_)) {
         warn_unfinished_restore(&locations);
     }
+    // One menu-bar app at a time: the lock lives as long as this process (tao's event loop never returns;
+    // the OS releases it on exit). A second start — by hand, or by launchd's RunAtLoad when `login-item on`
+    // loads the agent — leaves at once with 0. A lock that cannot be taken at all only warns.
+    let starts_app = matches!(&command, Command::App | Command::Demo(DemoArgs { no_ui: false, .. }));
+    let _app_lock = if starts_app && crate::app::has_display() {
+        match crate::instance::acquire(&locations.data_dir) {
+            Ok(guard) => Some(guard),
+            Err(e @ crate::instance::InstanceError::AlreadyRunning { .. }) => {
+                eprintln!("{e}");
+                return Ok(0);
+            }
+            Err(e) => {
+                log::warn!("{e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     match command {
         Command::Config(args) if args.init => {
             config::write_example(&locations.config, args.force)?;

@@ -23,6 +23,7 @@ pub mod history;
 pub mod i18n;
 pub mod icons;
 pub mod inspect;
+pub mod instance;
 pub mod logging;
 pub mod login_item;
 pub mod menu;

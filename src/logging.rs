@@ -6,14 +6,18 @@ use std::sync::Mutex;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
+/// The one logger: `log` accepts a logger once per process, so the CLI's stderr logger is installed
+/// first and the app redirects it to its file afterwards.
 struct Logger {
-    level: LevelFilter,
-    out: Mutex<Box<dyn Write + Send>>,
+    /// `None`: stderr.
+    out: Mutex<Option<Box<dyn Write + Send>>>,
 }
+
+static LOGGER: Logger = Logger { out: Mutex::new(None) };
 
 impl Log for Logger {
     fn enabled(&self, m: &Metadata) -> bool {
-        m.level() <= self.level
+        m.level() <= log::max_level()
     }
 
     fn log(&self, r: &Record) {
@@ -22,14 +26,20 @@ impl Log for Logger {
         }
         if let Ok(mut out) = self.out.lock() {
             let when = jiff::Timestamp::now();
+            let line = format!("{when} {:5} {}: {}\n", r.level(), r.target(), r.args());
             // A failing log write must never stop the work it describes.
-            let _ = writeln!(out, "{when} {:5} {}: {}", r.level(), r.target(), r.args());
+            let _ = match out.as_mut() {
+                Some(file) => file.write_all(line.as_bytes()),
+                None => std::io::stderr().write_all(line.as_bytes()),
+            };
         }
     }
 
     fn flush(&self) {
-        if let Ok(mut out) = self.out.lock() {
-            let _ = out.flush();
+        if let Ok(mut out) = self.out.lock()
+            && let Some(file) = out.as_mut()
+        {
+            let _ = file.flush();
         }
     }
 }
@@ -53,35 +63,27 @@ fn level_from_env(default: LevelFilter) -> LevelFilter {
 
 /// Logging for a CLI run: stderr.
 pub fn init_cli() {
-    let level = level_from_env(LevelFilter::Warn);
-    let logger = Logger {
-        level,
-        out: Mutex::new(Box::new(std::io::stderr())),
-    };
-    if log::set_logger(Box::leak(Box::new(logger))).is_ok() {
-        log::set_max_level(level);
-    }
+    // Fails only when already installed, which is what we want then.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level_from_env(LevelFilter::Warn));
 }
 
-/// Logging for the app: a file `secours.log` in `dir` (falls back to stderr if it cannot be opened).
+/// Logging for the app: a file `secours.log` in `dir` (stays on stderr if it cannot be opened).
 pub fn init_file(dir: &std::path::Path) {
-    let level = level_from_env(LevelFilter::Info);
-    let out: Box<dyn Write + Send> = match std::fs::create_dir_all(dir).and_then(|_| {
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level_from_env(LevelFilter::Info));
+    match std::fs::create_dir_all(dir).and_then(|_| {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("secours.log"))
     }) {
-        Ok(f) => Box::new(f),
-        Err(_) => Box::new(std::io::stderr()),
-    };
-    if log::set_logger(Box::leak(Box::new(Logger {
-        level,
-        out: Mutex::new(out),
-    })))
-    .is_ok()
-    {
-        log::set_max_level(level);
+        Ok(f) => {
+            if let Ok(mut out) = LOGGER.out.lock() {
+                *out = Some(Box::new(f));
+            }
+        }
+        Err(e) => eprintln!("secours: cannot write the log file in '{}': {e}", dir.display()),
     }
     log::log!(Level::Info, "Secours {} starting", env!("CARGO_PKG_VERSION"));
 }

@@ -3,19 +3,36 @@
 //! Guarantees:
 //! - [`LoginItem::enable`] and [`LoginItem::disable`] are idempotent, and write files atomically (temp file +
 //!   rename), so a crash never leaves a half-written entry.
-//! - [`LoginItem::status`] reads what is on disk, never a cached flag: an entry whose executable has moved
-//!   or been deleted is reported as [`Status::Stale`], not as on.
-//! - Nothing is started or stopped now. On macOS, `launchctl bootstrap` of an agent with `RunAtLoad` would
-//!   start a second Secours immediately, and `launchctl bootout` would kill the running one if it was itself
-//!   started at login; the agent file is simply read by launchd at the next login. The only `launchctl` call
-//!   is `launchctl enable gui/<uid>/<label>`, which clears a "disabled" override (left by System Settings ›
-//!   Login Items) without starting anything. It goes through a [`CommandRunner`] so tests can fake it.
+//! - [`LoginItem::status`] reads what is on disk and, on macOS, asks launchd — never a cached flag: an entry
+//!   whose executable has moved or been deleted is [`Status::Stale`], not on; an entry switched off in
+//!   System Settings is [`Status::Disabled`]; [`Status::On`] says whether launchd has the agent loaded.
 //!
-//! The file formats are produced and parsed by pure functions ([`launch_agent_plist`],
-//! [`autostart_desktop_entry`] and their parsers), tested on every OS.
+//! On macOS `on` writes the plist and loads it: `launchctl bootstrap gui/<uid> <plist>`. Its `RunAtLoad`
+//! starts `secours app` at once; if an app already runs, that second one finds the single-instance lock
+//! taken ([`crate::instance`]) and leaves quietly. Nothing is ever stopped by Secours itself, because
+//! `launchctl bootout` kills the agent's process — and the running Secours may be that process, started at
+//! login:
+//! - `on` when launchd already holds the same command line changes nothing. When it holds an older one (the
+//!   app was moved), the agent is reloaded (`bootout`, wait until launchd lets go of the label, `bootstrap`)
+//!   only if that older agent's app is not running; otherwise the new entry takes over at the next login,
+//!   and `status` says so. A `launchctl print` this module cannot read counts as "same": never a blind
+//!   bootout.
+//! - `off` removes the file and runs `launchctl disable gui/<uid>/<label>` instead of `bootout`: the user
+//!   unticked "launch at login", not "quit". The job stays loaded but inert until logout (no `KeepAlive`:
+//!   nothing restarts it), nothing loads at the next login, and the next `on` clears the override with
+//!   `launchctl enable`.
+//! - The `<uid>` is the owner of the home folder the agent is written to: the user whose login reads
+//!   `~/Library/LaunchAgents`. It needs no `unsafe` `getuid()` and no `id -u` process, which matters
+//!   because the menu asks for the status on every refresh.
+//!
+//! Every `launchctl` call goes through a [`CommandRunner`] so tests can fake launchd. Its outputs are
+//! parsed by pure functions ([`parse_launchctl_print`], [`parse_print_disabled`]) tested on samples; the
+//! file formats too ([`launch_agent_plist`], [`autostart_desktop_entry`] and their parsers), on every OS.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 use std::{fmt, fs, io};
 
 /// The bundle identifier `bundle/make-app` uses unless told otherwise; also the LaunchAgent's label.
@@ -24,12 +41,27 @@ pub const DEFAULT_BUNDLE_ID: &str = "ch.secours.Secours";
 /// The argument that makes the binary start the menu-bar app.
 pub const APP_ARG: &str = "app";
 
+/// macOS's launchd control tool.
+pub const LAUNCHCTL: &str = "/bin/launchctl";
+
+/// How long to wait for launchd to let go of a label after `bootout` (it unloads asynchronously; a
+/// `bootstrap` before that fails with "5: Input/output error").
+const BOOTOUT_WAIT: Duration = Duration::from_secs(10);
+
 /// Errors while reading or changing the login item.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginItemError {
     /// The user's home directory is unknown.
     #[error("cannot find your home directory. Set the HOME environment variable and try again.")]
     NoHome,
+    /// The owner of the home folder (the user of launchd's `gui/<uid>` domain) cannot be read.
+    #[error("cannot read who owns the home folder '{home}': {source}. Set HOME to your own home folder.")]
+    HomeOwner {
+        /// The home folder.
+        home: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
     /// Reading the entry failed.
     #[error("cannot read the login item '{path}': {source}. Check the file's permissions.")]
     Read {
@@ -84,16 +116,45 @@ pub enum LoginItemError {
     },
 }
 
+/// What launchd holds for the agent (macOS), read from `launchctl print`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launchd {
+    /// Not loaded now: launchd loads the entry at the next login (`secours login-item on` loads it now).
+    NotLoaded,
+    /// Loaded with the entry's command line; `pid` is the app it started, while that runs.
+    Loaded {
+        /// The running app's process id.
+        pid: Option<u32>,
+    },
+    /// Loaded from an earlier entry that starts another executable; the entry takes over at the next login.
+    Previous {
+        /// The executable the loaded agent starts.
+        exe: PathBuf,
+        /// Its running app's process id.
+        pid: Option<u32>,
+    },
+}
+
 /// What is registered to launch at login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    /// No entry (or an entry the user switched off in the desktop's settings).
+    /// No entry (or an entry the user switched off in the desktop's settings, on Linux).
     Off,
     /// An entry starts `exe`, which exists.
     On {
         /// The entry file.
         file: PathBuf,
         /// The executable it starts.
+        exe: PathBuf,
+        /// What launchd holds (macOS); `None` for an XDG autostart entry, which has no such notion.
+        launchd: Option<Launchd>,
+    },
+    /// A LaunchAgent exists but launchd will not start it: it was switched off in System Settings ›
+    /// General › Login Items (a launchd "disabled" override).
+    Disabled {
+        /// The entry file.
+        file: PathBuf,
+        /// The executable it names.
         exe: PathBuf,
     },
     /// An entry exists but will not start Secours: its executable is gone, or the entry is unreadable.
@@ -112,11 +173,34 @@ impl Status {
     }
 }
 
+fn running(pid: Option<u32>) -> String {
+    pid.map(|p| format!(", running (pid {p})")).unwrap_or_default()
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Status::Off => f.write_str("off"),
-            Status::On { exe, .. } => write!(f, "on ('{}')", exe.display()),
+            Status::On { exe, launchd, .. } => {
+                write!(f, "on ('{}')", exe.display())?;
+                match launchd {
+                    None => Ok(()),
+                    Some(Launchd::NotLoaded) => f.write_str("; not loaded by launchd: it starts at the next login"),
+                    Some(Launchd::Loaded { pid }) => write!(f, "; loaded by launchd{}", running(*pid)),
+                    Some(Launchd::Previous { exe, pid }) => write!(
+                        f,
+                        "; launchd still holds the previous entry ('{}'{}) until the next login",
+                        exe.display(),
+                        running(*pid)
+                    ),
+                }
+            }
+            Status::Disabled { file, .. } => write!(
+                f,
+                "off (switched off in System Settings › General › Login Items; entry '{}'); \
+                 'secours login-item on' switches it back on",
+                file.display()
+            ),
             Status::Stale { file, exe: Some(exe) } => write!(
                 f,
                 "on (stale: '{}' no longer exists; entry '{}'); turn it off and on again",
@@ -194,6 +278,7 @@ impl CommandRunner for SystemRunner {
 pub struct LoginItem {
     flavor: Flavor,
     label: String,
+    home: PathBuf,
     file: PathBuf,
     runner: Box<dyn CommandRunner>,
 }
@@ -205,6 +290,12 @@ impl fmt::Debug for LoginItem {
             .field("file", &self.file)
             .finish()
     }
+}
+
+/// What launchd holds for one label: the loaded job (if any), and whether a "disabled" override is set.
+struct LaunchdView {
+    job: Option<LoadedJob>,
+    disabled: bool,
 }
 
 impl LoginItem {
@@ -239,6 +330,7 @@ impl LoginItem {
         LoginItem {
             flavor,
             label: bundle_id.to_string(),
+            home: home.to_path_buf(),
             file,
             runner: Box::new(SystemRunner),
         }
@@ -255,7 +347,8 @@ impl LoginItem {
         &self.file
     }
 
-    /// What is registered now, read from disk.
+    /// What is registered now: read from disk and, for a LaunchAgent, from launchd
+    /// (`launchctl print-disabled` and `launchctl print`, only when the entry names an existing executable).
     pub fn status(&self) -> Result<Status, LoginItemError> {
         let bytes = match fs::read(&self.file) {
             Ok(bytes) => bytes,
@@ -271,25 +364,45 @@ impl LoginItem {
             Flavor::LaunchAgent => parse_launch_agent(&bytes).map(Some),
             Flavor::XdgAutostart => parse_desktop_entry(&String::from_utf8_lossy(&bytes)),
         };
+        let file = self.file.clone();
         Ok(match parsed {
             // The user switched the entry off in the desktop's startup settings.
             Some(None) => Status::Off,
-            Some(Some(exe)) if exe.is_file() => Status::On {
-                file: self.file.clone(),
-                exe,
+            Some(Some(exe)) if exe.is_file() => match self.flavor {
+                Flavor::XdgAutostart => Status::On {
+                    file,
+                    exe,
+                    launchd: None,
+                },
+                Flavor::LaunchAgent => {
+                    let view = self.launchd_view(&self.gui_domain()?);
+                    if view.disabled {
+                        return Ok(Status::Disabled { file, exe });
+                    }
+                    let launchd = match view.job {
+                        None => Launchd::NotLoaded,
+                        Some(job) => match (job.runs(&exe), job.arguments.first()) {
+                            (Some(false), Some(other)) => Launchd::Previous {
+                                exe: PathBuf::from(other),
+                                pid: job.pid,
+                            },
+                            _ => Launchd::Loaded { pid: job.pid },
+                        },
+                    };
+                    Status::On {
+                        file,
+                        exe,
+                        launchd: Some(launchd),
+                    }
+                }
             },
-            Some(Some(exe)) => Status::Stale {
-                file: self.file.clone(),
-                exe: Some(exe),
-            },
-            None => Status::Stale {
-                file: self.file.clone(),
-                exe: None,
-            },
+            Some(Some(exe)) => Status::Stale { file, exe: Some(exe) },
+            None => Status::Stale { file, exe: None },
         })
     }
 
-    /// Registers `exe` to start (as `exe app`) at the next login; rewrites the entry only if it differs.
+    /// Registers `exe` to start (as `exe app`) at login; rewrites the entry only if it differs. A
+    /// LaunchAgent is also loaded into launchd now (see the module documentation for when it is not).
     pub fn enable(&self, exe: &Path) -> Result<Status, LoginItemError> {
         let contents = match self.flavor {
             Flavor::LaunchAgent => launch_agent_plist(&self.label, exe)?,
@@ -299,40 +412,203 @@ impl LoginItem {
             write_atomically(&self.file, &contents)?;
         }
         if self.flavor == Flavor::LaunchAgent {
-            self.clear_launchd_override()?;
+            self.load(exe)?;
         }
         self.status()
     }
 
-    /// Removes the entry; does nothing if there is none.
+    /// Removes the entry; does nothing if there is none. A LaunchAgent is also disabled in launchd, never
+    /// booted out (that would quit a Secours started at login).
     pub fn disable(&self) -> Result<Status, LoginItemError> {
-        match fs::remove_file(&self.file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        let existed = match fs::remove_file(&self.file) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(source) => {
                 return Err(LoginItemError::Remove {
                     path: self.file.clone(),
                     source,
                 });
             }
+        };
+        if self.flavor == Flavor::LaunchAgent {
+            let domain = self.gui_domain()?;
+            let view = self.launchd_view(&domain);
+            if (existed || view.job.is_some()) && !view.disabled {
+                // Without the file nothing loads at the next login; the override also keeps the still
+                // loaded job from being started again before then. A failure changes neither, so it warns.
+                let target = format!("{domain}/{}", self.label);
+                if let Err(e) = self.launchctl(&["disable", &target]) {
+                    log::warn!("{e}");
+                }
+            }
         }
         self.status()
     }
 
-    /// `launchctl enable gui/<uid>/<label>`: undoes a "disabled" override without starting the agent.
-    fn clear_launchd_override(&self) -> Result<(), LoginItemError> {
-        let uid = self.runner.run("id", &["-u"])?;
-        let uid = uid.trim();
-        if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(LoginItemError::Command {
-                command: "id -u".into(),
-                reason: format!("printed '{uid}'"),
-            });
-        }
-        let target = format!("gui/{uid}/{}", self.label);
-        self.runner.run("launchctl", &["enable", &target])?;
-        Ok(())
+    /// `gui/<uid>`, the uid being the owner of the home folder (see the module documentation).
+    fn gui_domain(&self) -> Result<String, LoginItemError> {
+        let meta = fs::metadata(&self.home).map_err(|source| LoginItemError::HomeOwner {
+            home: self.home.clone(),
+            source,
+        })?;
+        Ok(format!("gui/{}", meta.uid()))
     }
+
+    fn launchctl(&self, args: &[&str]) -> Result<String, LoginItemError> {
+        self.runner.run(LAUNCHCTL, args)
+    }
+
+    /// Asks launchd about the label: `launchctl print` (exit 0: loaded) and `launchctl print-disabled`.
+    /// A failing query reads as "not loaded" / "not disabled": the `bootstrap` that may follow reports a
+    /// real problem.
+    fn launchd_view(&self, domain: &str) -> LaunchdView {
+        let target = format!("{domain}/{}", self.label);
+        let job = self
+            .launchctl(&["print", &target])
+            .ok()
+            .map(|out| parse_launchctl_print(&out));
+        let disabled = self
+            .launchctl(&["print-disabled", domain])
+            .is_ok_and(|out| parse_print_disabled(&out, &self.label));
+        LaunchdView { job, disabled }
+    }
+
+    /// Loads the agent just written for `exe`, unless launchd already holds it or holds an older one whose
+    /// app is running.
+    fn load(&self, exe: &Path) -> Result<(), LoginItemError> {
+        let domain = self.gui_domain()?;
+        let target = format!("{domain}/{}", self.label);
+        let view = self.launchd_view(&domain);
+        if view.disabled {
+            // Left by System Settings › Login Items or by `off`; launchd refuses to bootstrap a disabled job.
+            self.launchctl(&["enable", &target])?;
+        }
+        let Some(job) = view.job else {
+            return self.bootstrap(&domain);
+        };
+        match job.runs(exe) {
+            // The same command line, or one this module cannot read: leave it.
+            Some(true) | None => Ok(()),
+            Some(false) if job.is_running() => {
+                // Booting it out would kill that app — possibly this very process.
+                log::info!(
+                    "launch at login: the agent loaded from the previous entry still runs (pid {:?}); \
+                     the new entry takes over at the next login",
+                    job.pid
+                );
+                Ok(())
+            }
+            Some(false) => {
+                if let Err(e) = self.launchctl(&["bootout", &target]) {
+                    // "No such process" when it went away meanwhile; anything else makes bootstrap fail.
+                    log::debug!("{e}");
+                }
+                let deadline = Instant::now() + BOOTOUT_WAIT;
+                while self.launchctl(&["print", &target]).is_ok() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                self.bootstrap(&domain)
+            }
+        }
+    }
+
+    fn bootstrap(&self, domain: &str) -> Result<(), LoginItemError> {
+        let plist = self.file.to_string_lossy();
+        self.launchctl(&["bootstrap", domain, &plist]).map(drop)
+    }
+}
+
+/// A job as `launchctl print gui/<uid>/<label>` describes it (the command exits 0 only for a loaded job).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedJob {
+    /// The property list launchd loaded it from (`path = …`).
+    pub path: Option<PathBuf>,
+    /// `state = …`: `running`, `not running`, `spawn scheduled`…
+    pub state: Option<String>,
+    /// Its command line (`arguments = { … }`); empty when the output could not be read.
+    pub arguments: Vec<String>,
+    /// The process it runs now (`pid = …`).
+    pub pid: Option<u32>,
+}
+
+impl LoadedJob {
+    /// Whether the job starts `exe app`; `None` when its command line is unknown.
+    pub fn runs(&self, exe: &Path) -> Option<bool> {
+        if self.arguments.is_empty() {
+            return None;
+        }
+        let exe = exe.to_string_lossy();
+        Some(self.arguments.iter().map(String::as_str).eq([&*exe, APP_ARG]))
+    }
+
+    /// Whether the job has a process now.
+    pub fn is_running(&self) -> bool {
+        self.pid.is_some() || self.state.as_deref() == Some("running")
+    }
+}
+
+/// Reads the top-level fields of `launchctl print <service>` that Secours needs. launchctl(1) warns that
+/// this output is not API: a field that cannot be found stays empty, and callers treat that as unknown.
+pub fn parse_launchctl_print(text: &str) -> LoadedJob {
+    let mut job = LoadedJob::default();
+    // 1 inside the service's own `… = {`; nested blocks (environment, endpoints…) are deeper.
+    let mut depth = 0usize;
+    let mut in_arguments = false;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line == "}" {
+            depth = depth.saturating_sub(1);
+            in_arguments = false;
+            continue;
+        }
+        if in_arguments {
+            job.arguments.push(line.to_string());
+            continue;
+        }
+        if let Some(key) = line.strip_suffix('{') {
+            depth += 1;
+            in_arguments = depth == 2 && key.trim_end() == "arguments =";
+            continue;
+        }
+        if depth != 1 {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        match key {
+            "path" => job.path = Some(PathBuf::from(value)),
+            "state" => job.state = Some(value.to_string()),
+            "pid" => job.pid = value.parse().ok(),
+            _ => {}
+        }
+    }
+    job
+}
+
+/// Whether `launchctl print-disabled gui/<uid>` lists `label` as disabled: `"label" => disabled` (macOS 13
+/// and later) or `"label" => true` (earlier).
+pub fn parse_print_disabled(text: &str, label: &str) -> bool {
+    let quoted = format!("\"{label}\"");
+    let mut in_disabled = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(header) = line.strip_suffix('{') {
+            in_disabled = header.trim_end() == "disabled services =";
+            continue;
+        }
+        if line == "}" {
+            in_disabled = false;
+            continue;
+        }
+        if !in_disabled {
+            continue;
+        }
+        if let Some((name, value)) = line.split_once("=>")
+            && name.trim() == quoted
+        {
+            return matches!(value.trim(), "disabled" | "true");
+        }
+    }
+    false
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LoginItemError> {
@@ -576,16 +852,494 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    #[derive(Clone, Default)]
-    struct FakeRunner {
-        calls: Arc<Mutex<Vec<String>>>,
+    const LABEL: &str = "ch.secours.Test";
+
+    /// `launchctl print gui/501/<label>` for a running agent, in the layout of macOS 14 (abridged: the
+    /// endpoint and flag blocks that Secours ignores are shortened).
+    const PRINT_RUNNING: &str = "gui/501/ch.secours.Test = {
+\tactive count = 1
+\tpath = /Users/ann/Library/LaunchAgents/ch.secours.Test.plist
+\ttype = LaunchAgent
+\tstate = running
+
+\tprogram = /Applications/Secours.app/Contents/MacOS/secours
+\targuments = {
+\t\t/Applications/Secours.app/Contents/MacOS/secours
+\t\tapp
+\t}
+
+\tdefault environment = {
+\t\tPATH => /usr/bin:/bin:/usr/sbin:/sbin
+\t}
+
+\tenvironment = {
+\t\tXPC_SERVICE_NAME => ch.secours.Test
+\t}
+
+\tdomain = gui/501 [100008]
+\tasid = 100008
+\tminimum runtime = 10
+\texit timeout = 5
+\truns = 1
+\tpid = 4242
+\timmediate reason = speculative
+\tforks = 0
+\texecs = 1
+\tlast exit code = (never exited)
+
+\tspawn type = interactive (4)
+\tendpoints = {
+\t\t\"ch.secours.Test.port\" = {
+\t\t\tport = 0x1a03
+\t\t\tactive = 0
+\t\t}
+\t}
+
+\tproperties = partial import | keepalive | runatload | inferred program
+}
+";
+
+    /// `launchctl print-disabled gui/501` on macOS 13 and later.
+    const PRINT_DISABLED_MODERN: &str = "disabled services = {
+\t\"com.apple.ScriptMenuApp\" => disabled
+\t\"ch.secours.Test\" => disabled
+\t\"com.docker.helper\" => enabled
+}
+login item associations = {
+\t\"com.docker.helper\" => \"com.docker.docker\"
+}
+";
+
+    /// The same, as macOS 12 and earlier print it.
+    const PRINT_DISABLED_LEGACY: &str = "disabled services = {
+\t\"com.docker.helper\" => false
+\t\"ch.secours.Test\" => true
+}
+";
+
+    /// What the fake launchd holds.
+    #[derive(Default)]
+    struct FakeState {
+        calls: Vec<String>,
+        /// The loaded job's command line and running pid.
+        loaded: Option<(Vec<String>, Option<u32>)>,
+        /// The label's override: `None` when launchd never saw one.
+        disabled: Option<bool>,
+        /// Replaces `launchctl print`'s output for a loaded job.
+        print_output: Option<String>,
     }
 
-    impl CommandRunner for FakeRunner {
-        fn run(&self, program: &str, args: &[&str]) -> Result<String, LoginItemError> {
-            self.calls.lock().unwrap().push(format!("{program} {}", args.join(" ")));
-            Ok(if program == "id" { "501\n".into() } else { String::new() })
+    /// launchd for tests: keeps the state `launchctl` changes and refuses what the real one refuses
+    /// (bootstrapping a loaded or disabled job, booting out a missing one).
+    #[derive(Clone, Default)]
+    struct FakeLaunchd(Arc<Mutex<FakeState>>);
+
+    impl FakeLaunchd {
+        fn calls(&self) -> Vec<String> {
+            self.0.lock().unwrap().calls.clone()
         }
+
+        fn clear_calls(&self) {
+            self.0.lock().unwrap().calls.clear();
+        }
+
+        fn set_loaded(&self, exe: &Path, pid: Option<u32>) {
+            let argv = vec![exe.to_string_lossy().into_owned(), APP_ARG.to_string()];
+            self.0.lock().unwrap().loaded = Some((argv, pid));
+        }
+
+        fn loaded(&self) -> Option<(Vec<String>, Option<u32>)> {
+            self.0.lock().unwrap().loaded.clone()
+        }
+
+        fn disabled(&self) -> Option<bool> {
+            self.0.lock().unwrap().disabled
+        }
+
+        /// The calls that change launchd.
+        fn mutations(&self) -> Vec<String> {
+            let reads = ["print ", "print-disabled "];
+            self.calls()
+                .into_iter()
+                .filter(|c| !reads.iter().any(|r| c.starts_with(r)))
+                .collect()
+        }
+    }
+
+    impl CommandRunner for FakeLaunchd {
+        fn run(&self, program: &str, args: &[&str]) -> Result<String, LoginItemError> {
+            assert_eq!(program, LAUNCHCTL);
+            let mut s = self.0.lock().unwrap();
+            s.calls.push(args.join(" "));
+            let fail = |reason: &str| {
+                Err(LoginItemError::Command {
+                    command: format!("launchctl {}", args.join(" ")),
+                    reason: reason.to_string(),
+                })
+            };
+            match args {
+                ["print", target] => match (&s.loaded, &s.print_output) {
+                    (Some(_), Some(raw)) => Ok(raw.clone()),
+                    (Some((argv, pid)), None) => {
+                        let state = if pid.is_some() { "running" } else { "not running" };
+                        let pid = pid.map(|p| format!("\tpid = {p}\n")).unwrap_or_default();
+                        let argv: String = argv.iter().map(|a| format!("\t\t{a}\n")).collect();
+                        Ok(format!(
+                            "{target} = {{\n\tactive count = 0\n\tpath = /x.plist\n\tstate = {state}\n\n\
+                             \targuments = {{\n{argv}\t}}\n\n\tenvironment = {{\n\t\tA => b\n\t}}\n{pid}}}\n"
+                        ))
+                    }
+                    (None, _) => fail(&format!(
+                        "Bad request.\nCould not find service \"{LABEL}\" in domain for user gui: 501"
+                    )),
+                },
+                ["print-disabled", _] => {
+                    let line = match s.disabled {
+                        Some(true) => format!("\t\"{LABEL}\" => disabled\n"),
+                        Some(false) => format!("\t\"{LABEL}\" => enabled\n"),
+                        None => String::new(),
+                    };
+                    Ok(format!(
+                        "disabled services = {{\n\t\"com.apple.Siri.agent\" => disabled\n{line}}}\n"
+                    ))
+                }
+                ["bootstrap", _, plist] => {
+                    if s.disabled == Some(true) {
+                        return fail("Bootstrap failed: 5: Input/output error (service is disabled)");
+                    }
+                    if s.loaded.is_some() {
+                        return fail("Bootstrap failed: 5: Input/output error");
+                    }
+                    let value = plist::Value::from_file(plist).unwrap();
+                    let argv = value.as_dictionary().unwrap()["ProgramArguments"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_string().unwrap().to_string())
+                        .collect();
+                    // RunAtLoad starts a second app, which leaves at once (the single-instance lock).
+                    s.loaded = Some((argv, None));
+                    Ok(String::new())
+                }
+                ["bootout", _] => match s.loaded.take() {
+                    Some(_) => Ok(String::new()),
+                    None => fail("Boot-out failed: 3: No such process"),
+                },
+                ["enable", _] => {
+                    s.disabled = Some(false);
+                    Ok(String::new())
+                }
+                ["disable", _] => {
+                    s.disabled = Some(true);
+                    Ok(String::new())
+                }
+                other => panic!("unexpected launchctl call {other:?}"),
+            }
+        }
+    }
+
+    /// A LaunchAgent item under a temporary home, with the fake launchd; also `gui/<uid>`.
+    fn launch_agent(home: &Path) -> (LoginItem, FakeLaunchd, String) {
+        let launchd = FakeLaunchd::default();
+        let item =
+            LoginItem::with_flavor(Flavor::LaunchAgent, home, home, LABEL).with_runner(Box::new(launchd.clone()));
+        let domain = format!("gui/{}", fs::metadata(home).unwrap().uid());
+        (item, launchd, domain)
+    }
+
+    #[test]
+    fn first_on_writes_and_bootstraps_a_second_identical_on_changes_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        let plist = home.path().join(format!("Library/LaunchAgents/{LABEL}.plist"));
+        assert_eq!(item.file(), plist);
+        let status = item.enable(&exe).unwrap();
+        assert_eq!(
+            status,
+            Status::On {
+                file: plist.clone(),
+                exe: exe.clone(),
+                launchd: Some(Launchd::Loaded { pid: None })
+            }
+        );
+        assert!(status.to_string().ends_with("; loaded by launchd"), "{status}");
+        let (print, print_disabled) = (format!("print {gui}/{LABEL}"), format!("print-disabled {gui}"));
+        assert_eq!(
+            launchd.calls(),
+            [
+                print.clone(),
+                print_disabled.clone(),
+                format!("bootstrap {gui} {}", plist.display()),
+                // status
+                print.clone(),
+                print_disabled.clone(),
+            ]
+        );
+        let written = fs::read(&plist).unwrap();
+
+        launchd.clear_calls();
+        assert_eq!(item.enable(&exe).unwrap(), status);
+        // Guards idempotence: no bootout/bootstrap (which would restart the agent) for the same entry.
+        assert_eq!(
+            launchd.calls(),
+            [print.clone(), print_disabled.clone(), print, print_disabled]
+        );
+        assert_eq!(fs::read(&plist).unwrap(), written);
+    }
+
+    #[test]
+    fn on_after_the_executable_moved_reloads_the_agent() {
+        let home = tempfile::tempdir().unwrap();
+        let old = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        item.enable(&old).unwrap();
+        let new = home.path().join("Applications/secours");
+        fs::create_dir_all(new.parent().unwrap()).unwrap();
+        fs::rename(&old, &new).unwrap();
+        assert!(matches!(item.status().unwrap(), Status::Stale { .. }));
+
+        launchd.clear_calls();
+        let status = item.enable(&new).unwrap();
+        assert_eq!(
+            launchd.calls(),
+            [
+                format!("print {gui}/{LABEL}"),
+                format!("print-disabled {gui}"),
+                format!("bootout {gui}/{LABEL}"),
+                // waits until launchd has let go of the label
+                format!("print {gui}/{LABEL}"),
+                format!("bootstrap {gui} {}", item.file().display()),
+                format!("print {gui}/{LABEL}"),
+                format!("print-disabled {gui}"),
+            ]
+        );
+        assert_eq!(
+            launchd.loaded().unwrap().0,
+            [new.to_string_lossy().into_owned(), APP_ARG.to_string()]
+        );
+        assert_eq!(
+            status,
+            Status::On {
+                file: item.file().to_path_buf(),
+                exe: new,
+                launchd: Some(Launchd::Loaded { pid: None })
+            }
+        );
+    }
+
+    // Guards the running app: bootout would kill the agent's process, which may be this very Secours.
+    #[test]
+    fn on_never_boots_out_an_agent_whose_app_is_running() {
+        let home = tempfile::tempdir().unwrap();
+        let old = home.path().join("Old.app/Contents/MacOS/secours");
+        let new = fake_exe(home.path(), "secours");
+        let (item, launchd, _) = launch_agent(home.path());
+        launchd.set_loaded(&old, Some(4242));
+        let status = item.enable(&new).unwrap();
+        assert_eq!(launchd.mutations(), Vec::<String>::new());
+        assert_eq!(
+            status,
+            Status::On {
+                file: item.file().to_path_buf(),
+                exe: new,
+                launchd: Some(Launchd::Previous {
+                    exe: old.clone(),
+                    pid: Some(4242)
+                })
+            }
+        );
+        assert!(
+            status.to_string().ends_with(&format!(
+                "; launchd still holds the previous entry ('{}', running (pid 4242)) until the next login",
+                old.display()
+            )),
+            "{status}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_launchctl_print_never_leads_to_a_bootout() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, _) = launch_agent(home.path());
+        launchd.set_loaded(Path::new("/elsewhere/secours"), None);
+        launchd.0.lock().unwrap().print_output = Some("a format from a future macOS\n".into());
+        let status = item.enable(&exe).unwrap();
+        assert_eq!(launchd.mutations(), Vec::<String>::new());
+        assert!(matches!(
+            status,
+            Status::On {
+                launchd: Some(Launchd::Loaded { pid: None }),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn off_disables_instead_of_booting_out_and_on_clears_the_override() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        item.enable(&exe).unwrap();
+        // The app launchd started at login is running.
+        launchd.set_loaded(&exe, Some(4242));
+
+        launchd.clear_calls();
+        assert_eq!(item.disable().unwrap(), Status::Off);
+        assert!(!item.file().exists());
+        assert_eq!(
+            launchd.calls(),
+            [
+                format!("print {gui}/{LABEL}"),
+                format!("print-disabled {gui}"),
+                format!("disable {gui}/{LABEL}"),
+            ]
+        );
+        // Guards the running app: still loaded, still running.
+        assert_eq!(launchd.loaded().unwrap().1, Some(4242));
+
+        launchd.clear_calls();
+        assert_eq!(item.disable().unwrap(), Status::Off);
+        assert_eq!(launchd.mutations(), Vec::<String>::new());
+
+        launchd.clear_calls();
+        let status = item.enable(&exe).unwrap();
+        assert_eq!(launchd.mutations(), [format!("enable {gui}/{LABEL}")]);
+        assert_eq!(launchd.disabled(), Some(false));
+        assert_eq!(
+            status.to_string(),
+            format!("on ('{}'); loaded by launchd, running (pid 4242)", exe.display())
+        );
+    }
+
+    #[test]
+    fn off_without_any_entry_touches_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let (item, launchd, gui) = launch_agent(home.path());
+        assert_eq!(item.disable().unwrap(), Status::Off);
+        assert_eq!(
+            launchd.calls(),
+            [format!("print {gui}/{LABEL}"), format!("print-disabled {gui}")]
+        );
+    }
+
+    #[test]
+    fn status_reports_loaded_not_loaded_and_switched_off() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        assert_eq!(item.status().unwrap(), Status::Off);
+        // No entry: launchd is not asked.
+        assert!(launchd.calls().is_empty());
+
+        fs::create_dir_all(item.file().parent().unwrap()).unwrap();
+        fs::write(item.file(), launch_agent_plist(LABEL, &exe).unwrap()).unwrap();
+        let status = item.status().unwrap();
+        assert_eq!(
+            status,
+            Status::On {
+                file: item.file().to_path_buf(),
+                exe: exe.clone(),
+                launchd: Some(Launchd::NotLoaded)
+            }
+        );
+        assert!(
+            status
+                .to_string()
+                .ends_with("; not loaded by launchd: it starts at the next login")
+        );
+        assert_eq!(
+            launchd.calls(),
+            [format!("print {gui}/{LABEL}"), format!("print-disabled {gui}")]
+        );
+
+        launchd.set_loaded(&exe, Some(4242));
+        assert_eq!(
+            item.status().unwrap(),
+            Status::On {
+                file: item.file().to_path_buf(),
+                exe: exe.clone(),
+                launchd: Some(Launchd::Loaded { pid: Some(4242) })
+            }
+        );
+
+        // Switched off in System Settings › General › Login Items.
+        launchd.0.lock().unwrap().disabled = Some(true);
+        let status = item.status().unwrap();
+        assert_eq!(
+            status,
+            Status::Disabled {
+                file: item.file().to_path_buf(),
+                exe: exe.clone()
+            }
+        );
+        assert!(
+            status.to_string().starts_with("off (switched off in System Settings"),
+            "{status}"
+        );
+        assert!(!status.is_on());
+    }
+
+    #[test]
+    fn on_switches_back_on_an_agent_disabled_in_system_settings_before_loading_it() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        launchd.0.lock().unwrap().disabled = Some(true);
+        assert!(item.enable(&exe).unwrap().is_on());
+        assert_eq!(
+            launchd.mutations(),
+            [
+                format!("enable {gui}/{LABEL}"),
+                format!("bootstrap {gui} {}", item.file().display())
+            ]
+        );
+    }
+
+    #[test]
+    fn launchctl_print_fields_are_read_from_the_service_level_only() {
+        let job = parse_launchctl_print(PRINT_RUNNING);
+        assert_eq!(
+            job,
+            LoadedJob {
+                path: Some(PathBuf::from("/Users/ann/Library/LaunchAgents/ch.secours.Test.plist")),
+                state: Some("running".into()),
+                arguments: vec!["/Applications/Secours.app/Contents/MacOS/secours".into(), "app".into()],
+                pid: Some(4242),
+            }
+        );
+        assert!(job.is_running());
+        assert_eq!(
+            job.runs(Path::new("/Applications/Secours.app/Contents/MacOS/secours")),
+            Some(true)
+        );
+        assert_eq!(
+            job.runs(Path::new("/Users/ann/Secours.app/Contents/MacOS/secours")),
+            Some(false)
+        );
+
+        let stopped = PRINT_RUNNING
+            .replace("\tstate = running", "\tstate = not running")
+            .replace("\tpid = 4242\n", "");
+        let job = parse_launchctl_print(&stopped);
+        assert_eq!((job.pid, job.is_running()), (None, false));
+
+        let unknown = parse_launchctl_print("something else entirely\n");
+        assert_eq!(unknown, LoadedJob::default());
+        assert_eq!(unknown.runs(Path::new("/x")), None);
+    }
+
+    #[test]
+    fn print_disabled_is_read_in_both_formats_and_only_in_its_block() {
+        assert!(parse_print_disabled(PRINT_DISABLED_MODERN, LABEL));
+        assert!(!parse_print_disabled(PRINT_DISABLED_MODERN, "com.docker.helper"));
+        assert!(parse_print_disabled(PRINT_DISABLED_LEGACY, LABEL));
+        assert!(!parse_print_disabled(PRINT_DISABLED_LEGACY, "com.docker.helper"));
+        assert!(!parse_print_disabled(PRINT_DISABLED_MODERN, "ch.secours.Other"));
+        // A label that only appears among the login item associations is not disabled.
+        let associations = "disabled services = {\n}\nlogin item associations = {\n\t\"ch.secours.Test\" => true\n}\n";
+        assert!(!parse_print_disabled(associations, LABEL));
     }
 
     fn fake_exe(dir: &Path, name: &str) -> PathBuf {
@@ -622,29 +1376,6 @@ mod tests {
     }
 
     #[test]
-    fn launch_agent_enable_writes_plist_and_clears_override_without_starting() {
-        let home = tempfile::tempdir().unwrap();
-        let exe = fake_exe(home.path(), "secours");
-        let runner = FakeRunner::default();
-        let item = LoginItem::with_flavor(Flavor::LaunchAgent, home.path(), home.path(), "ch.secours.Test")
-            .with_runner(Box::new(runner.clone()));
-        assert_eq!(item.status().unwrap(), Status::Off);
-        let status = item.enable(&exe).unwrap();
-        assert!(status.is_on(), "{status}");
-        assert_eq!(
-            item.file(),
-            home.path().join("Library/LaunchAgents/ch.secours.Test.plist")
-        );
-        // Guards against `launchctl bootstrap`/`bootout`, which would start a second app or kill this one.
-        assert_eq!(
-            *runner.calls.lock().unwrap(),
-            ["id -u", "launchctl enable gui/501/ch.secours.Test"]
-        );
-        assert_eq!(item.disable().unwrap(), Status::Off);
-        assert!(!item.file().exists());
-    }
-
-    #[test]
     fn xdg_enable_disable_is_idempotent() {
         let home = tempfile::tempdir().unwrap();
         let exe = fake_exe(home.path(), "secours");
@@ -654,6 +1385,7 @@ mod tests {
         let on = Status::On {
             file: item.file().to_path_buf(),
             exe: exe.clone(),
+            launchd: None,
         };
         assert_eq!(item.enable(&exe).unwrap(), on);
         let first = fs::read(item.file()).unwrap();
@@ -684,8 +1416,9 @@ mod tests {
     #[test]
     fn unreadable_entry_is_stale_not_on() {
         let home = tempfile::tempdir().unwrap();
+        let launchd = FakeLaunchd::default();
         let item = LoginItem::with_flavor(Flavor::LaunchAgent, home.path(), home.path(), "x.y")
-            .with_runner(Box::new(FakeRunner::default()));
+            .with_runner(Box::new(launchd.clone()));
         fs::create_dir_all(item.file().parent().unwrap()).unwrap();
         fs::write(item.file(), b"not a plist").unwrap();
         assert_eq!(
@@ -695,6 +1428,7 @@ mod tests {
                 exe: None
             }
         );
+        assert!(launchd.calls().is_empty(), "{:?}", launchd.calls());
     }
 
     #[test]
