@@ -369,6 +369,32 @@ impl Session {
                 );
                 Ok(())
             }
+            Action::BackupNow => {
+                self.spawn(OperationKind::Backup, |s, progress, cancel| {
+                    let name = s
+                        .config
+                        .watch
+                        .environments
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "prod".to_owned());
+                    let body = match environment::named(&s.config, &name)
+                        .map_err(crate::backup::BackupError::from)
+                        .and_then(|env| crate::backup::backup_now(&env, progress, cancel))
+                    {
+                        Ok(b) => crate::i18n::fill(
+                            s.lang.t().backup_done,
+                            &[
+                                ("env", &b.environment),
+                                ("size", &s.lang.t().bytes(b.db_bytes + b.media_bytes)),
+                            ],
+                        ),
+                        Err(e) => e.to_string(),
+                    };
+                    Some(note(body))
+                });
+                Ok(())
+            }
             Action::ResumeRestore => {
                 self.spawn(OperationKind::Restore, |s, progress, cancel| {
                     let body = match crate::restore::transaction::resume(

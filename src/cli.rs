@@ -69,6 +69,17 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Return to production: restore the standby's backup onto production.
     Failback(FailbackArgs),
+    /// Back up an environment now, as the hourly job does: <dbname>.gz and media.taz in its backup folder.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The environment (default: the first watched environment).
+    #[arg(long)]
+    pub env: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +301,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::LoginItem(args) => login_item_command(args.what),
         Command::Db(args) => db_command(&Context::load(locations)?, args),
         Command::Parity(args) => parity_command(&Context::load(locations)?, &args),
+        Command::Backup(args) => backup_command(&Context::load(locations)?, &args),
         Command::Restore(a) => {
             let opts = crate::restore::command::Options {
                 from: a.from,
@@ -619,6 +631,43 @@ impl crate::progress::Progress for Bars {
         bar.set_position(u.done);
         if let Some(d) = u.detail {
             bar.set_message(d);
+        }
+    }
+}
+
+fn backup_command(ctx: &Context, args: &BackupArgs) -> Result<u8> {
+    let name = args
+        .env
+        .clone()
+        .or_else(|| ctx.config.watch.environments.first().cloned())
+        .unwrap_or_else(|| "prod".to_owned());
+    let env = environment::named(&ctx.config, &name)?;
+    let bars = Bars::new(!args.json);
+    match crate::backup::backup_now(&env, &bars, &crate::progress::Cancel::new()) {
+        Ok(s) => {
+            if args.json {
+                print_json(&serde_json::json!({ "ok": true, "backup": s }))?;
+            } else {
+                let t = ctx.lang.t();
+                println!(
+                    "{}  {} ({} tables, {} rows)\n{}  {} ({} files)",
+                    s.db_file.display(),
+                    t.bytes(s.db_bytes),
+                    s.tables,
+                    s.rows,
+                    s.media_file.display(),
+                    t.bytes(s.media_bytes),
+                    s.files
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if args.json {
+                print_json(&serde_json::json!({ "ok": false, "error": e.to_string() }))?;
+            }
+            eprintln!("secours: {e}");
+            Ok(2)
         }
     }
 }

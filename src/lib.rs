@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod alerts_store;
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod copy;

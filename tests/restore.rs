@@ -567,3 +567,59 @@ fn list_sources_includes_the_backup_folder_inside_time_machine_backups() {
     assert_eq!(tm[0]["id"], tm[0]["folder"]);
     assert!(tmutil::calls(fake.path()).iter().any(|c| c == "listbackups"));
 }
+
+// Guards "back up now" and the return to production: the standby's own backup, made by `secours backup`,
+// verifies, and `secours failback` puts exactly that state onto prod — but only with --to-production.
+#[test]
+fn backup_now_then_failback_puts_the_standby_state_onto_production() {
+    let Some(server) = mariadb::require("backup_now_then_failback_puts_the_standby_state_onto_production") else {
+        return;
+    };
+    let site = site(server, "back");
+    let standby = state(server, &site, "secours", &site.secours_db);
+
+    let out = site
+        .secours()
+        .args(["backup", "--env", "secours", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backup"]["files"], 2);
+    let folder = site.root().join("secours/runtime/backup");
+    assert!(folder.join(format!("{}.gz", site.secours_db)).is_file());
+    let leftovers: Vec<_> = fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let verify = site.secours().arg("verify").arg(&folder).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+
+    let failback = |args: &[&str]| {
+        let out = site.secours().arg("failback").args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let prod_before = state(server, &site, "prod", &site.prod_db);
+    let (code, _, err) = failback(&["--yes"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--to-production"), "{err}");
+    assert_eq!(state(server, &site, "prod", &site.prod_db), prod_before);
+
+    let (code, out, err) = failback(&["--yes", "--to-production", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["restore"]["kind"], "failback");
+    assert!(
+        json["restore"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("secours/runtime/backup")
+    );
+    assert_eq!(state(server, &site, "prod", &site.prod_db), standby);
+}

@@ -13,7 +13,9 @@ use secours::progress::{Cancel, Silent};
 use support::mariadb;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sakila").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sakila")
+        .join(name)
 }
 
 /// The expected lines, without comments and the `database:` line; table lines cut to their first four
@@ -75,6 +77,9 @@ fn sakila_imports_exactly_as_the_fixture_expects() {
                 got.join("\n")
             );
         }
-        assert_eq!(got, cli, "connections={connections}: Secours and `mariadb --comments` restore differently");
+        assert_eq!(
+            got, cli,
+            "connections={connections}: Secours and `mariadb --comments` restore differently"
+        );
     }
 }
