@@ -471,10 +471,12 @@ impl Session {
                 progress,
             };
             let request = command::request(&env, kind, pair, target);
-            let plan = match transaction::plan(&request, progress, cancel) {
+            let mut plan = match transaction::plan(&request, progress, cancel) {
                 Ok(p) => p,
                 Err(e) => return Some(note(e.to_string())),
             };
+            plan.warnings
+                .extend(command::parity_warning(&s.config, progress, cancel));
             let t = s.lang.restore();
             let message = command::summary(&plan, &s.config, s.lang);
             let (title, rest) = message.split_once('\n').unwrap_or((message.as_str(), ""));

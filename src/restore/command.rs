@@ -124,10 +124,11 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
     };
     drop(history);
     let req = request(env, kind, pair, target);
-    let plan = match transaction::plan(&req, env.progress, &cancel) {
+    let mut plan = match transaction::plan(&req, env.progress, &cancel) {
         Ok(p) => p,
         Err(e) => return report_error(env, opts.json, &e),
     };
+    plan.warnings.extend(parity_warning(env.config, env.progress, &cancel));
     if opts.dry_run {
         if opts.json {
             print_json(&serde_json::json!({ "ok": true, "dry_run": true, "plan": plan }));
@@ -147,6 +148,24 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
         }
         Err(e) => report_error(env, opts.json, &e),
     }
+}
+
+/// A warning when the software of production and of the standby differ (the procedure keeps them
+/// identical); nothing when they are identical or cannot be compared here.
+pub fn parity_warning(config: &Config, progress: &dyn Progress, cancel: &Cancel) -> Option<String> {
+    let c = crate::parity::run(config, &crate::parity::Request::default(), progress, cancel).ok()?;
+    if c.report.identical {
+        return None;
+    }
+    let r = &c.report;
+    Some(format!(
+        "the software of '{}' and '{}' differ ({} files changed, {} and {} only on one side); the restored data may not suit the standby's code. See 'secours parity'.",
+        c.a.environment,
+        c.b.environment,
+        r.different.len(),
+        r.only_in_a.len(),
+        r.only_in_b.len()
+    ))
 }
 
 /// The request for a restore of `pair` onto `target`, from the configuration.
