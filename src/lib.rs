@@ -20,6 +20,7 @@ pub mod dbphp;
 pub mod demo;
 pub mod environment;
 pub mod freshness;
+pub mod fswatch;
 pub mod history;
 pub mod i18n;
 pub mod icons;

@@ -54,6 +54,12 @@ pub fn run(session: Session) -> Result<u8> {
     }
 
     let (wake, woken) = mpsc::channel::<()>();
+    let mut folders: Vec<std::path::PathBuf> = crate::status::sources(&session.config)
+        .into_iter()
+        .map(|s| s.folder)
+        .collect();
+    folders.extend(session.config.safe_copy.destinations.iter().cloned());
+    let folder_watch = crate::fswatch::watch(&folders, wake.clone());
     let watcher_session = session.clone();
     let watcher_proxy = proxy.clone();
     std::thread::Builder::new()
@@ -69,6 +75,7 @@ pub fn run(session: Session) -> Result<u8> {
         icon: None,
         input: MenuInput::default(),
         wake,
+        _folder_watch: folder_watch,
     };
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
@@ -117,7 +124,12 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
             REFRESH_EVERY
         };
         match woken.recv_timeout(every) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(()) => {
+                // A burst of file-system events (a file being written) makes one refresh.
+                std::thread::sleep(Duration::from_millis(300));
+                while woken.try_recv().is_ok() {}
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
@@ -132,6 +144,8 @@ struct Ui {
     icon: Option<Icon>,
     input: MenuInput,
     wake: mpsc::Sender<()>,
+    /// File-system events on the watched folders wake the watcher.
+    _folder_watch: crate::fswatch::FolderWatch,
 }
 
 impl Ui {
