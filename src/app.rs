@@ -198,8 +198,21 @@ impl Session {
     /// Sends the notifications the alert policy asks for.
     pub fn notify_changes(&self, input: &MenuInput, now: Timestamp) {
         let Ok(mut store) = self.alerts.lock() else { return };
-        for n in store.observe(input, now, self.lang) {
-            crate::notifications::send(&n);
+        let notes = store.observe(input, now, self.lang);
+        if notes.is_empty() {
+            return;
+        }
+        // History keeps what was sent (`secours history` shows it) and, claimed atomically, it also
+        // stops the very same alert from going out twice within minutes, whatever the alert memory says.
+        let history = History::open(&self.locations.history()).ok();
+        for n in notes {
+            let fresh = history.as_ref().is_none_or(|h| {
+                h.claim_notification(&n.title, now, std::time::Duration::from_secs(600))
+                    .unwrap_or(true)
+            });
+            if fresh {
+                crate::notifications::send(&n);
+            }
         }
     }
 
