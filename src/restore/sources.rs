@@ -123,7 +123,12 @@ pub fn list(
         let Ok(copies) = copy::list_copies(dest) else { continue };
         for c in copies.into_iter().filter(|c| c.manifest) {
             let obs = inspect::observe_folder(&c.folder, None);
-            if let Some(src) = source("copy", format!("copy:{}", c.name), obs, history, now) {
+            if let Some(mut src) = source("copy", format!("copy:{}", c.name), obs, history, now) {
+                // A copy's files are as old as the copy; the backup's time is in the folder's name.
+                if let Ok(at) = c.date.to_zoned(jiff::tz::TimeZone::system()) {
+                    src.time = at.timestamp();
+                    src.age_seconds = now.as_second() - src.time.as_second();
+                }
                 found.push(src);
             }
         }
