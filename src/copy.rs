@@ -25,6 +25,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
@@ -41,6 +42,8 @@ const OLD_PREFIX: &str = ".secours-old-";
 const BUF: usize = 1 << 20;
 /// Buffers in flight between the reader and the writer (memory stays at `BUFFERS × BUF`).
 const BUFFERS: usize = 4;
+/// Bytes written between two background flushes to disk.
+const FLUSH_EVERY: u64 = 32 << 20;
 const PROGRESS_EVERY: u64 = 8 << 20;
 /// Temporary folders left by a crash are removed when older than this.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
@@ -614,7 +617,27 @@ fn copy_file(
         let _ = free_tx.send(vec![0u8; BUF]);
     }
 
+    // The disk writes while the copy goes on: without this, a machine with plenty of memory keeps the
+    // whole file in its cache and writes it all during the final fsync, after the reading and hashing.
+    let flusher_file = out.try_clone().ok();
+    let (queued_cell, finished_cell) = (AtomicU64::new(0), AtomicBool::new(false));
+    let (queued, finished) = (&queued_cell, &finished_cell);
+
     std::thread::scope(|s| {
+        if let Some(file) = flusher_file {
+            s.spawn(move || {
+                let mut flushed = 0u64;
+                while !finished.load(Ordering::Acquire) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    let now = queued.load(Ordering::Acquire);
+                    if now - flushed >= FLUSH_EVERY {
+                        // A failure here shows again, and is reported, at the final sync_all.
+                        let _ = file.sync_data();
+                        flushed = now;
+                    }
+                }
+            });
+        }
         let reader = s.spawn(move || {
             let mut hasher = Sha256::new();
             while let Ok(mut buf) = free_rx.recv() {
@@ -661,11 +684,13 @@ fn copy_file(
                     Chunk::Failed(source) => return Err(source_err(source)),
                 };
                 write_limited(&mut out, &buf[..len], options, written).map_err(dest_err("write", dst))?;
+                queued.fetch_add(len as u64, Ordering::Release);
                 meter.add(len as u64);
                 let _ = free_tx.send(buf);
             }
             out.sync_all().map_err(dest_err("flush to disk", dst))
         })();
+        finished.store(true, Ordering::Release);
 
         // A panicked reader gives no hash, reported below.
         let hash: Option<String> = reader.join().unwrap_or_default();
