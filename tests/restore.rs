@@ -623,3 +623,79 @@ fn backup_now_then_failback_puts_the_standby_state_onto_production() {
     );
     assert_eq!(state(server, &site, "prod", &site.prod_db), standby);
 }
+
+/// Unmounts on drop, so a failing assertion never leaves a mount behind.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+// Guards the free-space check: a standby whose disk cannot hold the extracted media and the safety copy
+// is refused before anything changes, with a message naming the disk and both amounts. Also guards a
+// stopped server: refused, nothing changed.
+#[test]
+fn a_full_disk_or_a_stopped_server_is_refused_before_any_change() {
+    let Some(server) = mariadb::require("a_full_disk_or_a_stopped_server_is_refused_before_any_change") else {
+        return;
+    };
+    let site = site(server, "disk");
+    let before = state(server, &site, "secours", &site.secours_db);
+
+    // The server "down": db.php points at a port where nothing listens.
+    let db_php = site.root().join("secours/config/db.php");
+    let good = fs::read_to_string(&db_php).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fs::write(
+        &db_php,
+        good.replace(&format!("port={}", server.port), &format!("port={closed}")),
+    )
+    .unwrap();
+    let (code, _, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot reach the MySQL server") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    fs::write(&db_php, good).unwrap();
+
+    // A 8 MB disk under the standby (a tmpfs, where the machine lets us mount one).
+    let secours = site.root().join("secours");
+    let saved = site.root().join("secours.saved");
+    let status = Command::new("cp").arg("-a").arg(&secours).arg(&saved).status().unwrap();
+    assert!(status.success());
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(&secours)
+        .output()
+        .unwrap();
+    if !mounted.status.success() {
+        eprintln!(
+            "SKIPPED the full-disk half: this machine does not allow mounting a tmpfs ({})",
+            String::from_utf8_lossy(&mounted.stderr).trim()
+        );
+        return;
+    }
+    let _mount = Mount(secours.clone());
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", saved.display()))
+        .arg(&secours)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not enough free space") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(leftovers(&site).is_empty());
+}
