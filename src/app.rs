@@ -151,6 +151,10 @@ impl Session {
         if self.busy() || input.unfinished_restore.is_some() {
             return;
         }
+        // The state a restore replaced is kept `keep-previous`, then deleted (one folder listing).
+        if let Some(target) = self.target() {
+            crate::restore::transaction::purge_previous(&target.web, self.config.restore.keep_previous.0, None);
+        }
         let Some(source) = input.status.as_ref().and_then(|s| s.sources.first()) else {
             return;
         };
