@@ -41,6 +41,20 @@ pub struct Session {
     pub cancel: Arc<Mutex<Cancel>>,
     /// Asks the event loop to show a confirmation (set by the tray; `None` without a display).
     pub ask: Arc<Mutex<Option<Asker>>>,
+    /// The last Time Machine reading: read again after [`crate::timemachine::next_poll`] (60 s idle,
+    /// 5 s while a backup runs), when the pair changes, or at once when the menu opens.
+    pub time_machine: Arc<Mutex<Option<TmReading>>>,
+    /// Set when the menu opens: the next snapshot reads Time Machine whatever the cache says.
+    pub time_machine_now: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One reading of Time Machine and what it was read for.
+#[derive(Debug, Clone)]
+pub struct TmReading {
+    at: std::time::Instant,
+    /// The pair's file times when it was read: a new pair is read again.
+    pair: Option<(Option<Timestamp>, Option<Timestamp>)>,
+    status: crate::timemachine::TimeMachineStatus,
 }
 
 /// Sends a confirmation to the event loop's thread, where dialogs must run.
@@ -78,6 +92,8 @@ impl Session {
             running: Arc::default(),
             cancel: Arc::default(),
             ask: Arc::default(),
+            time_machine: Arc::default(),
+            time_machine_now: Arc::default(),
         }
     }
 
@@ -94,7 +110,46 @@ impl Session {
             running: Arc::default(),
             cancel: Arc::default(),
             ask: Arc::default(),
+            time_machine: Arc::default(),
+            time_machine_now: Arc::default(),
         }
+    }
+
+    /// Time Machine as of now, from the cache while it is recent enough.
+    fn read_time_machine(&self, report: &StatusReport) -> crate::timemachine::TimeMachineStatus {
+        let pair = report.sources.first().map(|f| (f.db.modified, f.media.modified));
+        let force = self.time_machine_now.swap(false, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(cache) = self.time_machine.lock()
+            && let Some(r) = cache.as_ref()
+            && !force
+            && r.pair == pair
+            && r.at.elapsed() < crate::timemachine::next_poll(&r.status)
+        {
+            return r.status.clone();
+        }
+        let status = status::read_time_machine(&self.config, report, &SystemRunner::default(), self.lang);
+        if let Ok(mut cache) = self.time_machine.lock() {
+            *cache = Some(TmReading {
+                at: std::time::Instant::now(),
+                pair,
+                status: status.clone(),
+            });
+        }
+        status
+    }
+
+    /// How long the watcher may sleep: 1 s while an operation runs (its progress line), at most `idle`,
+    /// and no longer than Time Machine's polling asks for.
+    pub fn next_refresh(&self, idle: std::time::Duration) -> std::time::Duration {
+        if self.busy() {
+            return std::time::Duration::from_secs(1);
+        }
+        let tm = self
+            .time_machine
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|r| crate::timemachine::next_poll(&r.status)));
+        tm.map_or(idle, |t| t.min(idle))
     }
 
     fn target(&self) -> Option<environment::Environment> {
@@ -108,7 +163,7 @@ impl Session {
             |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
         let status = self.config_problem.is_none().then(|| {
             let mut report = status::gather(&self.config, self.lang, now, &is_corrupt);
-            report.time_machine = status::read_time_machine(&self.config, &report, &SystemRunner::default(), self.lang);
+            report.time_machine = self.read_time_machine(&report);
             if let Some(h) = &history {
                 status::record(&report, h);
             }

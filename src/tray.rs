@@ -60,6 +60,14 @@ pub fn run(session: Session) -> Result<u8> {
         .collect();
     folders.extend(session.config.safe_copy.destinations.iter().cloned());
     let folder_watch = crate::fswatch::watch(&folders, wake.clone());
+    // A click on the icon opens the menu (macOS): read Time Machine at once so the menu is current.
+    let (click_wake, tm_now) = (std::sync::Mutex::new(wake.clone()), session.time_machine_now.clone());
+    tray_icon::TrayIconEvent::set_event_handler(Some(move |_e: tray_icon::TrayIconEvent| {
+        tm_now.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(w) = click_wake.lock() {
+            let _ = w.send(());
+        }
+    }));
     let watcher_session = session.clone();
     let watcher_proxy = proxy.clone();
     std::thread::Builder::new()
@@ -117,12 +125,9 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
         if proxy.send_event(UserEvent::Snapshot(Box::new(input))).is_err() {
             return; // the loop has ended
         }
-        // While an operation runs, its progress line is refreshed every second.
-        let every = if session.busy() {
-            Duration::from_secs(1)
-        } else {
-            REFRESH_EVERY
-        };
+        // While an operation runs, its progress line is refreshed every second; while Time Machine backs
+        // up, every 5 s.
+        let every = session.next_refresh(REFRESH_EVERY);
         match woken.recv_timeout(every) {
             Ok(()) => {
                 // A burst of file-system events (a file being written) makes one refresh.
