@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# UI test of the Linux menu-bar app, on a virtual X display.
+# UI test of the Linux menu-bar app, on a virtual X display, in two phases.
 #
 # Starts, all private to this run: Xvfb (a free display), a D-Bus session (dbus-launch), trayer (an
-# XEmbed tray host), dunst (the notification daemon) and dbus-monitor (records the Notify calls). With
-# no StatusNotifierWatcher on that bus, libayatana-appindicator falls back to an XEmbed GtkStatusIcon:
-# the icon is a window embedded in trayer and the menu a GTK popup opened by clicking it, driven with
-# the keyboard (xdotool). Then it runs the app on a fresh demo and checks:
+# XEmbed tray host), dunst (the notification daemon) and dbus-monitor (records the Notify calls).
+#
+# Phase 1, the XEmbed tray. With no StatusNotifierWatcher on that bus, libayatana-appindicator falls
+# back to an XEmbed GtkStatusIcon: the icon is a window embedded in trayer and the menu a GTK popup
+# opened by clicking it, driven with the keyboard (xdotool). It runs the app on a fresh demo and checks:
 #   1. the icon appears in the tray (and the app is alive);
 #   2. the menu opens, shows what `secours menu --json` describes, and an item works from the keyboard
 #      ("Verify the backup now" adds verifications to the history);
 #   3. making the backup stale turns the icon red and sends exactly one alert notification;
 #   4. "Quit Secours" ends the app with exit code 0 within 5 s.
-# Builds nothing: usage `tests/ui/run.sh [path/to/secours]` (default target/debug/secours).
-# Screenshots and logs go to ${UI_ARTIFACTS:-target/ui-artifacts}/. Under CI=true a missing tool is a
-# failure, never a skip. Exits non-zero if any check fails; the last line is `N passed, M failed`.
+#
+# Phase 2, the StatusNotifierItem menu, as panels that speak SNI (KDE, GNOME's AppIndicator extension,
+# waybar…) see it. A second private D-Bus session where examples/sni_watcher.rs owns
+# org.kde.StatusNotifierWatcher; libayatana-appindicator then registers the tray there as an item
+# (`<its unique name><object path>`) and shows no XEmbed icon. (It exports the item and its menu in
+# phase 1 too, on its unique name, but without a watcher nothing tells anyone where.) The app runs on
+# another fresh demo:
+#   5. the item is registered with the watcher by the app's own connection, and no XEmbed icon appears;
+#   6. the item's `Menu` (com.canonical.dbusmenu.GetLayout) has, in order, every item, separator and
+#      submenu of `secours menu --json` with the same labels, enabled states and check marks (the last
+#      backup status line, "Verify the backup now", the restore submenu, "Quit Secours"…);
+#   7. a `clicked` event sent to "Verify the backup now" adds a verification to the history;
+#   8. a `clicked` event sent to "Quit Secours" ends the app with exit code 0 within 5 s.
+#
+# Builds nothing: usage `tests/ui/run.sh [path/to/secours]` (default target/debug/secours); the
+# watcher is taken from `examples/sni_watcher` beside it (`cargo build --example sni_watcher`), or
+# from $SNI_WATCHER. Screenshots and logs go to ${UI_ARTIFACTS:-target/ui-artifacts}/. Under CI=true
+# a missing tool is a failure, never a skip. Exits non-zero if any check fails; the last line is
+# `N passed, M failed`.
 set -uo pipefail
 
 bin="${1:-target/debug/secours}"
 case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
+watcher="${SNI_WATCHER:-$(dirname "$bin")/examples/sni_watcher}"
+case "$watcher" in /*) ;; *) watcher="$PWD/$watcher" ;; esac
 cd "$(dirname "$0")/../.." || exit 2
 art="${UI_ARTIFACTS:-target/ui-artifacts}"
 mkdir -p "$art" && art="$(cd "$art" && pwd)"
@@ -61,6 +80,10 @@ if [ -n "$gone" ]; then
 fi
 if [ ! -x "$bin" ]; then
   fail "no executable at '$bin' (build it first: cargo build)"
+  finish
+fi
+if [ ! -x "$watcher" ]; then
+  fail "no StatusNotifierWatcher at '$watcher' (build it first: cargo build --example sni_watcher)"
   finish
 fi
 
@@ -315,6 +338,221 @@ if open_menu; then
   fi
 else
   fail "4 quit: no menu appeared to choose Quit from"
+fi
+
+# === Phase 2: the StatusNotifierItem and its dbusmenu ================================================
+# The first app must be gone: it holds the single-instance lock.
+if [ -n "$app_pid" ]; then
+  kill "$app_pid" 2>/dev/null
+  wait "$app_pid" 2>/dev/null
+  app_pid=""
+fi
+app_gone() { ! kill -0 "$app_pid" 2>/dev/null; }
+
+# A fresh session bus, where the watcher owns org.kde.StatusNotifierWatcher before the app starts (it
+# looks for the watcher once, at start, and would otherwise fall back to XEmbed).
+if ! eval "$(dbus-launch --sh-syntax)" || [ -z "${DBUS_SESSION_BUS_PID:-}" ]; then
+  fail "dbus-launch could not start a second session bus"
+  finish
+fi
+pids+=("$DBUS_SESSION_BUS_PID")
+export DBUS_SESSION_BUS_ADDRESS
+"$watcher" >"$tmp/watcher.log" 2>&1 &
+pids+=($!)
+if ! wait_for 10 grep -qx ready "$tmp/watcher.log"; then
+  fail "the StatusNotifierWatcher did not start (see watcher.log)"
+  finish
+fi
+
+if ! "$bin" demo --dir "$tmp/demo2" --no-ui >"$tmp/demo2.log" 2>&1; then
+  fail "secours demo --no-ui failed for phase 2 (see demo2.log)"
+  finish
+fi
+config="$tmp/demo2/config.toml" # `secours` and `last_verification` now speak of this demo
+"$bin" --config "$config" app >"$tmp/app2.log" 2>&1 &
+app_pid=$!
+
+# The watcher prints `item <bus name><object path>` for each registration.
+sni_item() { awk '$1 == "item" {print $2; exit}' "$tmp/watcher.log"; }
+has_item() { [ -n "$(sni_item)" ]; }
+bus() { dbus-send --session --print-reply "$@" 2>>"$tmp/dbus-send.log"; }
+# The menu as the app exports it: one line per item in menu order (the root, id 0, first), with tab-
+# separated id, parent id, type, enabled, toggle-state, children-display, label. Reads the text of
+# `dbus-send --print-reply` (which prints strings unescaped): an item is a struct starting with its
+# id, then its properties as dict entries (`string "key"`, then `variant <type> <value>`).
+sni_items() {
+  bus --dest="$sni_name" "$sni_menu" com.canonical.dbusmenu.GetLayout int32:0 int32:-1 array:string: | awk '
+    function text(line) { sub(/^[^"]*"/, "", line); sub(/"$/, "", line); return line }
+    /struct {$/ { depth++; ids[depth] = ""; next }
+    /^ *}$/ { depth--; next }
+    /^ *int32 -?[0-9]+$/ && ids[depth] == "" {
+      id = $2; ids[depth] = id; order[++n] = id; parent[id] = depth > 1 ? ids[depth - 1] : ""
+      type[id] = "standard"; enabled[id] = "true"; toggle[id] = ""; display[id] = ""; label[id] = ""
+      next
+    }
+    /^ *string "[a-z-]+"$/ { key = text($0); next }
+    /^ *variant / && key != "" {
+      v = $0; sub(/^ *variant +/, "", v)
+      if (v ~ /^string "/) v = text(v); else sub(/^[a-z0-9]+ +/, "", v)
+      id = ids[depth]
+      if (key == "label") label[id] = v
+      else if (key == "type") type[id] = v
+      else if (key == "enabled") enabled[id] = v
+      else if (key == "toggle-state") toggle[id] = v
+      else if (key == "children-display") display[id] = v
+      key = ""
+    }
+    END {
+      for (k = 1; k <= n; k++) {
+        i = order[k]
+        print i "\t" parent[i] "\t" type[i] "\t" enabled[i] "\t" toggle[i] "\t" display[i] "\t" label[i]
+      }
+    }'
+}
+# Both menus in one comparable form, one line per item, depth first: parent label, kind (item, submenu,
+# separator), label, enabled, checked. Separators carry no label or state (GTK exports them enabled).
+sni_menu_lines() {
+  sni_items | awk -F'\t' '
+    $2 == "" { next } # the root
+    {
+      label[$1] = $7
+      kind = $3 == "separator" ? "separator" : $6 == "submenu" ? "submenu" : "item"
+      checked = $5 == "" ? "" : $5 == "0" ? "false" : "true"
+      if (kind == "separator") print label[$2] "\tseparator\t\t-\t"
+      else print label[$2] "\t" kind "\t" $7 "\t" $4 "\t" checked
+    }'
+}
+model_menu_lines() {
+  secours menu --json | jq -r '
+    def lines($parent): .[] | (
+      (if .separator then [$parent, "separator", "", "-", ""]
+       else [$parent, (if (.children // []) == [] then "item" else "submenu" end), .label,
+             (.enabled | tostring), (if .checked == null then "" else (.checked | tostring) end)]
+       end | join("\t")),
+      (.label as $p | (.children // []) | lines($p)));
+    .items | lines("")'
+}
+# The label the model gives the item with this action (anywhere in the menu).
+action_label() {
+  secours menu --json | jq -r --arg a "$1" \
+    'def every: .[] | (., ((.children // []) | every)); first(.items | every | select(.action.action == $a)) | .label'
+}
+# Sends `clicked` to the item with this action; prints its id. The app rebuilds the menu whenever its
+# content changes, which gives every item a new id: the id is looked up just before, and looked up
+# again if it went stale meanwhile. An app that quits may leave without answering: NoReply means the
+# event arrived.
+sni_click() {
+  local label id try err
+  label="$(action_label "$1")"
+  for try in 1 2 3 4 5; do
+    id="$(sni_items | awk -F'\t' -v l="$label" '$7 == l {print $1; exit}')"
+    if [ -n "$id" ]; then
+      if err="$(dbus-send --session --print-reply --dest="$sni_name" "$sni_menu" com.canonical.dbusmenu.Event \
+        int32:"$id" string:clicked variant:int32:0 uint32:0 2>&1 >/dev/null)" || [[ "$err" == *.NoReply:* ]]; then
+        echo "$id"
+        return 0
+      fi
+      echo "Event $id ('$label'): $err" >>"$tmp/dbus-send.log"
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
+# --- 5. The item -------------------------------------------------------------------------------------
+sni_name=""
+sni_menu=""
+if wait_for 20 has_item; then
+  item="$(sni_item)"
+  sni_name="${item%%/*}"
+  sni_path="/${item#*/}"
+  owner_pid="$(bus --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.GetConnectionUnixProcessID string:"$sni_name" | awk '/uint32/ {print $2}')"
+  sni_menu="$(bus --dest="$sni_name" "$sni_path" org.freedesktop.DBus.Properties.Get \
+    string:org.kde.StatusNotifierItem string:Menu | awk '/object path/ {gsub(/"/, "", $NF); print $NF}')"
+  sleep 1 # a fallback icon would have appeared by now (libappindicator waits 100 ms)
+  import -window root "$art/5-screen.png"
+  if [ "$owner_pid" != "$app_pid" ]; then
+    fail "5 item: $item was registered by pid '${owner_pid:-?}', not by the app ($app_pid)"
+  elif has_icon; then
+    fail "5 item: registered as $item, but an XEmbed icon appeared as well (window $(icon_id))"
+  elif [ -z "$sni_menu" ] || [ "$sni_menu" = / ]; then
+    fail "5 item: registered as $item, but its Menu property is '${sni_menu:-unreadable}' (see dbus-send.log)"
+    sni_menu=""
+  else
+    pass "5 item: registered with the watcher by the app as $item, menu at $sni_menu, no XEmbed icon"
+  fi
+else
+  fail "5 item: nothing registered with the watcher within 20 s (app alive: $(kill -0 "$app_pid" 2>/dev/null && echo yes || echo no); see watcher.log, app2.log)"
+fi
+
+# --- 6. The menu over D-Bus --------------------------------------------------------------------------
+# The app redraws within 15 s when a line changes (a minute passing in "5 min ago"): compare until the
+# two agree or that long has passed.
+same_menus() {
+  model_menu_lines >"$tmp/menu-model.log"
+  sni_menu_lines >"$tmp/menu-dbus.log"
+  [ -s "$tmp/menu-model.log" ] && cmp -s "$tmp/menu-model.log" "$tmp/menu-dbus.log"
+}
+if [ -n "$sni_menu" ]; then
+  if wait_for 20 same_menus; then
+    labels="$(cut -f3 "$tmp/menu-dbus.log")"
+    restore="$(awk -F'\t' '$2 == "submenu" && $3 ~ /^(Restore|Restaurer)/ {print $3; exit}' "$tmp/menu-dbus.log")"
+    restore_items="$(awk -F'\t' -v p="$restore" 'p != "" && $1 == p' "$tmp/menu-dbus.log" | wc -l)"
+    if ! grep -qE '^(Last backup|Dernière sauvegarde)' <<<"$labels"; then
+      fail "6 dbusmenu: no last backup status line among: $labels"
+    elif ! grep -qE '^(Verify the backup now|Vérifier la sauvegarde maintenant)$' <<<"$labels" ||
+      ! grep -qE '^(Quit Secours|Quitter Secours)$' <<<"$labels"; then
+      fail "6 dbusmenu: Verify or Quit missing among: $labels"
+    elif [ "$restore_items" -lt 1 ]; then
+      fail "6 dbusmenu: no restore submenu with items among: $labels"
+    else
+      pass "6 dbusmenu: GetLayout equals menu --json ($(wc -l <"$tmp/menu-dbus.log") items: labels, enabled, check marks, order): '$(head -n1 <<<"$labels")', Verify, '$restore' with $restore_items items, Quit"
+    fi
+  else
+    diff -u "$tmp/menu-model.log" "$tmp/menu-dbus.log" >"$tmp/menu-diff.log"
+    fail "6 dbusmenu: GetLayout differs from menu --json (see menu-diff.log):"
+    sed -n '3,$p' "$tmp/menu-diff.log" | grep '^[-+]' | head -n 10 | sed 's/^/  /'
+  fi
+else
+  fail "6 dbusmenu: not tried (no item menu)"
+fi
+
+# --- 7. An action over D-Bus -------------------------------------------------------------------------
+if [ -n "$sni_menu" ]; then
+  before="$(last_verification)"
+  sleep 1 # history times have one-second steps: a new verification must not share the old one's
+  if id="$(sni_click verify-now)"; then
+    new_verification() { [[ "$(last_verification)" > "$before" ]]; }
+    if wait_for 20 new_verification; then
+      pass "7 dbusmenu action: Event(clicked) on Verify (id $id) verified; last verification $before → $(last_verification)"
+    else
+      fail "7 dbusmenu action: no new verification within 20 s of Event(clicked) on Verify (id $id) — see app2.log"
+    fi
+  else
+    fail "7 dbusmenu action: Event(clicked) on Verify was refused (see dbus-send.log)"
+  fi
+else
+  fail "7 dbusmenu action: not tried (no item menu)"
+fi
+
+# --- 8. Quit over D-Bus ------------------------------------------------------------------------------
+if [ -n "$sni_menu" ]; then
+  id="$(sni_click quit)" || id="refused, see dbus-send.log"
+  if wait_for 5 app_gone; then
+    wait "$app_pid"
+    rc=$?
+    app_pid=""
+    if [ "$rc" -eq 0 ]; then
+      pass "8 dbusmenu quit: Event(clicked) on Quit (id $id); the app exited with 0"
+    else
+      fail "8 dbusmenu quit: the app exited with $rc instead of 0 (see app2.log)"
+    fi
+  else
+    fail "8 dbusmenu quit: the app still runs 5 s after Event(clicked) on Quit (id $id)"
+  fi
+else
+  fail "8 dbusmenu quit: not tried (no item menu)"
 fi
 
 finish
