@@ -102,7 +102,7 @@ pub struct Item {
 }
 
 impl Item {
-    fn info(label: impl Into<String>) -> Item {
+    pub(crate) fn info(label: impl Into<String>) -> Item {
         Item {
             label: label.into(),
             enabled: false,
@@ -113,7 +113,7 @@ impl Item {
         }
     }
 
-    fn act(label: impl Into<String>, action: Action, enabled: bool) -> Item {
+    pub(crate) fn act(label: impl Into<String>, action: Action, enabled: bool) -> Item {
         Item {
             action: Some(action),
             enabled,

@@ -80,6 +80,7 @@ pub fn run(session: Session) -> Result<u8> {
         tray: None,
         menu: Menu::new(),
         drawn: Vec::new(),
+        natives: Vec::new(),
         icon: None,
         input: MenuInput::default(),
         wake,
@@ -146,6 +147,8 @@ struct Ui {
     /// The one menu given to the tray; its content is replaced (Linux cannot swap menus).
     menu: Menu,
     drawn: Vec<Item>,
+    /// The native items of `drawn`, for changes in place.
+    natives: Vec<Native>,
     icon: Option<Icon>,
     input: MenuInput,
     wake: mpsc::Sender<()>,
@@ -206,7 +209,13 @@ impl Ui {
             }
         }
         if items != self.drawn {
-            replace_items(&self.menu, &items);
+            // Same items with new words (a progress line, an age): changed in place, so a menu the user
+            // has open stays open and keeps its item ids; anything else rebuilds the menu.
+            if same_shape(&items, &self.drawn) {
+                update_items(&self.natives, &items);
+            } else {
+                self.natives = replace_items(&self.menu, &items);
+            }
             self.drawn = items;
         }
         self.input = input;
@@ -258,38 +267,121 @@ fn set_image(tray: &TrayIcon, image: tray_icon::Icon) -> Result<(), tray_icon::E
     return tray.set_icon(Some(image));
 }
 
-fn replace_items(menu: &Menu, items: &[Item]) {
-    while menu.remove_at(0).is_some() {}
-    for item in items {
-        let native = native_item(item);
-        if let Err(e) = menu.append(native.as_ref()) {
-            log::warn!("cannot add the menu item '{}': {e}", item.label);
+/// A native menu entry, kept to change its words in place.
+enum Native {
+    Separator(PredefinedMenuItem),
+    Item(MenuItem),
+    Check(CheckMenuItem),
+    Sub(Submenu, Vec<Native>),
+}
+
+impl Native {
+    fn native(&self) -> &dyn IsMenuItem {
+        match self {
+            Native::Separator(p) => p,
+            Native::Item(m) => m,
+            Native::Check(c) => c,
+            Native::Sub(s, _) => s,
         }
     }
 }
 
-fn native_item(item: &Item) -> Box<dyn IsMenuItem> {
+/// Whether `a` and `b` have the same entries (kinds, actions, submenus), whatever their words.
+fn same_shape(a: &[Item], b: &[Item]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.separator == y.separator
+                && x.action == y.action
+                && x.checked.is_some() == y.checked.is_some()
+                && x.children.is_empty() == y.children.is_empty()
+                && same_shape(&x.children, &y.children)
+        })
+}
+
+fn update_items(natives: &[Native], items: &[Item]) {
+    for (native, item) in natives.iter().zip(items) {
+        match native {
+            Native::Separator(_) => {}
+            Native::Item(m) => {
+                m.set_text(&item.label);
+                m.set_enabled(item.enabled);
+            }
+            Native::Check(c) => {
+                c.set_text(&item.label);
+                c.set_enabled(item.enabled);
+                c.set_checked(item.checked.unwrap_or(false));
+            }
+            Native::Sub(sub, children) => {
+                sub.set_text(&item.label);
+                sub.set_enabled(item.enabled);
+                update_items(children, &item.children);
+            }
+        }
+    }
+}
+
+fn replace_items(menu: &Menu, items: &[Item]) -> Vec<Native> {
+    while menu.remove_at(0).is_some() {}
+    let mut natives = Vec::with_capacity(items.len());
+    for item in items {
+        let native = native_item(item);
+        if let Err(e) = menu.append(native.native()) {
+            log::warn!("cannot add the menu item '{}': {e}", item.label);
+        }
+        natives.push(native);
+    }
+    natives
+}
+
+fn native_item(item: &Item) -> Native {
     if item.separator {
-        return Box::new(PredefinedMenuItem::separator());
+        return Native::Separator(PredefinedMenuItem::separator());
     }
     let id = item.action.as_ref().map(Action::id).unwrap_or_default();
     if !item.children.is_empty() {
         let sub = Submenu::new(&item.label, item.enabled);
+        let mut children = Vec::with_capacity(item.children.len());
         for child in &item.children {
             let native = native_item(child);
-            if let Err(e) = sub.append(native.as_ref()) {
+            if let Err(e) = sub.append(native.native()) {
                 log::warn!("cannot add the menu item '{}': {e}", child.label);
             }
+            children.push(native);
         }
-        return Box::new(sub);
+        return Native::Sub(sub, children);
     }
     match item.checked {
-        Some(checked) => Box::new(CheckMenuItem::with_id(id, &item.label, item.enabled, checked, None)),
-        None => Box::new(MenuItem::with_id(id, &item.label, item.enabled, None)),
+        Some(checked) => Native::Check(CheckMenuItem::with_id(id, &item.label, item.enabled, checked, None)),
+        None => Native::Item(MenuItem::with_id(id, &item.label, item.enabled, None)),
     }
 }
 
 /// Whether the app can start here: a display on Linux (macOS always has one).
 pub fn can_start() -> bool {
     app::has_display()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards in-place updates: new words (an age, a progress line) keep the menu's shape, so an open menu
+    // stays open; another item, or one in another place, does not.
+    #[test]
+    fn words_change_in_place_but_structure_changes_rebuild() {
+        let a = vec![
+            Item::info("Last backup: 5 min ago".to_owned()),
+            Item::act("Verify the backup now", Action::VerifyNow, true),
+        ];
+        let mut b = a.clone();
+        b[0] = Item::info("Last backup: 6 min ago".to_owned());
+        b[1].enabled = false;
+        assert!(same_shape(&a, &b));
+        let mut c = a.clone();
+        c.push(Item::act("Cancel", Action::Cancel, true));
+        assert!(!same_shape(&a, &c));
+        let mut d = a.clone();
+        d[1] = Item::act("Verify the backup now", Action::CopyNow, true);
+        assert!(!same_shape(&a, &d));
+    }
 }
