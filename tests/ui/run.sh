@@ -7,7 +7,8 @@
 # Phase 1, the XEmbed tray. With no StatusNotifierWatcher on that bus, libayatana-appindicator falls
 # back to an XEmbed GtkStatusIcon: the icon is a window embedded in trayer and the menu a GTK popup
 # opened by clicking it, driven with the keyboard (xdotool). It runs the app on a fresh demo and checks:
-#   1. the icon appears in the tray (and the app is alive);
+#   1. the icon appears in the tray (and the app is alive); 1b. idle, it uses ≤ 1 % CPU and ≤ 40 MiB of its
+#      own memory;
 #   2. the menu opens, shows what `secours menu --json` describes, and an item works from the keyboard
 #      ("Verify the backup now" adds verifications to the history);
 #   3. making the backup stale turns the icon red and sends exactly one alert notification;
@@ -209,6 +210,26 @@ else
   icon=""
   import -window root "$art/1-screen.png"
   fail "1 icon: no tray icon window within 20 s (app alive: $(kill -0 "$app_pid" 2>/dev/null && echo yes || echo no))"
+fi
+
+# --- 1b. Idle cost -----------------------------------------------------------------------------------
+# The issue's budget: ≈ 0 % CPU and ≤ 40 MiB while idle. Memory is the app's own (RssAnon): the GTK
+# libraries' file pages (RssFile) are shared with the desktop that already uses them.
+if kill -0 "$app_pid" 2>/dev/null; then
+  sleep 3
+  ticks() { awk '{print $14 + $15}' "/proc/$app_pid/stat"; }
+  t0=$(ticks)
+  sleep 15
+  t1=$(ticks)
+  hz=$(getconf CLK_TCK)
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.2f", 100 * d / hz / 15 }')
+  anon_kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$app_pid/status")
+  file_kb=$(awk '/^RssFile:/ {print $2}' "/proc/$app_pid/status")
+  if awk -v c="$cpu" 'BEGIN { exit !(c <= 1.0) }' && [ "${anon_kb:-999999}" -le $((40 * 1024)) ]; then
+    pass "1b idle: ${cpu} % CPU over 15 s, ${anon_kb} KiB own memory (+ ${file_kb} KiB shared library pages)"
+  else
+    fail "1b idle: ${cpu} % CPU over 15 s (budget 1 %), ${anon_kb} KiB own memory (budget 40 MiB)"
+  fi
 fi
 
 # Opens the menu by clicking the icon; prints the popup's window id.
