@@ -9,6 +9,7 @@
 pub mod connect;
 pub mod drop_all;
 pub mod dumper;
+pub mod gzpipe;
 pub mod importer;
 pub mod reader;
 
