@@ -255,6 +255,10 @@ fn a_full_restore_makes_the_standby_equal_to_production() {
     assert_eq!(json["restore"]["database"]["tables"], 5, "{out}");
     assert_eq!(json["restore"]["media"]["files"], 60, "{out}");
     assert_eq!(json["restore"]["check"]["problems"].as_array().unwrap().len(), 0);
+    // Every base table was counted (rows equal the dump's INSERTs), and every file.
+    assert_eq!(json["restore"]["check"]["tables_checked"], 5, "{out}");
+    assert_eq!(json["restore"]["check"]["rows"], 3 + 6000 + 2 + 3 + 2, "{out}");
+    assert_eq!(json["restore"]["check"]["files"], 60, "{out}");
     assert_eq!(state(server, &site, "secours", &site.secours_db), expected);
     assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
 

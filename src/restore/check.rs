@@ -106,27 +106,74 @@ fn check_rows(settings: &DbSettings, rows: &BTreeMap<String, u64>, report: &mut 
             return;
         }
     };
-    for (table, expected) in rows {
-        if !base.iter().any(|b| b == table) {
-            continue;
+    // Counting scans every row: the tables are shared out between two connections, biggest first.
+    let mut todo: Vec<(&String, u64)> = rows
+        .iter()
+        .filter(|(t, _)| base.iter().any(|b| b == *t))
+        .map(|(t, n)| (t, *n))
+        .collect();
+    todo.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let (mut mine, mut other) = (Vec::new(), Vec::new());
+    let (mut load_mine, mut load_other) = (0u64, 0u64);
+    for (t, n) in todo {
+        if load_mine <= load_other {
+            mine.push((t, n));
+            load_mine += n;
+        } else {
+            other.push((t, n));
+            load_other += n;
         }
+    }
+    let second = std::thread::scope(|s| {
+        let helper = s.spawn(|| match connect(settings) {
+            Ok(mut c) => count_tables(&mut c, &other),
+            Err(e) => Counted {
+                problems: vec![e.to_string()],
+                ..Counted::default()
+            },
+        });
+        let first = count_tables(&mut conn, &mine);
+        let second = helper.join().unwrap_or_else(|_| Counted {
+            problems: vec!["the counting thread stopped unexpectedly".to_owned()],
+            ..Counted::default()
+        });
+        [first, second]
+    });
+    for c in second {
+        report.tables_checked += c.tables;
+        report.rows += c.rows;
+        report.problems.extend(c.problems);
+    }
+}
+
+#[derive(Default)]
+struct Counted {
+    tables: usize,
+    rows: u64,
+    problems: Vec<String>,
+}
+
+fn count_tables(conn: &mut mysql::Conn, tables: &[(&String, u64)]) -> Counted {
+    let mut out = Counted::default();
+    for (table, expected) in tables {
         let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(table));
         match conn.query_first::<u64, _>(sql) {
             Ok(Some(n)) => {
-                report.tables_checked += 1;
-                report.rows += n;
+                out.tables += 1;
+                out.rows += n;
                 if n != *expected {
-                    report.problems.push(format!(
+                    out.problems.push(format!(
                         "table '{table}' holds {n} rows where the dump inserted {expected}"
                     ));
                 }
             }
             Ok(None) => {}
-            Err(e) => report
+            Err(e) => out
                 .problems
                 .push(format!("cannot count the rows of table '{table}': {e}")),
         }
     }
+    out
 }
 
 /// 2xx and 3xx, and 401/403 (the application asks for a login): the application answers.
