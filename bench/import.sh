@@ -112,10 +112,16 @@ echo "== myloader -t 2"
 t0=$(now); myloader -S "$sock" -u bench -p "$pw" -d "$work/mydumper" -B dst_myloader -t 2 >/dev/null 2>&1
 t_my=$(python3 -c "print($(now) - $t0)")
 echo "== secours db import --connections $CONNECTIONS"
+timed=()
+[ -x /usr/bin/time ] && timed=(/usr/bin/time -f "%U %S %M" -o "$work/secours.time")
 t0=$(now)
-SECOURS_DATA_DIR="$work/secours-data" "$SECOURS_BIN" --config "$work/config.toml" \
+SECOURS_DATA_DIR="$work/secours-data" "${timed[@]}" "$SECOURS_BIN" --config "$work/config.toml" \
     db import "$work/src.gz" --env bench --connections "$CONNECTIONS" --json >"$work/secours.json"
 t_se=$(python3 -c "print($(now) - $t0)")
+if [ -s "$work/secours.time" ]; then
+    read -r cpu_user cpu_sys peak_kb <"$work/secours.time"
+    echo "   secours client: $(python3 -c "print(round($cpu_user + $cpu_sys, 2))") CPU s, peak memory $((peak_kb / 1024)) MiB"
+fi
 
 count() { sql -N -e "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM plain), (SELECT COUNT(*) FROM notes)" "$1"; }
 for db in src dst_cli dst_myloader dst_secours; do echo "   rows in $db: $(count $db | tr '\t' ' ')"; done

@@ -587,23 +587,7 @@ impl Session {
     }
 
     fn restored_note(&self, o: &crate::restore::transaction::Outcome) -> String {
-        let t = self.lang.restore();
-        let tt = self.lang.t();
-        let mut body = crate::i18n::fill(
-            t.done,
-            &[
-                ("duration", &tt.age(o.seconds.round() as i64)),
-                ("tables", &o.database.as_ref().map_or(0, |d| d.tables).to_string()),
-                ("rows", &o.database.as_ref().map_or(0, |d| d.rows).to_string()),
-                ("files", &o.media.as_ref().map_or(0, |m| m.files).to_string()),
-                ("target", &o.target),
-            ],
-        );
-        for w in &o.warnings {
-            body.push('\n');
-            body.push_str(&crate::i18n::fill(t.warning, &[("text", w)]));
-        }
-        body
+        crate::restore::command::done_text(o, self.lang)
     }
 
     fn toggle_login_item(&self) -> Result<(), platform::OpenError> {

@@ -312,24 +312,28 @@ pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
 fn print_outcome(env: &Env, json: bool, o: &transaction::Outcome) {
     if json {
         print_json(&serde_json::json!({ "ok": true, "restore": o }));
-        return;
+    } else {
+        println!("{}", done_text(o, env.lang));
     }
-    let t = env.lang.restore();
-    let tt = env.lang.t();
-    println!(
-        "{}",
-        fill(
-            t.done,
-            &[
-                ("duration", &tt.age(o.seconds.round() as i64)),
-                ("tables", &o.database.as_ref().map_or(0, |d| d.tables).to_string()),
-                ("rows", &o.database.as_ref().map_or(0, |d| d.rows).to_string()),
-                ("files", &o.media.as_ref().map_or(0, |m| m.files).to_string()),
-                ("target", &o.target),
-            ]
-        )
+}
+
+/// What a finished restore says to people (the CLI's last lines, the app's notification).
+pub fn done_text(o: &transaction::Outcome, lang: Lang) -> String {
+    let t = lang.restore();
+    let tt = lang.t();
+    let mut text = fill(
+        t.done,
+        &[
+            ("duration", &tt.age(o.seconds.round() as i64)),
+            ("tables", &o.database.as_ref().map_or(0, |d| d.tables).to_string()),
+            ("rows", &o.database.as_ref().map_or(0, |d| d.rows).to_string()),
+            ("files", &o.media.as_ref().map_or(0, |m| m.files).to_string()),
+            ("target", &o.target),
+        ],
     );
     for w in &o.warnings {
-        println!("  {}", fill(t.warning, &[("text", w)]));
+        text.push_str("\n  ");
+        text.push_str(&fill(t.warning, &[("text", w)]));
     }
+    text
 }

@@ -791,20 +791,54 @@ pub fn run(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Ou
         id,
         path: req.history.clone(),
     };
+    drive(req, &recorded, &journal, BTreeSet::new(), started, progress, cancel)
+}
+
+/// Runs the forward steps not yet `done`, then commits, or rolls back on failure.
+fn drive(
+    req: &Request,
+    recorded: &Recorded,
+    journal: &Journal,
+    done: BTreeSet<String>,
+    started: Instant,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<Outcome, RestoreError> {
+    let fresh = done.is_empty();
     let mut state = Forward {
         req,
-        recorded: &recorded,
-        journal: &journal,
-        done: BTreeSet::new(),
+        recorded,
+        journal,
+        done,
         steps: Vec::new(),
         import: None,
         media: None,
         warnings: Vec::new(),
     };
-    match state.forward(true, progress, cancel) {
+    match state.forward(fresh, progress, cancel) {
         Ok(check) => state.commit(check, started),
-        Err(failure) => Err(fail(&journal, &recorded, &req.target, failure, progress)),
+        Err(failure) => Err(fail(journal, recorded, &req.target, failure, progress)),
     }
+}
+
+/// Locks, and opens the journal of the unfinished restore. One that began but recorded nothing changed
+/// nothing: it is closed, and there is nothing to resume or roll back.
+fn open_unfinished(history_path: &Path) -> Result<(Lock, Journal, Unfinished), RestoreError> {
+    let lock = lock(history_path)?;
+    let history = open_history(history_path)?;
+    let Some(u) = unfinished(&history)? else {
+        return Err(RestoreError::NothingUnfinished);
+    };
+    let journal = Journal {
+        history: Mutex::new(history),
+        id: u.operation.id,
+        path: history_path.to_owned(),
+    };
+    if u.recorded.target.is_empty() {
+        journal.finish("rolled-back", serde_json::json!({"note": "nothing had been changed"}))?;
+        return Err(RestoreError::NothingUnfinished);
+    }
+    Ok((lock, journal, u))
 }
 
 /// Finishes an unfinished restore (`--resume`).
@@ -814,27 +848,7 @@ pub fn resume(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Outcome, RestoreError> {
-    let _lock = lock(history_path)?;
-    let history = open_history(history_path)?;
-    let Some(Unfinished {
-        operation: op,
-        recorded,
-        done,
-        ..
-    }) = unfinished(&history)?
-    else {
-        return Err(RestoreError::NothingUnfinished);
-    };
-    let journal = Journal {
-        history: Mutex::new(history),
-        id: op.id,
-        path: history_path.to_owned(),
-    };
-    if recorded.target.is_empty() {
-        // Begun but nothing recorded: nothing was changed; close it.
-        journal.finish("rolled-back", serde_json::json!({"note": "nothing had been changed"}))?;
-        return Err(RestoreError::NothingUnfinished);
-    }
+    let (_lock, journal, Unfinished { recorded, done, .. }) = open_unfinished(history_path)?;
     let target = crate::environment::named(config, &recorded.target)?;
     let pair = crate::operations::select(
         config,
@@ -858,20 +872,7 @@ pub fn resume(
         history: history_path.to_owned(),
     };
     let started = Instant::now();
-    let mut state = Forward {
-        req: &req,
-        recorded: &recorded,
-        journal: &journal,
-        done,
-        steps: Vec::new(),
-        import: None,
-        media: None,
-        warnings: Vec::new(),
-    };
-    match state.forward(false, progress, cancel) {
-        Ok(check) => state.commit(check, started),
-        Err(failure) => Err(fail(&journal, &recorded, &req.target, failure, progress)),
-    }
+    drive(&req, &recorded, &journal, done, started, progress, cancel)
 }
 
 /// Puts the target of an unfinished restore back as it was (`--rollback`).
@@ -880,31 +881,7 @@ pub fn rollback_unfinished(
     history_path: &Path,
     progress: &dyn Progress,
 ) -> Result<RolledBack, RestoreError> {
-    let _lock = lock(history_path)?;
-    let history = open_history(history_path)?;
-    let Some(Unfinished {
-        operation: op,
-        recorded,
-        started,
-        ..
-    }) = unfinished(&history)?
-    else {
-        return Err(RestoreError::NothingUnfinished);
-    };
-    let journal = Journal {
-        history: Mutex::new(history),
-        id: op.id,
-        path: history_path.to_owned(),
-    };
-    if recorded.target.is_empty() {
-        journal.finish("rolled-back", serde_json::json!({"note": "nothing had been changed"}))?;
-        return Ok(RolledBack {
-            operation: op.id.0,
-            target: String::new(),
-            media_restored: Vec::new(),
-            database_restored: false,
-        });
-    }
+    let (_lock, journal, Unfinished { recorded, started, .. }) = open_unfinished(history_path)?;
     let target = crate::environment::named(config, &recorded.target)?;
     match undo(&journal, &recorded, &target, &started, progress) {
         Ok(report) => {
