@@ -33,7 +33,7 @@ use jiff::Zoned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::progress::{Cancel, Progress, Update};
+use crate::progress::{Cancel, Meter, Progress, Update};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "SHA256SUMS";
@@ -293,13 +293,7 @@ pub fn copy_pair(
     let tmp = TempDir::create(dest_root.join(format!("{TMP_PREFIX}{name}-{}-{stamp}", std::process::id())))?;
 
     let total = 2 * sizes.iter().sum::<u64>();
-    let mut meter = Meter {
-        progress,
-        total,
-        done: 0,
-        next: 0,
-        detail: String::new(),
-    };
+    let mut meter = Meter::new(progress, "copy", total, PROGRESS_EVERY, String::new());
     let mut written = 0u64;
     let mut files = Vec::new();
     for ((src, file_name), &size) in sources.iter().zip(&names).zip(&sizes) {
@@ -468,13 +462,7 @@ fn check_folder(folder: &Path, progress: &dyn Progress, cancel: &Cancel) -> Chec
         .keys()
         .map(|n| fs::metadata(folder.join(n)).map(|m| m.len()).unwrap_or(0))
         .sum();
-    let mut meter = Meter {
-        progress,
-        total,
-        done: 0,
-        next: 0,
-        detail: "checking the copy".into(),
-    };
+    let mut meter = Meter::new(progress, "copy", total, PROGRESS_EVERY, "checking the copy".into());
     let mut problems = Vec::new();
     for (name, expected) in &manifest {
         let path = folder.join(name);
@@ -534,29 +522,6 @@ fn same_copy_there(folder: &Path, names: &[String], sizes: &[u64], progress: &dy
         }
     }
     check_folder(folder, progress, cancel) == CheckVerdict::Ok
-}
-
-struct Meter<'a> {
-    progress: &'a dyn Progress,
-    total: u64,
-    done: u64,
-    next: u64,
-    detail: String,
-}
-
-impl Meter<'_> {
-    fn add(&mut self, n: u64) {
-        self.done += n;
-        if self.done >= self.next {
-            self.next = self.done + PROGRESS_EVERY;
-            self.progress.update(Update {
-                step: "copy",
-                done: self.done,
-                total: Some(self.total),
-                detail: Some(self.detail.clone()),
-            });
-        }
-    }
 }
 
 /// A temporary folder removed on drop unless disarmed (covers errors, cancel and panics).

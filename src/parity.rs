@@ -45,7 +45,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::environment::{self, EnvError, Environment};
 use crate::i18n::{Lang, fill};
-use crate::progress::{Cancel, Progress, Update};
+use crate::progress::{Cancel, Meter, Progress};
 
 /// The manifest's file name inside a copy folder.
 pub const CODE_MANIFEST: &str = "code-manifest.txt";
@@ -441,13 +441,13 @@ pub fn code_manifest(
         .iter()
         .map(|(_, f)| if let Found::File(n) = f { *n } else { 0 })
         .sum();
-    let mut meter = Meter {
+    let mut meter = Meter::new(
         progress,
+        STEP,
         total,
-        done: 0,
-        next: 0,
-        detail: format!("reading {}", root.display()),
-    };
+        PROGRESS_EVERY,
+        format!("reading {}", root.display()),
+    );
     let mut entries = BTreeMap::new();
     for (rel, f) in found {
         let key = rel.as_os_str().as_bytes().to_vec();
@@ -493,38 +493,6 @@ pub fn environment_manifest(
     let mut m = code_manifest(&env.root, &Exclusions::for_environment(env), progress, cancel)?;
     m.environment = env.name.clone();
     Ok(m)
-}
-
-struct Meter<'a> {
-    progress: &'a dyn Progress,
-    total: u64,
-    done: u64,
-    next: u64,
-    detail: String,
-}
-
-impl Meter<'_> {
-    fn add(&mut self, n: u64) {
-        self.done += n;
-        if self.done >= self.next {
-            self.next = self.done + PROGRESS_EVERY;
-            self.report();
-        }
-    }
-
-    fn finish(&mut self) {
-        self.done = self.total;
-        self.report();
-    }
-
-    fn report(&self) {
-        self.progress.update(Update {
-            step: STEP,
-            done: self.done,
-            total: Some(self.total),
-            detail: Some(self.detail.clone()),
-        });
-    }
 }
 
 enum Hashed {
@@ -1060,7 +1028,7 @@ mod tests {
         std::os::unix::fs::symlink("../../nowhere", root.join("vendor/bin/yii")).unwrap();
         let env = Environment::resolve("prod", &EnvironmentConfig::at(&root, None));
         let seen = std::sync::Mutex::new(Vec::new());
-        let progress = |u: Update| seen.lock().unwrap().push(u);
+        let progress = |u: crate::progress::Update| seen.lock().unwrap().push(u);
         let m = environment_manifest(&env, &progress, &Cancel::new()).unwrap();
         let keys: Vec<String> = m.entries.keys().map(|k| escape(k, &[])).collect();
         assert_eq!(

@@ -42,6 +42,57 @@ impl<F: Fn(Update) + Sync> Progress for F {
     }
 }
 
+/// Counts units done towards a known total and reports every `every` units (and on [`Meter::finish`]),
+/// so long loops report progress without flooding the sink.
+pub struct Meter<'a> {
+    progress: &'a dyn Progress,
+    step: &'static str,
+    every: u64,
+    pub total: u64,
+    pub done: u64,
+    next: u64,
+    /// Shown with each report: the current file or table.
+    pub detail: String,
+}
+
+impl<'a> Meter<'a> {
+    pub fn new(progress: &'a dyn Progress, step: &'static str, total: u64, every: u64, detail: String) -> Self {
+        Meter {
+            progress,
+            step,
+            every,
+            total,
+            done: 0,
+            next: 0,
+            detail,
+        }
+    }
+
+    /// Adds `n` units; reports when `every` more units are done since the last report.
+    pub fn add(&mut self, n: u64) {
+        self.done += n;
+        if self.done >= self.next {
+            self.next = self.done + self.every;
+            self.report();
+        }
+    }
+
+    /// Reports the total as done.
+    pub fn finish(&mut self) {
+        self.done = self.total;
+        self.report();
+    }
+
+    fn report(&self) {
+        self.progress.update(Update {
+            step: self.step,
+            done: self.done,
+            total: Some(self.total),
+            detail: Some(self.detail.clone()),
+        });
+    }
+}
+
 /// A sink that drops every report.
 pub struct Silent;
 
