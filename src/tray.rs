@@ -30,6 +30,8 @@ pub enum UserEvent {
     Chosen(String),
     /// A restore is ready and waits for the user's yes (dialogs must run on this thread).
     Confirm(Box<app::Confirmation>),
+    /// The configuration file was saved with a valid content: start again on it.
+    Reload,
 }
 
 /// Runs the menu-bar app until Quit. Returns the exit code.
@@ -59,6 +61,10 @@ pub fn run(session: Session) -> Result<u8> {
         .map(|s| s.folder)
         .collect();
     folders.extend(session.config.safe_copy.destinations.iter().cloned());
+    // Saving the configuration (Preferences…) wakes the watcher, which reloads it.
+    if let Some(dir) = session.locations.config.parent() {
+        folders.push(dir.to_path_buf());
+    }
     let folder_watch = crate::fswatch::watch(&folders, wake.clone());
     // A click on the icon opens the menu (macOS): read Time Machine at once so the menu is current.
     let (click_wake, tm_now) = (std::sync::Mutex::new(wake.clone()), session.time_machine_now.clone());
@@ -99,6 +105,7 @@ pub fn run(session: Session) -> Result<u8> {
             }
             Event::UserEvent(UserEvent::Snapshot(input)) => ui.draw(*input),
             Event::UserEvent(UserEvent::Confirm(c)) => ui.confirm(*c),
+            Event::UserEvent(UserEvent::Reload) => restart(),
             Event::UserEvent(UserEvent::Chosen(id)) if ui.choose(&id) => {
                 *control_flow = ControlFlow::ExitWithCode(0);
             }
@@ -117,9 +124,51 @@ fn hide_from_dock(event_loop: &mut tao::event_loop::EventLoop<UserEvent>) {
 #[cfg(not(target_os = "macos"))]
 fn hide_from_dock(_: &mut tao::event_loop::EventLoop<UserEvent>) {}
 
+/// The configuration file's modification time, to notice a save.
+fn config_stamp(session: &Session) -> Option<std::time::SystemTime> {
+    std::fs::metadata(&session.locations.config)
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+/// Starts this program again with the same arguments (the configuration is read at start): `exec`
+/// replaces the process, so the single-instance lock (closed on exec) and the tray icon go with it.
+fn restart() {
+    log::info!("the configuration changed: starting again on it");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        match std::env::current_exe() {
+            Ok(program) => {
+                let err = std::process::Command::new(program)
+                    .args(std::env::args_os().skip(1))
+                    .exec();
+                log::error!("cannot start again after the configuration changed: {err}");
+            }
+            Err(e) => log::error!("cannot find this program to start it again: {e}"),
+        }
+    }
+}
+
 /// The watcher: a snapshot now, then on every tick or wake-up.
 fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiver<()>) {
+    let mut stamp = config_stamp(&session);
     loop {
+        let now_stamp = config_stamp(&session);
+        // Not in the middle of an operation: the reload waits for its end.
+        if now_stamp != stamp && !session.busy() {
+            stamp = now_stamp;
+            // Only a configuration that loads replaces the running one; a broken save is said once.
+            match crate::config::load(&session.locations.config) {
+                Ok(_) => {
+                    let _ = proxy.send_event(UserEvent::Reload);
+                }
+                Err(e) => crate::notifications::send(&crate::notifications::Note {
+                    title: "Secours".to_owned(),
+                    body: format!("{e:#}"),
+                }),
+            }
+        }
         let input = session.snapshot(Timestamp::now());
         session.notify_changes(&input, Timestamp::now());
         session.background_duties(&input);
