@@ -682,23 +682,34 @@ fn write_limited(out: &mut File, data: &[u8], options: &CopyOptions, written: &m
 
 /// SHA-256 of a file; `Ok(None)` when cancelled.
 fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Option<String>> {
-    let mut file = File::open(path)?;
+    Ok(sha256_stream(&mut File::open(path)?, meter, cancel)?.map(|(_, hash)| hash))
+}
+
+/// SHA-256 (hex) and length of everything `input` yields, read in 1 MiB blocks with progress;
+/// `Ok(None)` when cancelled. Shared by the copy's read-back and parity's code manifest.
+pub(crate) fn sha256_stream(
+    input: &mut impl Read,
+    meter: &mut Meter,
+    cancel: &Cancel,
+) -> io::Result<Option<(u64, String)>> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; BUF];
+    let mut size = 0u64;
     loop {
         if cancel.is_cancelled() {
             return Ok(None);
         }
-        let n = match file.read(&mut buf) {
+        let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         hasher.update(&buf[..n]);
+        size += n as u64;
         meter.add(n as u64);
     }
-    Ok(Some(hex::encode(hasher.finalize())))
+    Ok(Some((size, hex::encode(hasher.finalize()))))
 }
 
 fn write_manifest(folder: &Path, files: &[CopiedFile]) -> Result<(), CopyError> {

@@ -40,7 +40,6 @@ use std::path::{Component, Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::environment::{self, EnvError, Environment};
@@ -62,7 +61,6 @@ const GENERATED_WEB_DIRS: [&str; 1] = ["assets"];
 const OWN_PREFIX: &[u8] = b".secours-";
 /// Names that are never software.
 const IGNORED_NAMES: [&[u8]; 1] = [b".DS_Store"];
-const BUF: usize = 64 * 1024;
 const PROGRESS_EVERY: u64 = 4 << 20;
 const STEP: &str = "code-manifest";
 
@@ -511,24 +509,10 @@ fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Hash
     if !file.metadata()?.is_file() {
         return Ok(Hashed::Skip);
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BUF];
-    let mut size = 0u64;
-    loop {
-        if cancel.is_cancelled() {
-            return Ok(Hashed::Cancelled);
-        }
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
-        meter.add(n as u64);
-    }
-    Ok(Hashed::Done(size, hex::encode(hasher.finalize())))
+    Ok(match crate::copy::sha256_stream(&mut file, meter, cancel)? {
+        Some((size, sha256)) => Hashed::Done(size, sha256),
+        None => Hashed::Cancelled,
+    })
 }
 
 /// Writes a manifest atomically (temporary file in the same folder, flushed, renamed).
@@ -881,7 +865,7 @@ mod tests {
     fn file(content: &str) -> Entry {
         Entry::File {
             size: content.len() as u64,
-            sha256: hex::encode(Sha256::digest(content.as_bytes())),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(content.as_bytes())),
         }
     }
 
