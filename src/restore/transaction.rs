@@ -251,15 +251,6 @@ pub enum RestoreError {
     Env(#[from] EnvError),
 }
 
-impl From<HistoryError> for RestoreError {
-    fn from(e: HistoryError) -> Self {
-        RestoreError::Journal {
-            path: PathBuf::new(),
-            cause: e.to_string(),
-        }
-    }
-}
-
 impl RestoreError {
     /// Exit code: 2 when refused or rolled back (the target is as before), 3 when the target may be mixed
     /// or the journal is unusable.
@@ -338,18 +329,20 @@ impl Journal {
         })?;
         history
             .finish_operation(self.id, outcome, &details.to_string(), Timestamp::now())
-            .map_err(|e| RestoreError::Journal {
-                path: self.path.clone(),
-                cause: e.to_string(),
-            })
+            .map_err(journal_error(&self.path))
+    }
+}
+
+/// A history failure as the restore's error, naming the journal's file.
+fn journal_error(path: &Path) -> impl FnOnce(HistoryError) -> RestoreError + '_ {
+    move |e| RestoreError::Journal {
+        path: path.to_owned(),
+        cause: e.to_string(),
     }
 }
 
 fn open_history(path: &Path) -> Result<History, RestoreError> {
-    History::open(path).map_err(|e| RestoreError::Journal {
-        path: path.to_owned(),
-        cause: e.to_string(),
-    })
+    History::open(path).map_err(journal_error(path))
 }
 
 /// Holds the restore lock until dropped.
@@ -719,7 +712,7 @@ pub fn human_bytes(n: u64) -> String {
 /// confirmation's summary).
 pub fn plan(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Plan, RestoreError> {
     let history = open_history(&req.history)?;
-    if let Some(u) = unfinished(&history)? {
+    if let Some(u) = unfinished(&history).map_err(journal_error(&req.history))? {
         return Err(u.error());
     }
     let verification = operations::verify(&req.pair, Some(&history), false, progress, cancel);
@@ -750,7 +743,7 @@ fn local_time(t: Timestamp) -> String {
 pub fn run(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Outcome, RestoreError> {
     let _lock = lock(&req.history)?;
     let history = open_history(&req.history)?;
-    if let Some(u) = unfinished(&history)? {
+    if let Some(u) = unfinished(&history).map_err(journal_error(&req.history))? {
         return Err(u.error());
     }
     let started = Instant::now();
@@ -782,10 +775,7 @@ pub fn run(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Ou
     })?;
     let id = history
         .begin_operation(req.kind.word(), &details, Timestamp::now())
-        .map_err(|e| RestoreError::Journal {
-            path: req.history.clone(),
-            cause: e.to_string(),
-        })?;
+        .map_err(journal_error(&req.history))?;
     let journal = Journal {
         history: Mutex::new(history),
         id,
@@ -826,7 +816,7 @@ fn drive(
 fn open_unfinished(history_path: &Path) -> Result<(Lock, Journal, Unfinished), RestoreError> {
     let lock = lock(history_path)?;
     let history = open_history(history_path)?;
-    let Some(u) = unfinished(&history)? else {
+    let Some(u) = unfinished(&history).map_err(journal_error(history_path))? else {
         return Err(RestoreError::NothingUnfinished);
     };
     let journal = Journal {
