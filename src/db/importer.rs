@@ -35,7 +35,7 @@ use serde::Serialize;
 use super::DbError;
 use super::connect::{ConnectError, ServerInfo, connect, server_info};
 use super::drop_all::{DropSummary, drop_all, object_counts};
-use super::reader::{ReaderError, Statement, StatementKind, open_gz};
+use super::reader::{ReaderError, Statement, StatementKind, open_gz, to_parameterized};
 use crate::dbphp::DbSettings;
 use crate::progress::{Cancel, Progress, Update};
 
@@ -262,10 +262,10 @@ fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel
                 statements: 0,
             });
         }
-        // Non-UTF-8 literals are sent as hex (up to twice as long): measure only when it matters.
+        // A statement may be sent as hex (up to twice as long): measure only when it matters.
         let mut size = stmt.bytes.len() as u64;
         if size * 2 + 16 > found.largest.0 && size * 2 + 16 > info.max_allowed_packet / 2 {
-            size = stmt.to_query().len() as u64;
+            size = sent_len(&stmt);
         }
         if size > found.largest.0 {
             found.largest = (size, stmt.number, stmt.line, stmt.table.clone());
@@ -492,8 +492,12 @@ impl Run<'_> {
             }
             let stmt = self.prepare(stmt, summary);
             self.report(&reader, &stmt.table, &mut last);
-            conn.query_drop(stmt.to_query())
-                .map_err(|e| statement_error(&stmt, e))?;
+            if stmt.kind == StatementKind::Insert {
+                send_insert(conn, &stmt)
+            } else {
+                conn.query_drop(stmt.to_query())
+            }
+            .map_err(|e| statement_error(&stmt, e))?;
         }
         self.finish(&reader);
         Ok(())
@@ -733,10 +737,9 @@ fn run_job(conn: &mut Conn, job: &Job, session: &SessionLog, applied: &mut usize
     // Two workers inserting into one table can deadlock (InnoDB picks a victim and rolls back its
     // statement). Workers run in autocommit, so the victim's whole transaction is that one INSERT:
     // sending it again is exact, as InnoDB's message itself says ("try restarting transaction").
-    let query = job.stmt.to_query();
     let mut attempt = 0;
     loop {
-        match conn.query_drop(query.as_ref()) {
+        match send_insert(conn, &job.stmt) {
             Ok(()) => return Ok(()),
             Err(mysql::Error::MySqlError(e)) if is_retryable(e.code) && attempt < RETRIES => {
                 attempt += 1;
@@ -751,6 +754,39 @@ fn run_job(conn: &mut Conn, job: &Job, session: &SessionLog, applied: &mut usize
             }
             Err(e) => return Err(statement_error(&job.stmt, e)),
         }
+    }
+}
+
+/// Sends one INSERT. When it holds string literals that are not UTF-8 (BLOBs), as a prepared statement
+/// whose parameters are those bytes, verbatim: half the bytes of hex literals on the wire, and nothing for
+/// the server to decode (see [`to_parameterized`]). Otherwise, and when that form does not apply, as a
+/// plain query.
+fn send_insert(conn: &mut Conn, stmt: &Statement) -> Result<(), mysql::Error> {
+    if let Some(p) = to_parameterized(&stmt.bytes) {
+        match conn.prep(&p.text) {
+            Ok(prepared) => {
+                let params = mysql::Params::Positional(p.params.into_iter().map(mysql::Value::Bytes).collect());
+                let result = conn.exec_drop(&prepared, params);
+                // Closed at once: each INSERT is a new text, and the server limits open statements.
+                let closed = conn.close(prepared);
+                return result.and(closed);
+            }
+            // The crate read `:name` parameters into the text (only possible in a hand-made dump).
+            Err(mysql::Error::DriverError(mysql::DriverError::MixedParams)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    conn.query_drop(stmt.to_query())
+}
+
+/// The size of what [`send_insert`] (or a plain query) puts in one packet for `stmt`.
+fn sent_len(stmt: &Statement) -> u64 {
+    match (stmt.kind, to_parameterized(&stmt.bytes)) {
+        (StatementKind::Insert, Some(p)) => {
+            // Each parameter: its bytes plus a length prefix of at most 9 bytes.
+            (p.text.len() + p.params.iter().map(|v| v.len() + 9).sum::<usize>()) as u64
+        }
+        _ => stmt.to_query().len() as u64,
     }
 }
 

@@ -1027,9 +1027,11 @@ fn string_end(s: &[u8], start: usize) -> (usize, bool) {
 fn unescape_literal(content: &[u8], quote: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len());
     let mut i = 0;
-    while i < content.len() {
-        let b = content[i];
-        match (b, content.get(i + 1).copied()) {
+    // Runs without a backslash or a quote (nearly all of a BLOB) are copied whole.
+    while let Some(k) = memchr::memchr2(b'\\', quote, &content[i..]) {
+        let j = i + k;
+        out.extend_from_slice(&content[i..j]);
+        match (content[j], content.get(j + 1).copied()) {
             (b'\\', Some(c)) => {
                 match c {
                     b'0' => out.push(0),
@@ -1041,18 +1043,19 @@ fn unescape_literal(content: &[u8], quote: u8) -> Vec<u8> {
                     b'%' | b'_' => out.extend_from_slice(&[b'\\', c]),
                     other => out.push(other),
                 }
-                i += 2;
+                i = j + 2;
             }
             (q, Some(c)) if q == quote && c == quote => {
                 out.push(quote);
-                i += 2;
+                i = j + 2;
             }
-            _ => {
+            (b, _) => {
                 out.push(b);
-                i += 1;
+                i = j + 1;
             }
         }
     }
+    out.extend_from_slice(&content[i..]);
     out
 }
 
@@ -1070,6 +1073,93 @@ pub fn to_utf8_query(stmt: &[u8]) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(stmt.len() * 2);
     let mut copied = 0;
+    for_each_non_utf8_literal(stmt, |start, end, quote| {
+        out.push_str(&String::from_utf8_lossy(&stmt[copied..start]));
+        if start > 0 && is_word_byte(stmt[start - 1]) {
+            out.push(' ');
+        }
+        out.push_str("X'");
+        out.push_str(&hex::encode_upper(unescape_literal(&stmt[start + 1..end - 1], quote)));
+        out.push('\'');
+        copied = end;
+        true
+    });
+    out.push_str(&String::from_utf8_lossy(&stmt[copied..]));
+    Cow::Owned(out)
+}
+
+/// A statement ready for the server's prepared-statement protocol: its string literals that are not
+/// UTF-8 became `?` placeholders and their bytes are the parameters, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameterized {
+    pub text: String,
+    pub params: Vec<Vec<u8>>,
+}
+
+/// The server's limit on placeholders in one prepared statement.
+const MAX_PARAMS: usize = u16::MAX as usize;
+
+/// `stmt` with its non-UTF-8 string literals as parameters, so that a BLOB travels as its raw bytes
+/// (as the `mariadb` client sends it) instead of a hex literal twice its size that the server must decode.
+///
+/// The server reads a string parameter in the session's `character_set_client`, exactly as it reads the
+/// same bytes inside quotes, so the stored value is the same. A `_binary` introducer is dropped with its
+/// literal (an introducer cannot precede `?`; a BLOB column takes the bytes as they are either way).
+///
+/// `None` when there is nothing to gain or it cannot be exact: the statement is UTF-8, a literal carries
+/// another introducer or prefix (`_latin1'…'`, `N'…'`), or there would be more than 65,535 parameters.
+/// The caller then sends [`to_utf8_query`].
+pub fn to_parameterized(stmt: &[u8]) -> Option<Parameterized> {
+    if std::str::from_utf8(stmt).is_ok() {
+        return None;
+    }
+    let mut text = String::new();
+    let mut params = Vec::new();
+    let mut copied = 0;
+    let complete = for_each_non_utf8_literal(stmt, |start, end, quote| {
+        let Some(cut) = introducer_start(stmt, start) else {
+            return false;
+        };
+        if params.len() == MAX_PARAMS {
+            return false;
+        }
+        text.push_str(&String::from_utf8_lossy(&stmt[copied..cut]));
+        text.push('?');
+        params.push(unescape_literal(&stmt[start + 1..end - 1], quote));
+        copied = end;
+        true
+    });
+    if !complete {
+        return None;
+    }
+    text.push_str(&String::from_utf8_lossy(&stmt[copied..]));
+    Some(Parameterized { text, params })
+}
+
+/// Where the text replaced by a placeholder starts for the literal opening at `quote_at`: the literal
+/// itself, or a `_binary` introducer before it (glued or after spaces). `None` for any other introducer
+/// or a prefix glued to the quote.
+fn introducer_start(stmt: &[u8], quote_at: usize) -> Option<usize> {
+    let mut end = quote_at;
+    while end > 0 && is_space(stmt[end - 1]) {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && is_word_byte(stmt[start - 1]) {
+        start -= 1;
+    }
+    let word = &stmt[start..end];
+    if word.first() == Some(&b'_') {
+        return word.eq_ignore_ascii_case(b"_binary").then_some(start);
+    }
+    // Nothing or a keyword before a space (`VALUES '…'`): the literal alone. A glued prefix (`N'…'`): no.
+    (word.is_empty() || end < quote_at).then_some(quote_at)
+}
+
+/// Calls `each(start, end, quote)` for every closed `'…'`/`"…"` literal of `stmt` (outside comments and
+/// quoted identifiers) whose content is not valid UTF-8: `start` is its opening quote, `end` is just
+/// after its closing quote. Stops when `each` returns false, and then returns false.
+fn for_each_non_utf8_literal(stmt: &[u8], mut each: impl FnMut(usize, usize, u8) -> bool) -> bool {
     let mut i = 0;
     while i < stmt.len() {
         let b = stmt[i];
@@ -1077,19 +1167,8 @@ pub fn to_utf8_query(stmt: &[u8]) -> Cow<'_, str> {
         match b {
             b'\'' | b'"' => {
                 let (end, closed) = string_end(stmt, i);
-                let content = &stmt[i + 1..if closed { end - 1 } else { end }];
-                if closed && std::str::from_utf8(content).is_err() {
-                    out.push_str(&String::from_utf8_lossy(&stmt[copied..i]));
-                    if i > 0 && is_word_byte(stmt[i - 1]) {
-                        out.push(' ');
-                    }
-                    out.push_str("X'");
-                    for byte in unescape_literal(content, b) {
-                        out.push(char::from(HEX[usize::from(byte >> 4)]));
-                        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-                    }
-                    out.push('\'');
-                    copied = end;
+                if closed && std::str::from_utf8(&stmt[i + 1..end - 1]).is_err() && !each(i, end, b) {
+                    return false;
                 }
                 i = end;
             }
@@ -1111,11 +1190,8 @@ pub fn to_utf8_query(stmt: &[u8]) -> Cow<'_, str> {
             _ => i += 1,
         }
     }
-    out.push_str(&String::from_utf8_lossy(&stmt[copied..]));
-    Cow::Owned(out)
+    true
 }
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 // ---------------------------------------------------------------------------------------------------
 // Gzip files.
@@ -1503,6 +1579,41 @@ DELIMITER ;\n\
             .skip(1)
             .map(|rest| hex::decode(&rest[..rest.find('\'').unwrap()]).unwrap())
             .collect()
+    }
+
+    // Guards the prepared form of BLOB INSERTs: every byte value comes back as the parameter, the
+    // `_binary` introducer goes with its literal, UTF-8 literals and comments stay in the text.
+    #[test]
+    fn non_utf8_literals_become_parameters_with_their_exact_bytes() {
+        for b in 0x80..=255u8 {
+            for sep in ["", " "] {
+                let mut stmt = format!("INSERT INTO t VALUES (1,_binary{sep}'").into_bytes();
+                stmt.extend_from_slice(&dump_escape(&[b, 0, b'\'', b'\\']));
+                stmt.extend_from_slice(b"','\xc3\xa9')");
+                let p = to_parameterized(&stmt).unwrap();
+                assert_eq!(p.text, "INSERT INTO t VALUES (1,?,'\u{e9}')", "byte {b:#04x}");
+                assert_eq!(p.params, [vec![b, 0, b'\'', b'\\']], "byte {b:#04x}");
+            }
+        }
+        let p = to_parameterized(b"INSERT INTO t VALUES ('\xff'), (\"\xfe\") /* '\xfd' */ -- '\xfc'\n").unwrap();
+        assert_eq!(p.text, "INSERT INTO t VALUES (?), (?) /* '\u{fffd}' */ -- '\u{fffd}'\n");
+        assert_eq!(p.params, [b"\xff".to_vec(), b"\xfe".to_vec()]);
+    }
+
+    #[test]
+    fn the_prepared_form_is_declined_where_it_could_not_be_exact() {
+        assert_eq!(
+            to_parameterized(b"INSERT INTO t VALUES ('\xc3\xa9')"),
+            None,
+            "UTF-8 needs nothing"
+        );
+        assert_eq!(to_parameterized(b"INSERT INTO t VALUES (_latin1'\xe9')"), None);
+        assert_eq!(to_parameterized(b"INSERT INTO t VALUES (N'\xe9')"), None);
+        let mut many = b"INSERT INTO t VALUES ".to_vec();
+        for i in 0..=MAX_PARAMS {
+            many.extend_from_slice(if i == 0 { b"('\xff')" } else { b",('\xff')" });
+        }
+        assert_eq!(to_parameterized(&many), None);
     }
 
     #[test]

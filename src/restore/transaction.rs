@@ -28,7 +28,7 @@
 //! test can kill it there.
 
 use std::collections::BTreeSet;
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1051,6 +1051,10 @@ impl Forward<'_> {
             }
         }
         let _ = fs::remove_dir(&rec.staging);
+        // The renames themselves, durable before the check and commit build on them.
+        if let Err(e) = File::open(&rec.web).and_then(|d| d.sync_all()) {
+            log::warn!("cannot sync the folder '{}': {e}", rec.web.display());
+        }
         self.note(step::SWAP, journal.done(step::SWAP, t, serde_json::Value::Null)?);
 
         // 7. Check.
@@ -1120,6 +1124,14 @@ impl Forward<'_> {
         let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
         let outcome = owner::change_owner(&rec.staging, &rec.web, &owner, &owner::admin_runner())
             .map_err(|e: OwnerError| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
+        // Durable before the journal says done: the swap must never put half-written files in place.
+        media::sync_tree(&rec.staging).map_err(|e| {
+            StepFailure::new(
+                step::MEDIA,
+                format!("cannot write '{}' to disk: {e}", rec.staging.display()),
+                ADVICE_SPACE,
+            )
+        })?;
         let details =
             serde_json::json!({ "files": summary.files, "bytes": summary.bytes, "owner": format!("{outcome:?}") });
         let seconds = self.journal.done(step::MEDIA, t, details)?;
