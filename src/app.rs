@@ -208,7 +208,12 @@ impl Session {
         }
         // The state a restore replaced is kept `keep-previous`, then deleted (one folder listing).
         if let Some(target) = self.target() {
-            crate::restore::transaction::purge_previous(&target.web, self.config.restore.keep_previous.0, None);
+            crate::restore::transaction::purge_previous(
+                &target.web,
+                self.config.restore.keep_previous.0,
+                None,
+                target.database().ok().as_ref(),
+            );
         }
         let Some(source) = input.status.as_ref().and_then(|s| s.sources.first()) else {
             return;

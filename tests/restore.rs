@@ -176,14 +176,24 @@ fn site(server: &Server, tag: &str) -> Site {
     }
 }
 
+/// secours's older database. Every kind of object, so that setting the database aside and putting it back
+/// must carry them all: a foreign key, a trigger (which cannot move with its table), a view, a routine, an
+/// event. One statement per line, none with a `;` inside.
+const OLD_STATE: &str = "CREATE TABLE old_stuff (id INT PRIMARY KEY, label VARCHAR(20));
+CREATE TABLE old_notes (id INT PRIMARY KEY, stuff_id INT, CONSTRAINT old_fk FOREIGN KEY (stuff_id) REFERENCES old_stuff (id));
+INSERT INTO old_stuff VALUES (1, 'ancien'), (2, 'état');
+INSERT INTO old_notes VALUES (10, 1);
+CREATE TRIGGER old_trg BEFORE INSERT ON old_stuff FOR EACH ROW SET NEW.label = UPPER(NEW.label);
+CREATE VIEW old_view AS SELECT label FROM old_stuff;
+CREATE PROCEDURE old_proc() SELECT COUNT(*) FROM old_stuff;
+CREATE EVENT old_event ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM old_notes;";
+
 /// Puts secours back to its "before" state: a small database and a few old files.
 fn reset_secours(server: &Server, root: &Path, db: &str) {
     server.fresh_db(db);
     server.run_sql(
         db,
-        "CREATE TABLE old_stuff (id INT PRIMARY KEY, label VARCHAR(20));
-         INSERT INTO old_stuff VALUES (1, 'ancien'), (2, 'état');
-         CREATE VIEW old_view AS SELECT label FROM old_stuff;",
+        OLD_STATE,
     );
     let web = root.join("secours/web");
     for d in ["documents", "pictures"] {
@@ -272,7 +282,14 @@ fn a_full_restore_makes_the_standby_equal_to_production() {
     }
     // The replaced state is kept next to web/.
     let previous = PathBuf::from(json["restore"]["previous"].as_str().unwrap());
-    assert!(previous.join("database.gz").is_file());
+    // The test user may create databases: the old tables were set aside, not dumped.
+    assert!(!previous.join("database.gz").exists());
+    assert!(previous.join("definitions.gz").is_file());
+    let record = fs::read_to_string(previous.join("database.schema")).unwrap();
+    let side = record.lines().next().unwrap();
+    assert_eq!(record.lines().nth(1), Some("2"), "{record}");
+    assert!(side.starts_with(&format!("{}_prev_", site.secours_db)), "{side}");
+    assert_eq!(server.fingerprint(side).lines().next(), Some("base_tables: 2"));
     assert!(previous.join("media/documents/ancien.pdf").is_file());
 
     // History: a finished restore, no unfinished one; the password never written anywhere.
@@ -297,7 +314,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let plan = &plan["plan"];
     assert_eq!(plan["target"], "secours");
     assert_eq!(plan["database"], site.secours_db);
-    assert_eq!(plan["current_objects"]["tables"], 1);
+    assert_eq!(plan["current_objects"]["tables"], 2);
     assert_eq!(plan["current_objects"]["views"], 1);
     assert_eq!(plan["backup_files"], 60, "60 files; the link is not a file");
     assert!(plan["estimated_seconds"].as_u64().unwrap() > 0);
@@ -397,10 +414,11 @@ fn kill_9_mid_restore_then_rollback_or_resume_is_never_a_mix() {
         return;
     };
     let site = site(server, "kill");
-    let before = state(server, &site, "secours", &site.secours_db);
     let after = state(server, &site, "prod", &site.prod_db);
 
     for step in ["media", "database"] {
+        // Taken after each reset: the old event's STARTS is the time it was created.
+        let before = state(server, &site, "secours", &site.secours_db);
         // Killed, then rolled back.
         kill_during(&site, step);
         let status = site.secours().args(["status"]).output().unwrap();
@@ -702,4 +720,69 @@ fn a_full_disk_or_a_stopped_server_is_refused_before_any_change() {
     );
     assert_eq!(state(server, &site, "secours", &site.secours_db), before);
     assert!(leftovers(&site).is_empty());
+}
+
+// Guards the other form of the safety snapshot: a database user who may not create a database (only
+// privileges on its own) gets a dump instead of a side database, and a failure after the import still
+// puts the standby back exactly as it was.
+#[test]
+fn a_user_without_create_database_gets_a_dumped_snapshot() {
+    use mysql::prelude::Queryable;
+    let Some(server) = mariadb::require("a_user_without_create_database_gets_a_dumped_snapshot") else {
+        return;
+    };
+    let site = site(server, "limited");
+    let user = "secours_limited";
+    let mut admin = server.admin();
+    for host in ["%", "localhost"] {
+        admin
+            .query_drop(format!("DROP USER IF EXISTS '{user}'@'{host}'"))
+            .unwrap();
+        admin
+            .query_drop(format!("CREATE USER '{user}'@'{host}' IDENTIFIED BY '{PASSWORD}'"))
+            .unwrap();
+        admin
+            .query_drop(format!("GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'{host}'", site.secours_db))
+            .unwrap();
+    }
+    // The old objects belong to that user, as the application's own objects would: a user without SUPER
+    // can only recreate objects that are its own.
+    server.fresh_db(&site.secours_db);
+    let opts = mysql::OptsBuilder::new()
+        .ip_or_hostname(Some("127.0.0.1"))
+        .tcp_port(server.port)
+        .user(Some(user))
+        .pass(Some(PASSWORD))
+        .db_name(Some(site.secours_db.clone()));
+    let mut limited = mysql::Conn::new(opts).unwrap();
+    for sql in OLD_STATE.split(";\n") {
+        limited.query_drop(sql).unwrap();
+    }
+    let db_php = site.root().join("secours/config/db.php");
+    let text = fs::read_to_string(&db_php)
+        .unwrap()
+        .replace(&format!("'username' => '{USER}'"), &format!("'username' => '{user}'"));
+    fs::write(&db_php, text).unwrap();
+
+    let before = state(server, &site, "secours", &site.secours_db);
+    let (code, out, err) = site.restore(&["--yes"], Some("check"));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+
+    let (code, out, err) = site.restore(&["--yes", "--json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let previous = PathBuf::from(json["restore"]["previous"].as_str().unwrap());
+    assert!(previous.join("database.gz").is_file());
+    assert!(!previous.join("database.schema").exists());
+    // Equal to prod but for the DEFINERs, which a user without SUPER takes over (and the summary says).
+    let without_definers = |(db, media): (String, BTreeMap<String, String>)| {
+        let kept: Vec<&str> = db.lines().filter(|l| !l.contains("_md5:")).collect();
+        (kept.join("\n"), media)
+    };
+    assert_eq!(
+        without_definers(state(server, &site, "secours", &site.secours_db)),
+        without_definers(state(server, &site, "prod", &site.prod_db))
+    );
+    assert!(out.contains("DEFINER"), "{out}");
 }

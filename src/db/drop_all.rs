@@ -112,10 +112,40 @@ pub fn is_empty(conn: &mut Conn) -> Result<bool, DbError> {
 /// Names per `DROP` statement: keeps statements far below any `max_allowed_packet`.
 const BATCH: usize = 100;
 
+/// The tables of the connection's current database (base tables, sequences: everything but views).
+pub fn table_names(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    let database = current_database(conn, "list the tables")?;
+    Ok(list(conn, &database)?.tables)
+}
+
 /// Drops every view, table, procedure, function and event of the connection's current database.
 pub fn drop_all(conn: &mut Conn) -> Result<DropSummary, DbError> {
+    drop_objects(conn, true)
+}
+
+/// Drops every view, trigger, procedure, function and event of the connection's current database, and
+/// keeps its tables and their rows.
+pub fn drop_definitions(conn: &mut Conn) -> Result<DropSummary, DbError> {
+    let database = current_database(conn, "drop the triggers")?;
+    let triggers = query_strings(
+        conn,
+        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+        &format!("list the triggers of '{database}'"),
+    )?;
+    for name in triggers.into_iter().filter_map(|row| row.into_iter().next().flatten()) {
+        let sql = format!("DROP TRIGGER IF EXISTS {}", quote_ident(&name));
+        conn.query_drop(&sql)
+            .map_err(DbError::query(format!("drop trigger '{name}'")))?;
+    }
+    drop_objects(conn, false)
+}
+
+fn drop_objects(conn: &mut Conn, with_tables: bool) -> Result<DropSummary, DbError> {
     let database = current_database(conn, "empty the database")?;
-    let o = list(conn, &database)?;
+    let mut o = list(conn, &database)?;
+    if !with_tables {
+        o.tables.clear();
+    }
 
     // Views first: they may refer to tables and to each other; DROP VIEW does not care about order.
     for chunk in o.views.chunks(BATCH) {

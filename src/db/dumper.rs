@@ -82,11 +82,35 @@ pub fn dump_database(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<DumpSummary, DumpError> {
+    dump(conn, out, Scope::Everything, progress, cancel)
+}
+
+/// Dumps only the definitions that live beside the tables of the connection's current database —
+/// triggers, procedures, functions, events and views — in the same format, to recreate them over tables
+/// that are kept (the restore's safety snapshot by renaming).
+pub fn dump_definitions(
+    conn: &mut Conn,
+    out: &Path,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<DumpSummary, DumpError> {
+    dump(conn, out, Scope::Definitions, progress, cancel)
+}
+
+/// What a dump holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everything,
+    /// No table definitions and no rows.
+    Definitions,
+}
+
+fn dump(conn: &mut Conn, out: &Path, scope: Scope, progress: &dyn Progress, cancel: &Cancel) -> Result<DumpSummary, DumpError> {
     let file_name = out
         .file_name()
         .ok_or_else(|| DumpError::BadPath { path: out.to_owned() })?;
     let tmp = out.with_file_name(format!(".{}.secours-partial", file_name.to_string_lossy()));
-    let result = write_dump(conn, out, &tmp, progress, cancel);
+    let result = write_dump(conn, out, &tmp, scope, progress, cancel);
     if result.is_err() {
         // The partial file is useless; it must not be mistaken for a backup.
         let _ = std::fs::remove_file(&tmp);
@@ -105,6 +129,7 @@ fn write_dump(
     conn: &mut Conn,
     out: &Path,
     tmp: &Path,
+    scope: Scope,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<DumpSummary, DumpError> {
@@ -122,7 +147,7 @@ fn write_dump(
         conn.query_drop(sql)
             .map_err(DbError::query(format!("prepare the dump session ({sql})")))?;
     }
-    let result = write_snapshot(conn, &database, out, tmp, progress, cancel);
+    let result = write_snapshot(conn, &database, out, tmp, scope, progress, cancel);
     // Read-only transaction: ending it cannot lose anything.
     let _ = conn.query_drop("ROLLBACK");
     result
@@ -133,16 +158,20 @@ fn write_snapshot(
     database: &str,
     out: &Path,
     tmp: &Path,
+    scope: Scope,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<DumpSummary, DumpError> {
     let version = first_text(conn, "SELECT VERSION()", "read the server version")?.unwrap_or_default();
-    let tables = names(
-        conn,
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
-         AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-        "list the tables",
-    )?;
+    let tables = match scope {
+        Scope::Everything => names(
+            conn,
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            "list the tables",
+        )?,
+        Scope::Definitions => Vec::new(),
+    };
     let views = names(
         conn,
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \

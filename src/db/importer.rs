@@ -48,6 +48,9 @@ pub struct ImportOptions {
     pub rewrite_definers: bool,
     /// Worker connections for the rows; 1 = everything on one connection, in dump order.
     pub connections: usize,
+    /// Import over what the database holds, without refusing and without dropping: for a dump of
+    /// definitions only (views, triggers, routines, events) over kept tables.
+    pub keep_existing: bool,
 }
 
 impl Default for ImportOptions {
@@ -56,6 +59,7 @@ impl Default for ImportOptions {
             replace: false,
             rewrite_definers: false,
             connections: 2,
+            keep_existing: false,
         }
     }
 }
@@ -168,7 +172,7 @@ pub fn import_dump(
         pool.push(connect(settings)?);
     }
     let counts = object_counts(&mut main)?;
-    if counts.total() > 0 && !options.replace {
+    if counts.total() > 0 && !options.replace && !options.keep_existing {
         return Err(ImportError::NotEmpty {
             database: settings.name.clone().unwrap_or_default(),
             objects: counts.total(),
@@ -208,7 +212,7 @@ pub fn import_dump(
     }
 
     // --- Destructive from here on.
-    let dropped = if options.replace && counts.total() > 0 {
+    let dropped = if options.replace && !options.keep_existing && counts.total() > 0 {
         Some(drop_all(&mut main)?)
     } else {
         None

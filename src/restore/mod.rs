@@ -1,12 +1,13 @@
 //! The restore onto the standby environment and the return to production, as a transaction
 //! (see [`transaction`]): where the backup comes from ([`sources`]), the media extraction
-//! ([`media`]) and its owner ([`owner`]), the final check ([`check`]) and the command line
+//! ([`media`]) and its owner ([`owner`]), the safety snapshot of the database ([`snapshot`]), the final check ([`check`]) and the command line
 //! ([`command`]).
 
 pub mod check;
 pub mod command;
 pub mod media;
 pub mod owner;
+pub mod snapshot;
 pub mod sources;
 pub mod transaction;
 

@@ -6,16 +6,18 @@
 //! `commit`.
 //!
 //! - Nothing of the target changes before the pair is verified and the preflight passed.
-//! - `snapshot` dumps the target's database to `<work>/database.gz`; `database` (drop all + import)
-//!   only starts once that dump is complete, so the old database can always be put back.
+//! - `snapshot` keeps the target's database (see [`super::snapshot`]): its tables moved into a side
+//!   database by one rename and its other objects written to `<work>/definitions.gz` when the user may
+//!   create a database, else a dump to `<work>/database.gz`. `database` (drop all + import) only starts
+//!   once the snapshot is complete, so the old database can always be put back.
 //! - `media` extracts the archive into `<web>/.secours-staging-<stamp>/` and sets its owner; the live
 //!   folders are untouched meanwhile. `set-aside` then renames each live media folder to
 //!   `<work>/media/<dir>` and `swap` renames each staged folder into place: renames within one
 //!   filesystem, instant, never a copy or a delete.
 //! - `<work>` is `<web's parent>/.secours-previous/<stamp>/`; it is kept `keep-previous` after a
-//!   success, then deleted.
-//! - On any failure (or cancel) the rollback runs by itself: media folders moved back, the snapshot
-//!   re-imported if the database was touched, staging deleted. Every action of the rollback is decided
+//!   success, then deleted (with its side database).
+//! - On any failure (or cancel) the rollback runs by itself: media folders moved back, the tables moved
+//!   back (or the dump re-imported if the database was touched), staging deleted. Every action of the rollback is decided
 //!   from what is on disk and in the journal, so it is idempotent and also serves
 //!   `secours restore --rollback` after a crash; `--resume` re-runs the forward steps, skipping the
 //!   ones journaled `done` (each forward step is idempotent too).
@@ -40,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{self, CheckReport};
 use super::media::{self, ExtractSummary, MediaError};
 use super::owner::{self, OwnerError};
+use super::snapshot::{self, SnapshotError};
 use crate::db::connect::{ConnectError, connect, server_info};
 use crate::db::drop_all::{ObjectCounts, object_counts};
 use crate::db::dumper::{DumpError, dump_database};
@@ -1146,9 +1149,27 @@ impl Forward<'_> {
         work: &Cancel,
     ) -> Result<f64, StepFailure> {
         let t = self.journal.start(step::SNAPSHOT)?;
+        let p = StepProgress::new(step::SNAPSHOT, progress, user, work);
+        // The tables moved aside in a second when the user may create a database; a dump otherwise.
+        match snapshot::set_aside(settings, &self.recorded.work, &p, work) {
+            Ok(Some(aside)) => {
+                return self.journal.done(
+                    step::SNAPSHOT,
+                    t,
+                    serde_json::json!({ "form": "set-aside", "schema": aside.schema, "tables": aside.tables }),
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let cancelled = matches!(e, SnapshotError::Dump(DumpError::Cancelled { .. }));
+                return Err(StepFailure {
+                    cancelled,
+                    ..StepFailure::new(step::SNAPSHOT, e, ADVICE_RETRY)
+                });
+            }
+        }
         let mut conn =
             connect(settings).map_err(|e: ConnectError| StepFailure::new(step::SNAPSHOT, e, ADVICE_RETRY))?;
-        let p = StepProgress::new(step::SNAPSHOT, progress, user, work);
         let summary = dump_database(&mut conn, &self.recorded.snapshot(), &p, work).map_err(|e| {
             let cancelled = matches!(e, DumpError::Cancelled { .. });
             let advice = if matches!(e, DumpError::Io { .. }) {
@@ -1182,6 +1203,7 @@ impl Forward<'_> {
             // The dump's objects may name prod's database user; on the target they belong to its own.
             rewrite_definers: true,
             connections: self.recorded.connections.max(1),
+            keep_existing: false,
         };
         let summary = import_dump(settings, &self.recorded.db_file, &options, &p, work).map_err(|e| {
             let cancelled = matches!(e, ImportError::Cancelled { .. });
@@ -1228,7 +1250,12 @@ impl Forward<'_> {
             "previous": outcome.previous, "kept_until": outcome.kept_until,
         });
         self.journal.finish("ok", details)?;
-        purge_previous(&rec.web, self.req.keep_previous, Some(&rec.work));
+        purge_previous(
+            &rec.web,
+            self.req.keep_previous,
+            Some(&rec.work),
+            self.req.target.database().ok().as_ref(),
+        );
         Ok(outcome)
     }
 }
@@ -1368,7 +1395,13 @@ fn undo(
     }
     // The database, when the import may have touched it.
     let mut database_restored = false;
-    if started.contains(step::DATABASE) {
+    if rec.work.join(snapshot::SCHEMA_FILE).is_file() {
+        // The tables were set aside (the snapshot itself changed the database): move them back.
+        let target_settings = target.database().map_err(|e| e.to_string())?;
+        snapshot::put_back(&target_settings, &rec.work, started.contains(step::DATABASE))
+            .map_err(|e| format!("putting the set-aside database back failed: {e}"))?;
+        database_restored = true;
+    } else if started.contains(step::DATABASE) {
         let snapshot = rec.snapshot();
         if !snapshot.is_file() {
             return Err(format!(
@@ -1381,6 +1414,7 @@ fn undo(
             replace: true,
             rewrite_definers: true,
             connections: rec.connections.max(1),
+            keep_existing: false,
         };
         import_dump(&target_settings, &snapshot, &options, progress, &Cancel::new())
             .map_err(|e| format!("re-importing the safety copy '{}' failed: {e}", snapshot.display()))?;
@@ -1410,7 +1444,7 @@ fn remove_any(path: &Path) -> Result<(), String> {
 
 /// Deletes the kept previous states older than `keep` (never `except`, never one an unfinished restore
 /// uses). Best effort: a failure is logged.
-pub fn purge_previous(web: &Path, keep: Duration, except: Option<&Path>) {
+pub fn purge_previous(web: &Path, keep: Duration, except: Option<&Path>, database: Option<&DbSettings>) {
     let Some(parent) = web.parent() else { return };
     let dir = parent.join(PREVIOUS_DIR);
     let Ok(entries) = fs::read_dir(&dir) else { return };
@@ -1426,7 +1460,21 @@ pub fn purge_previous(web: &Path, keep: Duration, except: Option<&Path>) {
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age > keep);
-        if old && let Err(err) = fs::remove_dir_all(&path) {
+        if !old {
+            continue;
+        }
+        if path.join(snapshot::SCHEMA_FILE).is_file() {
+            // Its tables are in a side database: dropped first, or the folder stays to try again later.
+            let dropped = match database {
+                Some(settings) => snapshot::discard(settings, &path).map_err(|e| e.to_string()),
+                None => Err("the environment's database settings are unreadable".to_owned()),
+            };
+            if let Err(err) = dropped {
+                log::warn!("cannot drop the side database of '{}': {err}", path.display());
+                continue;
+            }
+        }
+        if let Err(err) = fs::remove_dir_all(&path) {
             log::warn!("cannot delete the old previous state '{}': {err}", path.display());
         }
     }
