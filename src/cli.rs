@@ -943,6 +943,7 @@ fn db_import_command(ctx: &Context, args: &DbImportArgs) -> Result<u8> {
         rewrite_definers: args.rewrite_definers,
         connections: args.connections.max(1),
         keep_existing: false,
+        prescan: true,
     };
     let bars = Bars::new(!args.json);
     match crate::db::importer::import_dump(&settings, &args.dump, &options, &bars, &crate::progress::Cancel::new()) {

@@ -286,6 +286,39 @@ fn failed_preflight_drops_nothing() {
         )
         .unwrap();
     assert_eq!(definers, vec!["limited@%".to_owned(), "limited@%".to_owned()]);
+
+    // Without the pre-scan (the restore, which rolls back), the same checks stop the import at the
+    // statement itself: before sending the too-big one, and at the first foreign DEFINER.
+    let inflight = ImportOptions {
+        prescan: false,
+        ..replace
+    };
+    let settings = sentinel_db(server, "pf_big");
+    let err = import(&settings, &big, &inflight).unwrap_err();
+    assert!(matches!(err, ImportError::TooBig { number: 2, line: 2, .. }), "{err:?}");
+    let keep_me: Option<u64> = server
+        .admin()
+        .query_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'pf_big' AND TABLE_NAME = 'keep_me'",
+        )
+        .unwrap();
+    assert_eq!(
+        keep_me,
+        Some(0),
+        "replace dropped it first: the caller's rollback brings it back"
+    );
+    let err = import(&limited, &definer, &inflight).unwrap_err();
+    assert!(matches!(err, ImportError::ForeignDefiners { .. }), "{err:?}");
+    let summary = import(
+        &limited,
+        &definer,
+        &ImportOptions {
+            rewrite_definers: true,
+            ..inflight
+        },
+    )
+    .unwrap();
+    assert_eq!(summary.definers_rewritten, 2);
 }
 
 // Guards the cancel token: a cancelled import stops before changing anything it has not started.

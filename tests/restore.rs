@@ -191,10 +191,7 @@ CREATE EVENT old_event ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM old_notes;
 /// Puts secours back to its "before" state: a small database and a few old files.
 fn reset_secours(server: &Server, root: &Path, db: &str) {
     server.fresh_db(db);
-    server.run_sql(
-        db,
-        OLD_STATE,
-    );
+    server.run_sql(db, OLD_STATE);
     let web = root.join("secours/web");
     for d in ["documents", "pictures"] {
         let _ = fs::remove_dir_all(web.join(d));
@@ -742,7 +739,10 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
             .query_drop(format!("CREATE USER '{user}'@'{host}' IDENTIFIED BY '{PASSWORD}'"))
             .unwrap();
         admin
-            .query_drop(format!("GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'{host}'", site.secours_db))
+            .query_drop(format!(
+                "GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'{host}'",
+                site.secours_db
+            ))
             .unwrap();
     }
     // The old objects belong to that user, as the application's own objects would: a user without SUPER

@@ -105,7 +105,13 @@ enum Scope {
     Definitions,
 }
 
-fn dump(conn: &mut Conn, out: &Path, scope: Scope, progress: &dyn Progress, cancel: &Cancel) -> Result<DumpSummary, DumpError> {
+fn dump(
+    conn: &mut Conn,
+    out: &Path,
+    scope: Scope,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<DumpSummary, DumpError> {
     let file_name = out
         .file_name()
         .ok_or_else(|| DumpError::BadPath { path: out.to_owned() })?;

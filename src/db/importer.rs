@@ -51,6 +51,11 @@ pub struct ImportOptions {
     /// Import over what the database holds, without refusing and without dropping: for a dump of
     /// definitions only (views, triggers, routines, events) over kept tables.
     pub keep_existing: bool,
+    /// Read the whole dump once before changing anything, to refuse it up front (largest statement,
+    /// DEFINERs, several databases). Without it the same checks run on each statement as it is read, and
+    /// the import stops at the first that fails: for a caller that can undo a partial import (the
+    /// restore's rollback) and saves that extra read of the dump.
+    pub prescan: bool,
 }
 
 impl Default for ImportOptions {
@@ -60,6 +65,7 @@ impl Default for ImportOptions {
             rewrite_definers: false,
             connections: 2,
             keep_existing: false,
+            prescan: true,
         }
     }
 }
@@ -178,32 +184,14 @@ pub fn import_dump(
             objects: counts.total(),
         });
     }
-    let scan = scan(dump, &info, progress, cancel)?;
-    let (size, number, line, table) = scan.largest.clone();
-    // The query travels in one packet with a 1-byte command header.
-    if size + 1 > info.max_allowed_packet {
-        return Err(ImportError::TooBig {
-            dump: dump.to_owned(),
-            number,
-            line,
-            table: table.map(|t| format!(", table '{t}'")).unwrap_or_default(),
-            size,
-            max: info.max_allowed_packet,
-        });
-    }
-    if scan.databases.len() > 1 {
-        return Err(ImportError::SeveralDatabases {
-            dump: dump.to_owned(),
-            names: quoted_list(&scan.databases),
-        });
-    }
-    let rewrite = !info.has_super_or_set_user && !scan.foreign_definers.is_empty();
-    if rewrite && !options.rewrite_definers {
-        return Err(ImportError::ForeignDefiners {
-            definers: quoted_list(&scan.foreign_definers),
-            user: info.current_user.clone(),
-        });
-    }
+    let (rewrite, inflight) = if options.prescan {
+        let scan = scan(dump, &info, progress, cancel)?;
+        (scan.verdict(dump, &info, options)?, None)
+    } else {
+        // Another user's DEFINER is rewritten as it comes (or refused by the check on each statement).
+        let rewrite = !info.has_super_or_set_user && options.rewrite_definers;
+        (rewrite, Some(std::cell::RefCell::new(Scan::default())))
+    };
     if cancel.is_cancelled() {
         return Err(ImportError::Cancelled {
             dump: dump.to_owned(),
@@ -233,6 +221,9 @@ pub fn import_dump(
         rewrite,
         progress,
         cancel,
+        inflight,
+        info: &info,
+        options,
     };
     if pool.is_empty() {
         run.sequential(&mut main, &mut summary)?;
@@ -252,6 +243,70 @@ fn quoted_list(items: &[String]) -> String {
     quoted.join(", ")
 }
 
+impl Scan {
+    /// Takes one statement into account.
+    fn observe(&mut self, stmt: &Statement, info: &ServerInfo) {
+        // A statement may be sent as hex (up to twice as long): measure only when it matters.
+        let mut size = stmt.bytes.len() as u64;
+        if size * 2 + 16 > self.largest.0 && size * 2 + 16 > info.max_allowed_packet / 2 {
+            size = sent_len(stmt);
+        }
+        if size > self.largest.0 {
+            self.largest = (size, stmt.number, stmt.line, stmt.table.clone());
+        }
+        match stmt.kind {
+            StatementKind::Insert => {}
+            StatementKind::Use | StatementKind::CreateDatabase => {
+                if let Some(db) = &stmt.table
+                    && !self.databases.contains(db)
+                {
+                    self.databases.push(db.clone());
+                }
+            }
+            _ => {
+                if let Some(d) = find_definer(&stmt.bytes)
+                    && !d.is_current(&info.current_user)
+                {
+                    let name = d.name();
+                    if !self.foreign_definers.contains(&name) {
+                        self.foreign_definers.push(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Refuses what the statements seen so far make impossible; else says whether DEFINERs are rewritten.
+    fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
+        let (size, number, line, table) = self.largest.clone();
+        // The query travels in one packet with a 1-byte command header.
+        if size + 1 > info.max_allowed_packet {
+            return Err(ImportError::TooBig {
+                dump: dump.to_owned(),
+                number,
+                line,
+                table: table.map(|t| format!(", table '{t}'")).unwrap_or_default(),
+                size,
+                max: info.max_allowed_packet,
+            });
+        }
+        if self.databases.len() > 1 {
+            return Err(ImportError::SeveralDatabases {
+                dump: dump.to_owned(),
+                names: quoted_list(&self.databases),
+            });
+        }
+        let rewrite = !info.has_super_or_set_user && !self.foreign_definers.is_empty();
+        if rewrite && !options.rewrite_definers {
+            return Err(ImportError::ForeignDefiners {
+                definers: quoted_list(&self.foreign_definers),
+                user: info.current_user.clone(),
+            });
+        }
+        Ok(rewrite)
+    }
+}
+
 /// The pre-scan: largest statement, foreign definers, databases named.
 fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel) -> Result<Scan, ImportError> {
     let mut reader = open_gz(dump)?;
@@ -266,34 +321,7 @@ fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel
                 statements: 0,
             });
         }
-        // A statement may be sent as hex (up to twice as long): measure only when it matters.
-        let mut size = stmt.bytes.len() as u64;
-        if size * 2 + 16 > found.largest.0 && size * 2 + 16 > info.max_allowed_packet / 2 {
-            size = sent_len(&stmt);
-        }
-        if size > found.largest.0 {
-            found.largest = (size, stmt.number, stmt.line, stmt.table.clone());
-        }
-        match stmt.kind {
-            StatementKind::Insert => {}
-            StatementKind::Use | StatementKind::CreateDatabase => {
-                if let Some(db) = &stmt.table
-                    && !found.databases.contains(db)
-                {
-                    found.databases.push(db.clone());
-                }
-            }
-            _ => {
-                if let Some(d) = find_definer(&stmt.bytes)
-                    && !d.is_current(&info.current_user)
-                {
-                    let name = d.name();
-                    if !found.foreign_definers.contains(&name) {
-                        found.foreign_definers.push(name);
-                    }
-                }
-            }
-        }
+        found.observe(&stmt, info);
         let done = reader.compressed_bytes();
         if done - last_report >= 1 << 20 {
             last_report = done;
@@ -429,6 +457,10 @@ struct Run<'a> {
     rewrite: bool,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
+    /// Without the pre-scan: its checks, made on each statement as it is read.
+    inflight: Option<std::cell::RefCell<Scan>>,
+    info: &'a ServerInfo,
+    options: &'a ImportOptions,
 }
 
 impl Run<'_> {
@@ -440,7 +472,17 @@ impl Run<'_> {
     }
 
     /// Reads the next statement, rewritten if needed, counted in the summary, with progress.
-    fn prepare(&self, mut stmt: Statement, summary: &mut ImportSummary) -> Statement {
+    /// Without the pre-scan: its checks on `stmt`, before it is run or skipped.
+    fn check(&self, stmt: &Statement) -> Result<(), ImportError> {
+        if let Some(scan) = &self.inflight {
+            let mut scan = scan.borrow_mut();
+            scan.observe(stmt, self.info);
+            scan.verdict(self.dump, self.info, self.options)?;
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, mut stmt: Statement, summary: &mut ImportSummary) -> Result<Statement, ImportError> {
         if self.rewrite && stmt.kind != StatementKind::Insert && rewrite_definer(&mut stmt, self.current_user) {
             summary.definers_rewritten += 1;
         }
@@ -455,7 +497,7 @@ impl Run<'_> {
         if stmt.kind == StatementKind::CreateTable {
             summary.tables += 1;
         }
-        stmt
+        Ok(stmt)
     }
 
     /// Reports progress every 256 KiB of the file and whenever the table changes.
@@ -491,10 +533,11 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(summary));
             }
+            self.check(&stmt)?;
             if matches!(stmt.kind, StatementKind::Use | StatementKind::CreateDatabase) {
                 continue;
             }
-            let stmt = self.prepare(stmt, summary);
+            let stmt = self.prepare(stmt, summary)?;
             self.report(&reader, &stmt.table, &mut last);
             if stmt.kind == StatementKind::Insert {
                 send_insert(conn, &stmt)
@@ -553,6 +596,7 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(summary));
             }
+            self.check(&stmt)?;
             match stmt.kind {
                 // Rows go to the target database whatever the dump says (see module docs).
                 StatementKind::Use | StatementKind::CreateDatabase => continue,
@@ -561,7 +605,7 @@ impl Run<'_> {
                 StatementKind::LockTables | StatementKind::UnlockTables => continue,
                 _ => {}
             }
-            let stmt = self.prepare(stmt, summary);
+            let stmt = self.prepare(stmt, summary)?;
             self.report(&reader, &stmt.table, &mut last);
             if stmt.kind == StatementKind::Insert {
                 state.send(Job { stmt, session_len })?;

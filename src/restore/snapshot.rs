@@ -120,7 +120,10 @@ fn tables_of(conn: &mut Conn, schema: &str) -> Result<Vec<String>, DbError> {
         quote_str(schema)
     );
     let rows = query_strings(conn, &sql, &format!("list the tables of '{schema}'"))?;
-    Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
 }
 
 fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
@@ -129,7 +132,10 @@ fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
         quote_str(schema)
     );
     let rows = query_strings(conn, &sql, &format!("look for the database '{schema}'"))?;
-    Ok(rows.first().and_then(|r| r.first().cloned().flatten()).is_some_and(|n| n != "0"))
+    Ok(rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .is_some_and(|n| n != "0"))
 }
 
 /// One `RENAME TABLE` moving every table of `names` from database `from` to database `to`.
@@ -222,7 +228,11 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
     let mut conn = connect(settings)?;
     let database = current_database(&mut conn, "put the database back")?;
     let exists = schema_exists(&mut conn, &schema)?;
-    let aside = if exists { tables_of(&mut conn, &schema)? } else { Vec::new() };
+    let aside = if exists {
+        tables_of(&mut conn, &schema)?
+    } else {
+        Vec::new()
+    };
     if !aside.is_empty() {
         // The tables are in the side database: whatever the target holds now is the restore's.
         drop_all(&mut conn)?;
@@ -240,8 +250,15 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
             rewrite_definers: true,
             connections: 1,
             keep_existing: true,
+            prescan: true,
         };
-        import_dump(settings, &definitions, &options, &crate::progress::Silent, &Cancel::new())?;
+        import_dump(
+            settings,
+            &definitions,
+            &options,
+            &crate::progress::Silent,
+            &Cancel::new(),
+        )?;
     }
     if exists {
         conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&schema)))

@@ -1204,6 +1204,9 @@ impl Forward<'_> {
             rewrite_definers: true,
             connections: self.recorded.connections.max(1),
             keep_existing: false,
+            // The dump was verified, and a rollback undoes an import that stops half-way: its checks
+            // run as it goes instead of in one more read of the dump first.
+            prescan: false,
         };
         let summary = import_dump(settings, &self.recorded.db_file, &options, &p, work).map_err(|e| {
             let cancelled = matches!(e, ImportError::Cancelled { .. });
@@ -1415,6 +1418,7 @@ fn undo(
             rewrite_definers: true,
             connections: rec.connections.max(1),
             keep_existing: false,
+            prescan: true,
         };
         import_dump(&target_settings, &snapshot, &options, progress, &Cancel::new())
             .map_err(|e| format!("re-importing the safety copy '{}' failed: {e}", snapshot.display()))?;
