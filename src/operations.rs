@@ -163,6 +163,20 @@ fn rank(v: &str) -> u8 {
     }
 }
 
+/// What the verification of the dump at `path`, as it is now, found for an import's preflight (`None`
+/// when this very file was not verified ok, or before facts were remembered).
+pub fn known_facts(history: &History, path: &std::path::Path) -> Option<crate::db::importer::DumpFacts> {
+    let crate::inspect::FileState::Present(o) = crate::inspect::observe_file(path) else {
+        return None;
+    };
+    let v = history.verification(&status::file_key(&o)).ok()??;
+    if v.verdict != "ok" {
+        return None;
+    }
+    let details: serde_json::Value = serde_json::from_str(&v.details_json).ok()?;
+    serde_json::from_value(details.get("import_facts")?.clone()).ok()
+}
+
 /// Verifies a pair, reusing history's verdicts for files already verified.
 pub fn verify(
     pair: &Pair,

@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use flate2::{Decompress, FlushDecompress, Status};
 use serde::Serialize;
 
+use crate::db::importer::DumpFacts;
+use crate::db::reader::DumpReader;
 use crate::progress::{Cancel, Progress, Update};
 
 /// Size of the read and inflate buffers: big enough that per-call overhead vanishes.
@@ -108,6 +110,9 @@ pub struct FileReport {
     pub header: Option<String>,
     /// Things worth saying that do not make the file unusable.
     pub warnings: Vec<String>,
+    /// Db only, when the verdict is ok: what an import's preflight needs (remembered with the verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_facts: Option<DumpFacts>,
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -168,11 +173,25 @@ impl FileOutcome {
 /// Checks a database dump (`<dbname>.gz`).
 pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Result<FileReport, VerifyError> {
     let mut scan = DumpScan::default();
-    let driven = drive(path, "verify-db", progress, cancel, &mut scan)?;
+    // The same inflated bytes also go, once, through the importer's statement reader on another thread:
+    // what a later import's preflight needs is then known without reading the dump again.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (driven, facts) = std::thread::scope(|s| {
+        let reader = s.spawn(move || DumpFacts::of_dump(DumpReader::new(ChunkReader::new(rx))).ok());
+        let mut tee = Tee {
+            inner: &mut scan,
+            tx: Some(tx),
+        };
+        let driven = drive(path, "verify-db", progress, cancel, &mut tee);
+        drop(tee);
+        (driven, reader.join().ok().flatten())
+    });
+    let driven = driven?;
     let verdict = match driven.fault {
         Some(f) => f.into_verdict(),
         None => Verdict::Ok,
     };
+    let import_facts = facts.filter(|_| verdict.is_ok());
     Ok(FileReport {
         path: path.to_path_buf(),
         kind: Kind::Db,
@@ -186,7 +205,65 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         },
         header: scan.header_line(),
         warnings: Vec::new(),
+        import_facts,
     })
+}
+
+/// Feeds a scanner and sends a copy of every chunk to another thread (until that one stops reading).
+struct Tee<'a> {
+    inner: &'a mut DumpScan,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl Scanner for Tee<'_> {
+    fn feed(&mut self, data: &[u8], offset: u64) -> Result<(), Fault> {
+        self.inner.feed(data, offset)?;
+        if let Some(tx) = &self.tx
+            && tx.send(data.to_vec()).is_err()
+        {
+            self.tx = None;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, offset: u64) -> Result<(), Fault> {
+        self.inner.finish(offset)
+    }
+}
+
+/// The chunks another thread sends, read as one stream that ends when the sender is gone.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl ChunkReader {
+    fn new(rx: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        ChunkReader {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Checks a media archive (`media.taz`); `expected_top` are the folders it should hold, e.g.
@@ -230,6 +307,7 @@ pub fn verify_media(
         },
         header: None,
         warnings,
+        import_facts: None,
     })
 }
 

@@ -273,7 +273,7 @@ fn failed_preflight_drops_nothing() {
         &definer,
         &ImportOptions {
             rewrite_definers: true,
-            ..replace
+            ..replace.clone()
         },
     )
     .unwrap();

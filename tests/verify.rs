@@ -148,6 +148,25 @@ fn a_sound_pair_passes_with_the_right_counts() {
     assert_eq!(json["db"]["kind"], "db");
     assert_eq!(json["db"]["counts"]["inserts"], 6);
     assert_eq!(json["media"]["counts"]["files"], 4);
+
+    // What an import's preflight needs came with the same read: the largest statement as it will be
+    // sent (its non-UTF-8 literal as a 100,000-byte parameter; `invoice` is longer than `user`), no
+    // DEFINER, no database named.
+    let facts = d.import_facts.as_ref().expect("facts of a sound dump");
+    assert_eq!(facts.largest_table.as_deref(), Some("invoice"), "{facts:?}");
+    assert!((100_000..100_100).contains(&facts.largest_bytes), "{facts:?}");
+    assert!(facts.definers.is_empty() && facts.databases.is_empty(), "{facts:?}");
+}
+
+// Guards that facts are only remembered for a dump that verified ok.
+#[test]
+fn a_corrupt_dump_has_no_import_facts() {
+    let t = tempfile::tempdir().unwrap();
+    let mut sql = dump_sql();
+    sql.truncate(sql.len() - 40);
+    let r = dump(&write(t.path(), "app.gz", &gz(&sql)));
+    assert!(!r.verdict.is_ok());
+    assert_eq!(r.import_facts, None);
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct ImportOptions {
     /// the import stops at the first that fails: for a caller that can undo a partial import (the
     /// restore's rollback) and saves that extra read of the dump.
     pub prescan: bool,
+    /// The dump's facts, already known (from its verification): no pre-scan, same checks up front.
+    pub known: Option<DumpFacts>,
 }
 
 impl Default for ImportOptions {
@@ -66,6 +68,7 @@ impl Default for ImportOptions {
             connections: 2,
             keep_existing: false,
             prescan: true,
+            known: None,
         }
     }
 }
@@ -145,14 +148,71 @@ impl ImportError {
     }
 }
 
-/// What the pre-scan found in the dump.
+/// What the import's preflight needs to know of a whole dump, whatever the server: found by the pre-scan,
+/// or earlier by the verification of the same file (kept in history with its verdict), which saves the
+/// import one read of the dump.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DumpFacts {
+    /// Size of the largest query as sent, with its statement number, line and table.
+    pub largest_bytes: u64,
+    pub largest_number: u64,
+    pub largest_line: u64,
+    pub largest_table: Option<String>,
+    /// `user@host` of every DEFINER, in order of first appearance.
+    pub definers: Vec<String>,
+    /// Databases named by `USE` / `CREATE DATABASE`.
+    pub databases: Vec<String>,
+}
+
+impl DumpFacts {
+    /// Takes one statement into account. The exact size as sent is computed only for statements that
+    /// could be larger than both the largest so far and `interesting` bytes (0: always).
+    pub fn observe(&mut self, stmt: &Statement, interesting: u64) {
+        // A statement may be sent as hex (up to twice as long): measure only when it matters.
+        let mut size = stmt.bytes.len() as u64;
+        if size * 2 + 16 > self.largest_bytes && size * 2 + 16 > interesting {
+            size = sent_len(stmt);
+        }
+        if size > self.largest_bytes {
+            self.largest_bytes = size;
+            self.largest_number = stmt.number;
+            self.largest_line = stmt.line;
+            self.largest_table = stmt.table.clone();
+        }
+        match stmt.kind {
+            StatementKind::Insert => {}
+            StatementKind::Use | StatementKind::CreateDatabase => {
+                if let Some(db) = &stmt.table
+                    && !self.databases.contains(db)
+                {
+                    self.databases.push(db.clone());
+                }
+            }
+            _ => {
+                if let Some(d) = find_definer(&stmt.bytes) {
+                    let name = d.name();
+                    if !self.definers.contains(&name) {
+                        self.definers.push(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The facts of the whole `.gz` dump at `dump`, read once.
+    pub fn of_dump<R: std::io::Read>(reader: super::reader::DumpReader<R>) -> Result<DumpFacts, ReaderError> {
+        let mut facts = DumpFacts::default();
+        for stmt in reader {
+            facts.observe(&stmt?, 0);
+        }
+        Ok(facts)
+    }
+}
+
+/// The preflight's view of the dump: its facts, seen by the importing user.
 #[derive(Debug, Default)]
 struct Scan {
-    /// Largest query (as sent) with its statement number, line and table.
-    largest: (u64, u64, u64, Option<String>),
-    /// `user@host` of every DEFINER that is not the current user, in order of appearance.
-    foreign_definers: Vec<String>,
-    databases: Vec<String>,
+    facts: DumpFacts,
 }
 
 /// Imports the `.gz` dump `dump` into the database of `settings`. See the module documentation.
@@ -184,7 +244,10 @@ pub fn import_dump(
             objects: counts.total(),
         });
     }
-    let (rewrite, inflight) = if options.prescan {
+    let (rewrite, inflight) = if let Some(facts) = &options.known {
+        let scan = Scan { facts: facts.clone() };
+        (scan.verdict(dump, &info, options)?, None)
+    } else if options.prescan {
         let scan = scan(dump, &info, progress, cancel)?;
         (scan.verdict(dump, &info, options)?, None)
     } else {
@@ -244,41 +307,19 @@ fn quoted_list(items: &[String]) -> String {
 }
 
 impl Scan {
-    /// Takes one statement into account.
     fn observe(&mut self, stmt: &Statement, info: &ServerInfo) {
-        // A statement may be sent as hex (up to twice as long): measure only when it matters.
-        let mut size = stmt.bytes.len() as u64;
-        if size * 2 + 16 > self.largest.0 && size * 2 + 16 > info.max_allowed_packet / 2 {
-            size = sent_len(stmt);
-        }
-        if size > self.largest.0 {
-            self.largest = (size, stmt.number, stmt.line, stmt.table.clone());
-        }
-        match stmt.kind {
-            StatementKind::Insert => {}
-            StatementKind::Use | StatementKind::CreateDatabase => {
-                if let Some(db) = &stmt.table
-                    && !self.databases.contains(db)
-                {
-                    self.databases.push(db.clone());
-                }
-            }
-            _ => {
-                if let Some(d) = find_definer(&stmt.bytes)
-                    && !d.is_current(&info.current_user)
-                {
-                    let name = d.name();
-                    if !self.foreign_definers.contains(&name) {
-                        self.foreign_definers.push(name);
-                    }
-                }
-            }
-        }
+        self.facts.observe(stmt, info.max_allowed_packet / 2);
     }
 
     /// Refuses what the statements seen so far make impossible; else says whether DEFINERs are rewritten.
     fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
-        let (size, number, line, table) = self.largest.clone();
+        let f = &self.facts;
+        let (size, number, line, table) = (
+            f.largest_bytes,
+            f.largest_number,
+            f.largest_line,
+            f.largest_table.clone(),
+        );
         // The query travels in one packet with a 1-byte command header.
         if size + 1 > info.max_allowed_packet {
             return Err(ImportError::TooBig {
@@ -290,16 +331,23 @@ impl Scan {
                 max: info.max_allowed_packet,
             });
         }
-        if self.databases.len() > 1 {
+        if f.databases.len() > 1 {
             return Err(ImportError::SeveralDatabases {
                 dump: dump.to_owned(),
-                names: quoted_list(&self.databases),
+                names: quoted_list(&f.databases),
             });
         }
-        let rewrite = !info.has_super_or_set_user && !self.foreign_definers.is_empty();
+        // CURRENT_USER() reads `user@host` without quotes, as the facts keep them.
+        let foreign: Vec<String> = f
+            .definers
+            .iter()
+            .filter(|d| **d != info.current_user)
+            .cloned()
+            .collect();
+        let rewrite = !info.has_super_or_set_user && !foreign.is_empty();
         if rewrite && !options.rewrite_definers {
             return Err(ImportError::ForeignDefiners {
-                definers: quoted_list(&self.foreign_definers),
+                definers: quoted_list(&foreign),
                 user: info.current_user.clone(),
             });
         }

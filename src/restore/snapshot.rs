@@ -251,6 +251,7 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
             connections: 1,
             keep_existing: true,
             prescan: true,
+            known: None,
         };
         import_dump(
             settings,

@@ -1207,6 +1207,7 @@ impl Forward<'_> {
             // The dump was verified, and a rollback undoes an import that stops half-way: its checks
             // run as it goes instead of in one more read of the dump first.
             prescan: false,
+            known: None,
         };
         let summary = import_dump(settings, &self.recorded.db_file, &options, &p, work).map_err(|e| {
             let cancelled = matches!(e, ImportError::Cancelled { .. });
@@ -1419,6 +1420,7 @@ fn undo(
             connections: rec.connections.max(1),
             keep_existing: false,
             prescan: true,
+            known: None,
         };
         import_dump(&target_settings, &snapshot, &options, progress, &Cancel::new())
             .map_err(|e| format!("re-importing the safety copy '{}' failed: {e}", snapshot.display()))?;
