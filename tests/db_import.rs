@@ -237,6 +237,16 @@ fn failed_preflight_drops_nothing() {
     assert!(matches!(err, ImportError::TooBig { number: 2, line: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("max_allowed_packet"), "{err}");
     still_there(server, "pf_big");
+    // Into an empty database the dump is read once: the check comes at the statement, and what was
+    // created before it is dropped again, so the database is as empty as it was.
+    let empty = server.fresh_db("pf_big_empty");
+    let err = import(&empty, &big, &options(2)).unwrap_err();
+    assert!(matches!(err, ImportError::TooBig { number: 2, line: 2, .. }), "{err:?}");
+    let tables: Option<u64> = server
+        .admin()
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'pf_big_empty'")
+        .unwrap();
+    assert_eq!(tables, Some(0), "the table created before the refusal was dropped");
 
     // Another user's DEFINER, imported by a user without SUPER / SET USER.
     let settings = sentinel_db(server, "pf_def");

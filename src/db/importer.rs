@@ -4,9 +4,13 @@
 //! Order of work:
 //! 1. **Preflight, before anything is changed**: connect (server reachable, credentials valid),
 //!    read [`server_info`], open the extra connections, refuse a non-empty database unless
-//!    `replace`, and read the whole dump once (one extra inflate, ~0.5 s per 200 MB) to find the
-//!    largest statement (must fit the server's `max_allowed_packet`), the `DEFINER`s (another user
-//!    needs SUPER / SET USER, else `rewrite_definers`) and the databases it names (`USE`).
+//!    `replace`, and know the dump's [`DumpFacts`]: its largest statement (must fit the server's
+//!    `max_allowed_packet`), its `DEFINER`s (another user needs SUPER / SET USER, else
+//!    `rewrite_definers`) and the databases it names (`USE`). They come from the dump's verification
+//!    when it was verified (kept in history), else from one extra read of the whole dump (~0.5 s per
+//!    200 MB). Into an empty database that read is skipped: the same checks run on each statement as it
+//!    comes, and a failing one empties the database again, which is exactly how it was. Without
+//!    `prescan` (the restore, which rolls back by itself) they always run that way.
 //! 2. With `replace`, [`drop_all`] empties the database — only once every check passed.
 //! 3. The import: one ordered stream. Everything but row data (DDL, views, triggers, routines,
 //!    events, `SET`s) runs on the main connection in dump order. With `connections` ≥ 2 the INSERTs
@@ -146,6 +150,14 @@ impl ImportError {
     pub fn is_refusal(&self) -> bool {
         !matches!(self, ImportError::Connect(_) | ImportError::Db(_))
     }
+
+    /// Whether this is one of the preflight's refusals about the dump's content.
+    fn is_preflight(&self) -> bool {
+        matches!(
+            self,
+            ImportError::TooBig { .. } | ImportError::SeveralDatabases { .. } | ImportError::ForeignDefiners { .. }
+        )
+    }
 }
 
 /// What the import's preflight needs to know of a whole dump, whatever the server: found by the pre-scan,
@@ -244,10 +256,13 @@ pub fn import_dump(
             objects: counts.total(),
         });
     }
+    // An empty database needs no pre-scan: if a check fails half-way, emptying it again puts it back
+    // exactly as it was.
+    let empty_before = counts.total() == 0 && !options.keep_existing;
     let (rewrite, inflight) = if let Some(facts) = &options.known {
         let scan = Scan { facts: facts.clone() };
         (scan.verdict(dump, &info, options)?, None)
-    } else if options.prescan {
+    } else if options.prescan && !empty_before {
         let scan = scan(dump, &info, progress, cancel)?;
         (scan.verdict(dump, &info, options)?, None)
     } else {
@@ -288,10 +303,19 @@ pub fn import_dump(
         info: &info,
         options,
     };
-    if pool.is_empty() {
-        run.sequential(&mut main, &mut summary)?;
+    let ran = if pool.is_empty() {
+        run.sequential(&mut main, &mut summary)
     } else {
-        run.parallel(&mut main, pool, &mut summary)?;
+        run.parallel(&mut main, pool, &mut summary)
+    };
+    if let Err(e) = ran {
+        if empty_before && options.prescan && e.is_preflight() {
+            // A check of the pre-scan, made as the statements came: the promise is still "nothing
+            // changed", so what was created goes (the connection may be busy after an error: a new one).
+            let mut conn = connect(settings)?;
+            drop_all(&mut conn)?;
+        }
+        return Err(e);
     }
     // Dumps run `SET autocommit=0` and commit per table; a dump cut after its last INSERT would
     // otherwise lose those rows when the connection closes (the `mariadb` client would, silently).
