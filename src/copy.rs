@@ -299,7 +299,17 @@ pub fn copy_pair(
     for ((src, file_name), &size) in sources.iter().zip(&names).zip(&sizes) {
         meter.detail = format!("copying {file_name}");
         let partial = tmp.path.join(format!("{file_name}.partial"));
-        let sha256 = copy_file(src, &partial, options, &mut written, &mut meter, cancel, dest_root)?;
+        let (sha256, read_back) = copy_file(src, &partial, options, &mut written, &mut meter, cancel, dest_root)?;
+        // The read-back's half of the progress.
+        meter.add(size);
+        // Prove the copy before it counts: what was read back from it is what was read from the source.
+        if read_back != sha256 {
+            return Err(CopyError::Mismatch {
+                file: partial,
+                expected: sha256,
+                actual: read_back,
+            });
+        }
         let done = tmp.path.join(file_name);
         fs::rename(&partial, &done).map_err(dest_err("rename", &partial))?;
         sync_dir(&tmp.path)?;
@@ -310,39 +320,6 @@ pub fn copy_pair(
         });
     }
     write_manifest(&tmp.path, &files)?;
-
-    // Prove the copy before it counts: read it back and compare with the manifest.
-    meter.detail = "checking the copy".into();
-    for f in &files {
-        if cancel.is_cancelled() {
-            return Err(CopyError::Cancelled {
-                dest: dest_root.to_path_buf(),
-            });
-        }
-        let path = tmp.path.join(&f.name);
-        let actual = match hash_file(&path, &mut meter, cancel) {
-            Ok(Some(h)) => h,
-            Ok(None) => {
-                return Err(CopyError::Cancelled {
-                    dest: dest_root.to_path_buf(),
-                });
-            }
-            Err(source) => {
-                return Err(CopyError::Destination {
-                    step: "read back",
-                    path,
-                    source,
-                });
-            }
-        };
-        if actual != f.sha256 {
-            return Err(CopyError::Mismatch {
-                file: path,
-                expected: f.sha256.clone(),
-                actual,
-            });
-        }
-    }
 
     // Put it in place. A different or damaged copy under the same name is moved aside first and removed
     // only once the new one is there.
@@ -556,8 +533,11 @@ enum Chunk {
     Failed(io::Error),
 }
 
-/// Copies `src` to `dst` (a new file), returning the SHA-256 of what was read. A reader thread reads and
-/// hashes while this thread writes, through a fixed set of recycled buffers.
+/// Copies `src` to `dst` (a new file), returning the SHA-256 of what was read from `src` and of what was
+/// read back from `dst`. A reader thread reads and hashes while this thread writes, through a fixed set of
+/// recycled buffers; a checker thread reads the copy back, through its own file handle, as far as the
+/// flusher has made it durable, so that the read-back ends right after the final sync instead of
+/// starting there.
 #[allow(clippy::too_many_arguments)]
 fn copy_file(
     src: &Path,
@@ -567,7 +547,7 @@ fn copy_file(
     meter: &mut Meter,
     cancel: &Cancel,
     dest_root: &Path,
-) -> Result<String, CopyError> {
+) -> Result<(String, String), CopyError> {
     let source_err = |source| CopyError::Source {
         path: src.to_path_buf(),
         source,
@@ -585,8 +565,12 @@ fn copy_file(
     // The disk writes while the copy goes on: without this, a machine with plenty of memory keeps the
     // whole file in its cache and writes it all during the final fsync, after the reading and hashing.
     let flusher_file = out.try_clone().ok();
+    let mut check_file = File::open(dst).map_err(dest_err("read back", dst))?;
     let (queued_cell, finished_cell) = (AtomicU64::new(0), AtomicBool::new(false));
     let (queued, finished) = (&queued_cell, &finished_cell);
+    // Bytes of the copy known to be on disk; `ended` once the last sync is done (or the copy failed).
+    let (durable_cell, ended_cell, failed_cell) = (AtomicU64::new(0), AtomicBool::new(false), AtomicBool::new(false));
+    let (durable, ended, failed) = (&durable_cell, &ended_cell, &failed_cell);
 
     std::thread::scope(|s| {
         if let Some(file) = flusher_file {
@@ -597,12 +581,43 @@ fn copy_file(
                     let now = queued.load(Ordering::Acquire);
                     if now - flushed >= FLUSH_EVERY {
                         // A failure here shows again, and is reported, at the final sync_all.
-                        let _ = file.sync_data();
+                        if file.sync_data().is_ok() {
+                            durable.fetch_max(now, Ordering::AcqRel);
+                        }
                         flushed = now;
                     }
                 }
             });
         }
+        let checker = s.spawn(move || -> io::Result<Option<String>> {
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; BUF];
+            let mut done = 0u64;
+            loop {
+                let is_last = ended.load(Ordering::Acquire);
+                if failed.load(Ordering::Acquire) {
+                    return Ok(None);
+                }
+                let limit = durable.load(Ordering::Acquire);
+                while done < limit {
+                    let want = (limit - done).min(BUF as u64) as usize;
+                    let n = check_file.read(&mut buf[..want])?;
+                    if n == 0 {
+                        return Err(io::Error::other("the copy is shorter than what was written"));
+                    }
+                    hasher.update(&buf[..n]);
+                    done += n as u64;
+                }
+                if is_last {
+                    // Anything beyond what was written would be a different file.
+                    if check_file.read(&mut buf)? != 0 {
+                        return Err(io::Error::other("the copy is longer than what was written"));
+                    }
+                    return Ok(Some(hex::encode(hasher.finalize())));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        });
         let reader = s.spawn(move || {
             let mut hasher = Sha256::new();
             while let Ok(mut buf) = free_rx.recv() {
@@ -653,14 +668,30 @@ fn copy_file(
                 meter.add(len as u64);
                 let _ = free_tx.send(buf);
             }
-            out.sync_all().map_err(dest_err("flush to disk", dst))
+            out.sync_all().map_err(dest_err("flush to disk", dst))?;
+            durable.store(queued.load(Ordering::Acquire), Ordering::Release);
+            Ok(())
         })();
         finished.store(true, Ordering::Release);
+        failed.store(write_result.is_err(), Ordering::Release);
+        ended.store(true, Ordering::Release);
 
-        // A panicked reader gives no hash, reported below.
+        // A panicked reader or checker gives no hash, reported below.
         let hash: Option<String> = reader.join().unwrap_or_default();
+        let checked = checker
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the read-back stopped unexpectedly")));
         write_result?;
-        hash.ok_or_else(|| source_err(io::Error::other("the reader stopped unexpectedly")))
+        let hash = hash.ok_or_else(|| source_err(io::Error::other("the reader stopped unexpectedly")))?;
+        match checked {
+            Ok(Some(read_back)) => Ok((hash, read_back)),
+            Ok(None) => Err(source_err(io::Error::other("the reader stopped unexpectedly"))),
+            Err(source) => Err(CopyError::Destination {
+                step: "read back",
+                path: dst.to_path_buf(),
+                source,
+            }),
+        }
     })
 }
 
