@@ -7,9 +7,9 @@
 # Environment: SCALE (1 = ~100 MB BLOB-heavy + ~100 MB row-heavy), CONNECTIONS (secours, default 2),
 # SECOURS_BIN (default: builds target/release/secours), KEEP=1 keeps the temporary folder.
 # Needs: mariadbd, mariadb-install-db, mariadb, mariadb-dump, mydumper, myloader, gzip.
-# A run on the 2-core build machine (2026-11-25, MariaDB 10.11, release build, 141 MB gz / 252 MB SQL):
-#   gunzip | mariadb 37.9 s, myloader -t 2 26.6 s, secours db import (2 workers) 26.8 s
-#   → secours / (gunzip | mariadb) = 0.71, secours / myloader = 1.00.
+# A run on the quiet 2-core build machine (2026-11-25, MariaDB 10.11, release build, 141 MB gz / 252 MB SQL):
+#   gunzip | mariadb 15.4 s, myloader -t 2 8.1 s, secours db import (2 workers) 6.7 s, 1.14 CPU s, 40 MiB
+#   → secours / (gunzip | mariadb) = 0.43, secours / myloader = 0.82.
 set -euo pipefail
 
 SCALE=${SCALE:-1}

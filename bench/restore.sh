@@ -26,12 +26,11 @@
 # Secours's steps overlap (snapshot → database ∥ media), so they do not add up to its time; "plan" is
 # what runs before the journaled steps (verification of the pair and the preflight).
 #
-# Runs on the 2-core build machine (2026-11-25, MariaDB 10.11, release build, SCALE=1, other builds running:
-# 204 MB gz / 678 MB of SQL in 24 tables, 6.7 M rows; media.taz 1.00 GB, 5,000 files, 1.13 GB), 5 rounds:
-#   manual 74–84 s (tar xzf 12–16 s, gunzip | mariadb 60–66 s, rm 1.3 s, chown 0.04 s, drop 0.3 s);
-#   secours cold 59–63 s, pair already verified 67–71 s → 0.75–0.85× (goal ≤ 0.6×: not met).
-#   Secours's steps: snapshot 15–23 s, then database 39–45 s (∥ media 2.6–5.6 s), check 3–4 s.
-#   (Before the dumper compressed at level 1 on its own thread and the check counted on two connections.)
+# A run on the quiet 2-core build machine (2026-11-25, MariaDB 10.11, release build, SCALE=1, ROUNDS=1:
+# 187 MB gz / 631 MB of SQL in 24 tables, 9.8 M rows; media.taz 0.9 GB, 5,000 files):
+#   manual 55.7 s (tar xzf 9 s, gunzip | mariadb 45 s); secours cold 30.9 s (0.55×), verified 32.2 s (0.58×).
+#   Secours's steps: snapshot 0.05 s (tables set aside by RENAME), database 28–31 s ∥ media 5.5–6.4 s,
+#   check 1.4 s. (Earlier, with a dumped snapshot: 44–46 s, 0.74–0.77×.)
 set -euo pipefail
 
 SCALE=${SCALE:-1}
