@@ -26,11 +26,11 @@
 # Secours's steps overlap (snapshot → database ∥ media), so they do not add up to its time; "plan" is
 # what runs before the journaled steps (verification of the pair and the preflight).
 #
-# A run on the quiet 2-core build machine (2026-11-25, MariaDB 10.11, release build, SCALE=1, ROUNDS=1:
-# 187 MB gz / 631 MB of SQL in 24 tables, 9.8 M rows; media.taz 0.9 GB, 5,000 files):
-#   manual 55.7 s (tar xzf 9 s, gunzip | mariadb 45 s); secours cold 30.9 s (0.55×), verified 32.2 s (0.58×).
-#   Secours's steps: snapshot 0.05 s (tables set aside by RENAME), database 28–31 s ∥ media 5.5–6.4 s,
-#   check 1.4 s. (Earlier, with a dumped snapshot: 44–46 s, 0.74–0.77×.)
+# A run on the quiet 2-core build machine (2026-11-25, MariaDB 10.11, release build, SCALE=1, ROUNDS=3:
+# 187 MB gz / 631 MB of SQL in 24 tables, 9.8 M rows; media.taz 0.9 GB, 5,000 files), medians:
+#   manual 53.1 s (50.0–53.4); secours cold 30.5 s (28.8–31.7) → 0.57×, verified 29.5 s (26.7–30.0) → 0.56×.
+#   Secours's steps: snapshot 0.05 s (tables set aside by RENAME), database 28 s ∥ media 4–6 s, check 1 s.
+#   (Earlier the same day, with a dumped snapshot: 44–46 s, 0.74–0.77×.)
 set -euo pipefail
 
 SCALE=${SCALE:-1}
