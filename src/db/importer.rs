@@ -211,7 +211,7 @@ impl DumpFacts {
         }
     }
 
-    /// The facts of the whole `.gz` dump at `dump`, read once.
+    /// The facts of a whole dump, read once from `reader`.
     pub fn of_dump<R: std::io::Read>(reader: super::reader::DumpReader<R>) -> Result<DumpFacts, ReaderError> {
         let mut facts = DumpFacts::default();
         for stmt in reader {
@@ -219,12 +219,6 @@ impl DumpFacts {
         }
         Ok(facts)
     }
-}
-
-/// The preflight's view of the dump: its facts, seen by the importing user.
-#[derive(Debug, Default)]
-struct Scan {
-    facts: DumpFacts,
 }
 
 /// Imports the `.gz` dump `dump` into the database of `settings`. See the module documentation.
@@ -260,15 +254,16 @@ pub fn import_dump(
     // exactly as it was.
     let empty_before = counts.total() == 0 && !options.keep_existing;
     let (rewrite, inflight) = if let Some(facts) = &options.known {
-        let scan = Scan { facts: facts.clone() };
-        (scan.verdict(dump, &info, options)?, None)
+        (facts.verdict(dump, &info, options)?, None)
     } else if options.prescan && !empty_before {
-        let scan = scan(dump, &info, progress, cancel)?;
-        (scan.verdict(dump, &info, options)?, None)
+        (
+            scan(dump, &info, progress, cancel)?.verdict(dump, &info, options)?,
+            None,
+        )
     } else {
         // Another user's DEFINER is rewritten as it comes (or refused by the check on each statement).
         let rewrite = !info.has_super_or_set_user && options.rewrite_definers;
-        (rewrite, Some(std::cell::RefCell::new(Scan::default())))
+        (rewrite, Some(std::cell::RefCell::new(DumpFacts::default())))
     };
     if cancel.is_cancelled() {
         return Err(ImportError::Cancelled {
@@ -330,39 +325,33 @@ fn quoted_list(items: &[String]) -> String {
     quoted.join(", ")
 }
 
-impl Scan {
-    fn observe(&mut self, stmt: &Statement, info: &ServerInfo) {
-        self.facts.observe(stmt, info.max_allowed_packet / 2);
-    }
-
-    /// Refuses what the statements seen so far make impossible; else says whether DEFINERs are rewritten.
+impl DumpFacts {
+    /// Refuses what the statements seen so far make impossible for the importing user on this server;
+    /// else says whether DEFINERs are rewritten.
     fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
-        let f = &self.facts;
-        let (size, number, line, table) = (
-            f.largest_bytes,
-            f.largest_number,
-            f.largest_line,
-            f.largest_table.clone(),
-        );
         // The query travels in one packet with a 1-byte command header.
-        if size + 1 > info.max_allowed_packet {
+        if self.largest_bytes + 1 > info.max_allowed_packet {
             return Err(ImportError::TooBig {
                 dump: dump.to_owned(),
-                number,
-                line,
-                table: table.map(|t| format!(", table '{t}'")).unwrap_or_default(),
-                size,
+                number: self.largest_number,
+                line: self.largest_line,
+                table: self
+                    .largest_table
+                    .as_ref()
+                    .map(|t| format!(", table '{t}'"))
+                    .unwrap_or_default(),
+                size: self.largest_bytes,
                 max: info.max_allowed_packet,
             });
         }
-        if f.databases.len() > 1 {
+        if self.databases.len() > 1 {
             return Err(ImportError::SeveralDatabases {
                 dump: dump.to_owned(),
-                names: quoted_list(&f.databases),
+                names: quoted_list(&self.databases),
             });
         }
         // CURRENT_USER() reads `user@host` without quotes, as the facts keep them.
-        let foreign: Vec<String> = f
+        let foreign: Vec<String> = self
             .definers
             .iter()
             .filter(|d| **d != info.current_user)
@@ -380,10 +369,10 @@ impl Scan {
 }
 
 /// The pre-scan: largest statement, foreign definers, databases named.
-fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel) -> Result<Scan, ImportError> {
+fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel) -> Result<DumpFacts, ImportError> {
     let mut reader = open_gz(dump)?;
     let total = reader.compressed_len();
-    let mut found = Scan::default();
+    let mut found = DumpFacts::default();
     let mut last_report = 0u64;
     while let Some(stmt) = reader.next() {
         let stmt = stmt?;
@@ -393,7 +382,7 @@ fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel
                 statements: 0,
             });
         }
-        found.observe(&stmt, info);
+        found.observe(&stmt, info.max_allowed_packet / 2);
         let done = reader.compressed_bytes();
         if done - last_report >= 1 << 20 {
             last_report = done;
@@ -530,7 +519,7 @@ struct Run<'a> {
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
     /// Without the pre-scan: its checks, made on each statement as it is read.
-    inflight: Option<std::cell::RefCell<Scan>>,
+    inflight: Option<std::cell::RefCell<DumpFacts>>,
     info: &'a ServerInfo,
     options: &'a ImportOptions,
 }
@@ -543,18 +532,18 @@ impl Run<'_> {
         }
     }
 
-    /// Reads the next statement, rewritten if needed, counted in the summary, with progress.
     /// Without the pre-scan: its checks on `stmt`, before it is run or skipped.
     fn check(&self, stmt: &Statement) -> Result<(), ImportError> {
-        if let Some(scan) = &self.inflight {
-            let mut scan = scan.borrow_mut();
-            scan.observe(stmt, self.info);
-            scan.verdict(self.dump, self.info, self.options)?;
+        if let Some(facts) = &self.inflight {
+            let mut facts = facts.borrow_mut();
+            facts.observe(stmt, self.info.max_allowed_packet / 2);
+            facts.verdict(self.dump, self.info, self.options)?;
         }
         Ok(())
     }
 
-    fn prepare(&self, mut stmt: Statement, summary: &mut ImportSummary) -> Result<Statement, ImportError> {
+    /// The next statement, rewritten if needed, counted in the summary.
+    fn prepare(&self, mut stmt: Statement, summary: &mut ImportSummary) -> Statement {
         if self.rewrite && stmt.kind != StatementKind::Insert && rewrite_definer(&mut stmt, self.current_user) {
             summary.definers_rewritten += 1;
         }
@@ -569,7 +558,7 @@ impl Run<'_> {
         if stmt.kind == StatementKind::CreateTable {
             summary.tables += 1;
         }
-        Ok(stmt)
+        stmt
     }
 
     /// Reports progress every 256 KiB of the file and whenever the table changes.
@@ -609,7 +598,7 @@ impl Run<'_> {
             if matches!(stmt.kind, StatementKind::Use | StatementKind::CreateDatabase) {
                 continue;
             }
-            let stmt = self.prepare(stmt, summary)?;
+            let stmt = self.prepare(stmt, summary);
             self.report(&reader, &stmt.table, &mut last);
             if stmt.kind == StatementKind::Insert {
                 send_insert(conn, &stmt)
@@ -677,7 +666,7 @@ impl Run<'_> {
                 StatementKind::LockTables | StatementKind::UnlockTables => continue,
                 _ => {}
             }
-            let stmt = self.prepare(stmt, summary)?;
+            let stmt = self.prepare(stmt, summary);
             self.report(&reader, &stmt.table, &mut last);
             if stmt.kind == StatementKind::Insert {
                 state.send(Job { stmt, session_len })?;
