@@ -50,39 +50,15 @@ if [ -z "${SECOURS_BIN:-}" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/secours-bench-XXXXXX")
-sock="$work/sock"
-user=$(id -un)
-pw=bench-pw
-cleanup() {
-    if [ -f "$work/pid" ]; then kill "$(cat "$work/pid")" 2>/dev/null || true; sleep 1; fi
-    if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; else echo "kept $work"; fi
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 die() { echo "bench: $*" >&2; exit 1; }
 
 # The media's owner: daemon:daemon as in the procedure when we are root, else ourselves (an ordinary
 # user cannot give files away; the chown still walks every file).
 if [ "$(id -u)" = 0 ]; then owner=daemon:daemon; else owner="$(id -un):$(id -gn)"; fi
 
-echo "== starting a throwaway MariaDB in $work"
-mariadb-install-db --no-defaults --user="$user" --datadir="$work/data" \
-    --auth-root-authentication-method=socket --skip-test-db >"$work/install.log" 2>&1
-cat >"$work/init.sql" <<SQL
-CREATE USER 'bench'@'%' IDENTIFIED BY '$pw';
-CREATE USER 'bench'@'localhost' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON *.* TO 'bench'@'%' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON *.* TO 'bench'@'localhost' WITH GRANT OPTION;
-SQL
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mariadbd --no-defaults --user="$user" --datadir="$work/data" --socket="$sock" --port="$port" \
-    --bind-address=127.0.0.1 --pid-file="$work/pid" --init-file="$work/init.sql" \
-    --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --max-allowed-packet=256M \
-    --log-error="$work/error.log" &
-for _ in $(seq 60); do [ -S "$sock" ] && break; sleep 0.5; done
-sleep 1
-[ -f "$work/pid" ] || die "MariaDB did not start; see $work/error.log"
-
-sql() { MYSQL_PWD=$pw mariadb --no-defaults --socket="$sock" --user=bench "$@"; }
+start_mariadb
 
 # ----- the backup pair in $work/prod/runtime/backup, as production's hourly job makes it -----
 
