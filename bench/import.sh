@@ -87,17 +87,28 @@ t0=$(now); gzip -dc "$work/src.gz" | sql dst_cli; t_cli=$(python3 -c "print($(no
 echo "== myloader -t 2"
 t0=$(now); myloader -S "$sock" -u bench -p "$pw" -d "$work/mydumper" -B dst_myloader -t 2 >/dev/null 2>&1
 t_my=$(python3 -c "print($(now) - $t0)")
+
+count() { sql -N -e "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM plain), (SELECT COUNT(*) FROM notes)" "$1"; }
+# secours_import NAME DUMP: times `secours db import` of DUMP into the empty dst_secours, prints its CPU and
+# peak memory and the rows it imported, and sets SECS.
+secours_import() {
+    local timed=()
+    [ -x /usr/bin/time ] && timed=(/usr/bin/time -f "%U %S %M" -o "$work/$1.time")
+    local t0
+    t0=$(now)
+    SECOURS_DATA_DIR="$work/secours-data" "${timed[@]}" "$SECOURS_BIN" --config "$work/config.toml" \
+        db import "$2" --env bench --connections "$CONNECTIONS" --json >"$work/$1.json"
+    SECS=$(python3 -c "print($(now) - $t0)")
+    if [ -s "$work/$1.time" ]; then
+        read -r cpu_user cpu_sys peak_kb <"$work/$1.time"
+        echo "   secours client: $(python3 -c "print(round($cpu_user + $cpu_sys, 2))") CPU s, peak memory $((peak_kb / 1024)) MiB"
+    fi
+    echo "   rows in dst_secours: $(count dst_secours | tr '\t' ' ')"
+}
+
 echo "== secours db import --connections $CONNECTIONS"
-timed=()
-[ -x /usr/bin/time ] && timed=(/usr/bin/time -f "%U %S %M" -o "$work/secours.time")
-t0=$(now)
-SECOURS_DATA_DIR="$work/secours-data" "${timed[@]}" "$SECOURS_BIN" --config "$work/config.toml" \
-    db import "$work/src.gz" --env bench --connections "$CONNECTIONS" --json >"$work/secours.json"
-t_se=$(python3 -c "print($(now) - $t0)")
-if [ -s "$work/secours.time" ]; then
-    read -r cpu_user cpu_sys peak_kb <"$work/secours.time"
-    echo "   secours client: $(python3 -c "print(round($cpu_user + $cpu_sys, 2))") CPU s, peak memory $((peak_kb / 1024)) MiB"
-fi
+secours_import secours "$work/src.gz"
+t_se=$SECS
 
 # The same import of the same file once it was verified (by `secours verify`, as the app's watcher does
 # for each new backup and a restore does first): the verification remembered what the preflight needs, so
@@ -112,19 +123,10 @@ SECOURS_DATA_DIR="$work/secours-data" "$SECOURS_BIN" --config "$work/config.toml
 t_verify=$(python3 -c "print($(now) - $t0)")
 sql -e "DROP DATABASE dst_secours; CREATE DATABASE dst_secours CHARACTER SET utf8mb4"
 echo "== secours db import --connections $CONNECTIONS, dump verified before (verification: $(python3 -c "print(round($t_verify, 2))") s)"
-timed2=()
-[ -x /usr/bin/time ] && timed2=(/usr/bin/time -f "%U %S %M" -o "$work/secours2.time")
-t0=$(now)
-SECOURS_DATA_DIR="$work/secours-data" "${timed2[@]}" "$SECOURS_BIN" --config "$work/config.toml" \
-    db import "$work/pair/src.gz" --env bench --connections "$CONNECTIONS" --json >"$work/secours2.json"
-t_se2=$(python3 -c "print($(now) - $t0)")
-if [ -s "$work/secours2.time" ]; then
-    read -r cpu_user cpu_sys peak_kb <"$work/secours2.time"
-    echo "   secours client: $(python3 -c "print(round($cpu_user + $cpu_sys, 2))") CPU s, peak memory $((peak_kb / 1024)) MiB"
-fi
+secours_import secours-verified "$work/pair/src.gz"
+t_se2=$SECS
 
-count() { sql -N -e "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM plain), (SELECT COUNT(*) FROM notes)" "$1"; }
-for db in src dst_cli dst_myloader dst_secours; do echo "   rows in $db: $(count $db | tr '\t' ' ')"; done
+for db in src dst_cli dst_myloader; do echo "   rows in $db: $(count $db | tr '\t' ' ')"; done
 
 python3 - "$t_cli" "$t_my" "$t_se" "$t_se2" <<'PY'
 import sys
