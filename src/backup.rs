@@ -109,9 +109,7 @@ fn rename(from: &Path, to: &Path) -> Result<(), BackupError> {
 }
 
 fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::durable::sync_dir(dir);
 }
 
 /// A writer that reports the bytes written and stops when cancelled.

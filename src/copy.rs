@@ -755,9 +755,7 @@ fn write_manifest(folder: &Path, files: &[CopiedFile]) -> Result<(), CopyError> 
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CopyError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(dest_err("flush to disk the folder", dir))
+    crate::durable::sync_dir(dir).map_err(dest_err("flush to disk the folder", dir))
 }
 
 /// Removes temporary folders left by a crashed copy (old enough not to belong to a running one).

@@ -18,6 +18,7 @@ pub mod copy;
 pub mod db;
 pub mod dbphp;
 pub mod demo;
+pub mod durable;
 pub mod environment;
 pub mod freshness;
 pub mod fswatch;

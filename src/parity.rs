@@ -541,7 +541,7 @@ pub fn write_manifest(path: &Path, manifest: &CodeManifest) -> Result<(), Parity
         return Err(write_err(path)(e));
     }
     // The rename is durable once the folder is flushed.
-    File::open(dir).and_then(|d| d.sync_all()).map_err(write_err(dir))
+    crate::durable::sync_dir(dir).map_err(write_err(dir))
 }
 
 /// Reads a manifest written by [`write_manifest`].

@@ -262,7 +262,7 @@ fn write_snapshot(
     std::fs::rename(tmp, out).map_err(io_err(out))?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Make the rename itself durable.
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+        crate::durable::sync_dir(dir).map_err(io_err(dir))?;
     }
     progress.update(Update {
         step: "dump",

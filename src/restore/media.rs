@@ -26,8 +26,8 @@
 //!   [`super::owner`].
 //! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`] of `staging`
 //!   right after the extraction.
-//! - Nothing is synced to disk while writing: the caller makes the tree durable once with [`sync_tree`],
-//!   before the swap.
+//! - Nothing is synced to disk while writing: the caller makes the tree durable once with
+//!   [`crate::durable::sync_tree`], before the swap.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
@@ -249,39 +249,6 @@ pub fn extract_media(
         detail: None,
     });
     Ok(x.summary)
-}
-
-/// Makes everything written under `root` durable before it replaces the live media: one `syncfs` of its
-/// filesystem on Linux (one journal commit instead of one per file); on macOS, where `fsync` leaves data in
-/// the drive's cache, every file and folder is `fsync`ed and one `F_FULLFSYNC` then empties that cache.
-pub fn sync_tree(root: &Path) -> io::Result<()> {
-    let dir = File::open(root)?;
-    #[cfg(target_os = "linux")]
-    rustix::fs::syncfs(&dir)?;
-    #[cfg(not(target_os = "linux"))]
-    {
-        fsync_each(root)?;
-        #[cfg(target_os = "macos")]
-        rustix::fs::fcntl_fullfsync(&dir)?;
-        #[cfg(not(target_os = "macos"))]
-        dir.sync_all()?;
-    }
-    Ok(())
-}
-
-/// `fsync` of every regular file and folder under `root` (links are not followed), deepest first.
-#[cfg(not(target_os = "linux"))]
-fn fsync_each(root: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(root)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            fsync_each(&entry.path())?;
-        } else if kind.is_file() {
-            File::open(entry.path())?.sync_all()?;
-        }
-    }
-    File::open(root)?.sync_all()
 }
 
 /// Counts what is below `root` (a real folder), without following any link.

@@ -104,7 +104,7 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
     let mut f = File::create(&path).map_err(io_err)?;
     write!(f, "{schema}\n{tables}\n").map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
-    File::open(work).and_then(|d| d.sync_all()).map_err(io_err)
+    crate::durable::sync_dir(work).map_err(io_err)
 }
 
 /// Whether the server refused for lack of privilege (then the dump form is used).

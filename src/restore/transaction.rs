@@ -30,7 +30,7 @@
 //! test can kill it there.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1055,7 +1055,7 @@ impl Forward<'_> {
         }
         let _ = fs::remove_dir(&rec.staging);
         // The renames themselves, durable before the check and commit build on them.
-        if let Err(e) = File::open(&rec.web).and_then(|d| d.sync_all()) {
+        if let Err(e) = crate::durable::sync_dir(&rec.web) {
             log::warn!("cannot sync the folder '{}': {e}", rec.web.display());
         }
         self.note(step::SWAP, journal.done(step::SWAP, t, serde_json::Value::Null)?);
@@ -1128,7 +1128,7 @@ impl Forward<'_> {
         let outcome = owner::change_owner(&rec.staging, &rec.web, &owner, &owner::admin_runner())
             .map_err(|e: OwnerError| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
         // Durable before the journal says done: the swap must never put half-written files in place.
-        media::sync_tree(&rec.staging).map_err(|e| {
+        crate::durable::sync_tree(&rec.staging).map_err(|e| {
             StepFailure::new(
                 step::MEDIA,
                 format!("cannot write '{}' to disk: {e}", rec.staging.display()),
