@@ -22,7 +22,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rusqlite::types::Type;
@@ -456,10 +456,7 @@ impl History {
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(self.err("setting the lock wait"))?;
         if wal {
-            let mode: String = self
-                .conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-                .map_err(self.err("switching to WAL mode"))?;
+            let mode = self.switch_to_wal()?;
             if !mode.eq_ignore_ascii_case("wal") {
                 // Still correct (the rollback journal plus the lock wait keeps it safe), only less
                 // concurrent: readers then wait for writers. Happens on file systems without shared memory.
@@ -477,6 +474,38 @@ impl History {
             .pragma_update(None, "foreign_keys", true)
             .map_err(self.err("enabling foreign keys"))?;
         Ok(())
+    }
+
+    /// Puts the file in WAL mode (persistent: done once per file) and returns the journal mode now in force.
+    ///
+    /// The switch needs an exclusive lock, and SQLite takes it without calling the busy handler (the
+    /// connection already holds a shared lock, and waiting there could deadlock), so a second process opening
+    /// a new file at the same moment gets "database is locked" at once. Regression guarded by
+    /// `tests/history_concurrency.rs::processes_write_at_once`: the switch is retried here, within
+    /// [`BUSY_TIMEOUT`] like every other lock wait.
+    fn switch_to_wal(&self) -> Result<String, HistoryError> {
+        const STEP: &str = "switching to WAL mode";
+        let current: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .map_err(self.err(STEP))?;
+        if current.eq_ignore_ascii_case("wal") {
+            return Ok(current);
+        }
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self.conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+                Ok(mode) => return Ok(mode),
+                Err(e)
+                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && Instant::now() + pause < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(e) => return Err(sql_error(&self.path, STEP, e)),
+            }
+        }
     }
 
     fn check_version(&self, found: i64) -> Result<u32, HistoryError> {

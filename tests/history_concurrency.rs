@@ -99,6 +99,38 @@ fn check_all_rows(path: &Path, writers: &[String]) {
     assert_eq!(events.len() as i64, 3 * ROWS * writers.len() as i64);
 }
 
+/// Regression (CI, 2026-11-25): processes opening a new history together failed at once with "database is
+/// locked ... switching to WAL mode". SQLite does not call the busy handler when a connection that already
+/// reads the file (as the switch does) finds another one holding the write lock; the open must wait like any
+/// other lock wait. Here another connection holds that lock on a file still in the default journal mode.
+#[test]
+fn opening_a_new_file_waits_for_a_writer_before_switching_to_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.sqlite");
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer
+        .execute_batch("CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);")
+        .unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        writer.execute_batch("COMMIT").unwrap();
+        writer
+    });
+    let started = Instant::now();
+    let h = History::open(&path).unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "the open did not wait for the writer"
+    );
+    drop(release.join().unwrap());
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(h.recent_events(10).unwrap().is_empty());
+}
+
 #[test]
 fn threads_with_their_own_connection_write_at_once() {
     let dir = tempfile::tempdir().unwrap();
