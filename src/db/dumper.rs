@@ -513,23 +513,14 @@ fn write_triggers(conn: &mut Conn, w: &mut Out, tmp: &Path) -> Result<usize, Dum
         "list the triggers",
     )?;
     for name in &triggers {
-        let rows = query_bytes(
+        let shown = show_compound(
             conn,
             &format!("SHOW CREATE TRIGGER {}", quote_ident(name)),
-            &format!("show trigger '{name}'"),
+            "trigger",
+            name,
         )?;
-        let row = rows.into_iter().next().unwrap_or_default();
-        let sql_mode = row.get(1).cloned().flatten().unwrap_or_default();
-        let body = row
-            .get(2)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| DumpError::HiddenDefinition {
-                kind: "trigger",
-                name: name.clone(),
-            })?;
         write!(w, "\n--\n-- Trigger {}\n--\n", comment_name(name)).map_err(io_err(tmp))?;
-        write_compound(w, tmp, &sql_mode, None, &body)?;
+        write_compound(w, tmp, &shown)?;
     }
     Ok(triggers.len())
 }
@@ -551,21 +542,7 @@ fn write_routines(conn: &mut Conn, w: &mut Out, tmp: &Path) -> Result<(usize, us
         };
         let name = String::from_utf8_lossy(&row.get(1).cloned().flatten().unwrap_or_default()).into_owned();
         let q = quote_ident(&name);
-        let shown = query_bytes(
-            conn,
-            &format!("SHOW CREATE {kind} {q}"),
-            &format!("show {label} '{name}'"),
-        )?;
-        let shown = shown.into_iter().next().unwrap_or_default();
-        let sql_mode = shown.get(1).cloned().flatten().unwrap_or_default();
-        let body = shown
-            .get(2)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| DumpError::HiddenDefinition {
-                kind: label,
-                name: name.clone(),
-            })?;
+        let shown = show_compound(conn, &format!("SHOW CREATE {kind} {q}"), label, &name)?;
         write!(
             w,
             "\n--\n-- {} {}\n--\n\nDROP {kind} IF EXISTS {q};\n",
@@ -573,7 +550,7 @@ fn write_routines(conn: &mut Conn, w: &mut Out, tmp: &Path) -> Result<(usize, us
             comment_name(&name)
         )
         .map_err(io_err(tmp))?;
-        write_compound(w, tmp, &sql_mode, None, &body)?;
+        write_compound(w, tmp, &shown)?;
         if kind == "FUNCTION" {
             functions += 1;
         } else {
@@ -591,38 +568,53 @@ fn write_events(conn: &mut Conn, w: &mut Out, tmp: &Path) -> Result<usize, DumpE
     )?;
     for name in &events {
         let q = quote_ident(name);
-        let rows = query_bytes(conn, &format!("SHOW CREATE EVENT {q}"), &format!("show event '{name}'"))?;
-        let row = rows.into_iter().next().unwrap_or_default();
-        let sql_mode = row.get(1).cloned().flatten().unwrap_or_default();
-        let time_zone = row.get(2).cloned().flatten().unwrap_or_default();
-        let body = row
-            .get(3)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| DumpError::HiddenDefinition {
-                kind: "event",
-                name: name.clone(),
-            })?;
+        let shown = show_compound(conn, &format!("SHOW CREATE EVENT {q}"), "event", name)?;
         write!(
             w,
             "\n--\n-- Event {}\n--\n\nDROP EVENT IF EXISTS {q};\n",
             comment_name(name)
         )
         .map_err(io_err(tmp))?;
-        write_compound(w, tmp, &sql_mode, Some(&time_zone), &body)?;
+        write_compound(w, tmp, &shown)?;
     }
     Ok(events.len())
 }
 
+/// What `SHOW CREATE TRIGGER | PROCEDURE | FUNCTION | EVENT` says of one definition.
+struct Compound {
+    sql_mode: Vec<u8>,
+    /// Events only: the time zone their schedule is read in.
+    time_zone: Option<Vec<u8>>,
+    body: Vec<u8>,
+}
+
+/// Runs one `SHOW CREATE …` of a trigger, routine or event (`kind`). Its row is: name, sql_mode, then for an
+/// event its time zone, then the definition — NULL when the user may not see it (not its definer, no
+/// privilege), which is an error: a dump without it would lose the object.
+fn show_compound(conn: &mut Conn, sql: &str, kind: &'static str, name: &str) -> Result<Compound, DumpError> {
+    let rows = query_bytes(conn, sql, &format!("show {kind} '{name}'"))?;
+    let mut row = rows.into_iter().next().unwrap_or_default().into_iter().skip(1);
+    let sql_mode = row.next().flatten().unwrap_or_default();
+    let time_zone = (kind == "event").then(|| row.next().flatten().unwrap_or_default());
+    let body = row.next().flatten().ok_or_else(|| DumpError::HiddenDefinition {
+        kind,
+        name: name.to_owned(),
+    })?;
+    Ok(Compound {
+        sql_mode,
+        time_zone,
+        body,
+    })
+}
+
 /// Writes a trigger/routine/event definition inside a `DELIMITER` block, under its own sql_mode
 /// (and time zone, for events), restoring the dump's settings afterwards.
-fn write_compound(
-    w: &mut Out,
-    tmp: &Path,
-    sql_mode: &[u8],
-    time_zone: Option<&[u8]>,
-    body: &[u8],
-) -> Result<(), DumpError> {
+fn write_compound(w: &mut Out, tmp: &Path, shown: &Compound) -> Result<(), DumpError> {
+    let Compound {
+        sql_mode,
+        time_zone,
+        body,
+    } = shown;
     let delimiter = pick_delimiter(body);
     let mut block = Vec::with_capacity(body.len() + 256);
     block.extend_from_slice(b"\nSET @saved_sql_mode = @@sql_mode;\nSET sql_mode = '");
