@@ -365,3 +365,43 @@ fn cancelled_dump_leaves_nothing() {
     assert!(matches!(err, DumpError::Cancelled { .. }), "{err:?}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+// Guards: a routine whose definition the dumping user may not read (the server shows NULL for it) stops
+// the dump with a message naming the routine — a snapshot without it would silently lose it — and leaves
+// no file behind.
+#[test]
+fn dump_refuses_a_routine_it_cannot_read() {
+    let Some(server) = mariadb::require("dump_refuses_a_routine_it_cannot_read") else {
+        return;
+    };
+    server.fresh_db("dump_hidden");
+    server.run_sql(
+        "dump_hidden",
+        "CREATE TABLE t (x INT); INSERT INTO t VALUES (1);
+         DELIMITER ;;
+         CREATE DEFINER=`root`@`localhost` PROCEDURE `secret proc`() BEGIN SELECT 1; END;;
+         DELIMITER ;",
+    );
+    let mut admin = server.admin();
+    admin.query_drop("DROP USER IF EXISTS 'dumper'@'%'").unwrap();
+    admin
+        .query_drop("CREATE USER 'dumper'@'%' IDENTIFIED BY 'dump-pw'")
+        .unwrap();
+    admin
+        .query_drop("GRANT ALL PRIVILEGES ON `dump_hidden`.* TO 'dumper'@'%'")
+        .unwrap();
+    let mut settings = server.tcp_settings("dump_hidden");
+    settings.user = Some("dumper".into());
+    settings.password = Some(Secret::new("dump-pw"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hidden.gz");
+    let mut conn = connect(&settings).unwrap();
+    let err = dump_database(&mut conn, &out, &Silent, &Cancel::new()).unwrap_err();
+    assert!(
+        matches!(&err, DumpError::HiddenDefinition { kind: "procedure", name } if name == "secret proc"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("'secret proc'"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
