@@ -78,6 +78,7 @@ pub struct BackupArgs {
     /// The environment (default: the first watched environment).
     #[arg(long)]
     pub env: Option<String>,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
@@ -96,6 +97,7 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
     /// List the backups a restore can use, newest first.
@@ -123,6 +125,7 @@ pub struct FailbackArgs {
     /// The second confirmation: yes, production is to be replaced.
     #[arg(long)]
     pub to_production: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
     /// List the backups the return to production can use.
@@ -140,6 +143,7 @@ pub struct VerifyArgs {
     /// Read the files again even if history already holds their verdict.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
@@ -149,11 +153,13 @@ pub struct CopyArgs {
     /// A folder holding the pair to copy (default: the first watched folder).
     #[arg(long, value_name = "FOLDER")]
     pub from: Option<PathBuf>,
+    /// Copy this environment's latest backup (default: the first watched folder).
     #[arg(long, conflicts_with = "from")]
     pub env: Option<String>,
     /// Copy here instead of the configured destinations.
     #[arg(long, value_name = "DIR")]
     pub to: Option<PathBuf>,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
@@ -163,6 +169,7 @@ pub struct CopiesArgs {
     /// Re-read every copy and compare it with its SHA256SUMS.
     #[arg(long)]
     pub check: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
@@ -208,6 +215,7 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
     /// How many events to show.
@@ -342,6 +350,7 @@ pub struct ParityArgs {
     /// Compare with this recorded code-manifest.txt instead.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
@@ -889,28 +898,33 @@ pub struct DbImportArgs {
     /// Connections inserting rows in parallel (1: everything in dump order on one connection).
     #[arg(long, default_value_t = 2)]
     pub connections: usize,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DbDropAllArgs {
+    /// The environment whose database is emptied.
     #[arg(long)]
     pub env: String,
     /// Confirm: everything in the database is dropped.
     #[arg(long)]
     pub yes: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DbDumpArgs {
+    /// The environment whose database is dumped.
     #[arg(long)]
     pub env: String,
     /// The .gz file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE.gz")]
     pub output: PathBuf,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }
