@@ -22,6 +22,20 @@ use crate::status;
 /// Exit code for "unknown" and configuration errors.
 pub const EXIT_UNKNOWN: u8 = 3;
 
+/// An error and its causes for people, each said once: the library's errors already quote their cause in
+/// their own message (with what to do after it), so anyhow's `{:#}` would print that cause twice.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "secours",
@@ -450,14 +464,14 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
                     Some(config::ConfigError::Invalid { problems, .. }) => problems.clone(),
                     _ => vec![config::Problem {
                         key: "(file)".to_owned(),
-                        message: format!("{e:#}"),
+                        message: error_text(&e),
                     }],
                 };
                 print_json(&serde_json::json!({
                     "ok": false, "config": locations.config, "problems": problems,
                 }))?;
             } else {
-                eprintln!("{e:#}");
+                eprintln!("{}", error_text(&e));
             }
             return Ok(EXIT_UNKNOWN);
         }
@@ -818,7 +832,7 @@ fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
 fn menu_command(locations: Locations, json: bool) -> Result<u8> {
     let session = match Context::load(locations.clone()) {
         Ok(ctx) => crate::app::Session::new(ctx),
-        Err(e) => crate::app::Session::broken(locations, format!("{e:#}")),
+        Err(e) => crate::app::Session::broken(locations, error_text(&e)),
     };
     let now = Timestamp::now();
     let input = session.snapshot(now);
@@ -1018,7 +1032,7 @@ fn db_drop_all_command(ctx: &Context, args: &DbDropAllArgs) -> Result<u8> {
             Ok(0)
         }
         Err(e) => {
-            eprintln!("secours: {e:#}");
+            eprintln!("secours: {}", error_text(&e));
             Ok(EXIT_UNKNOWN)
         }
     }

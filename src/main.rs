@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match secours::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("secours: {e:#}");
+            eprintln!("secours: {}", secours::cli::error_text(&e));
             ExitCode::from(secours::cli::EXIT_UNKNOWN)
         }
     }

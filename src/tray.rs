@@ -98,8 +98,9 @@ pub fn run(session: Session) -> Result<u8> {
             // The tray must be created once the loop runs (macOS), on the loop's thread (GTK).
             Event::NewEvents(StartCause::Init) => {
                 if let Err(e) = ui.create_tray() {
-                    log::error!("cannot show the menu-bar icon: {e:#}");
-                    eprintln!("secours: cannot show the menu-bar icon: {e:#}");
+                    let e = crate::cli::error_text(&e);
+                    log::error!("cannot show the menu-bar icon: {e}");
+                    eprintln!("secours: cannot show the menu-bar icon: {e}");
                     *control_flow = ControlFlow::ExitWithCode(crate::cli::EXIT_UNKNOWN.into());
                 }
             }
@@ -165,7 +166,7 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
                 }
                 Err(e) => crate::notifications::send(&crate::notifications::Note {
                     title: "Secours".to_owned(),
-                    body: format!("{e:#}"),
+                    body: e.to_string(),
                 }),
             }
         }
@@ -249,7 +250,7 @@ impl Ui {
                             log::warn!("cannot change the icon: {e}");
                         }
                     }
-                    Err(e) => log::warn!("{e:#}"),
+                    Err(e) => log::warn!("{}", crate::cli::error_text(&e)),
                 }
                 self.icon = Some(icon);
             }

@@ -113,6 +113,27 @@ fn broken_config_is_unknown_and_named() {
     assert!(err.contains("'bientôt' is not a duration"), "{err}");
 }
 
+// Guards: a missing configuration is exit 3 and its cause is said once. The library's message already
+// quotes the system's reason; printing the error chain repeated it after the advice.
+#[test]
+fn missing_config_is_unknown_and_its_cause_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = secours(tmp.path())
+        .arg("--config")
+        .arg(tmp.path().join("absent.toml"))
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("absent.toml") && err.contains("secours config --init"),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    assert!(err.trim_end().ends_with("to create one."), "{err}");
+}
+
 #[test]
 fn human_output_speaks_french() {
     let (tmp, dir) = demo();
