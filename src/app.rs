@@ -481,7 +481,7 @@ impl Session {
                         cancel,
                     ) {
                         Ok(o) => s.restored_note(&o),
-                        Err(e) => e.to_string(),
+                        Err(e) => crate::restore::command::failure_text(&e, s.lang),
                     };
                     Some(note(body))
                 });
@@ -495,7 +495,7 @@ impl Session {
                         progress,
                     ) {
                         Ok(r) => crate::i18n::fill(s.lang.restore().rolled_back_done, &[("target", &r.target)]),
-                        Err(e) => e.to_string(),
+                        Err(e) => crate::restore::command::failure_text(&e, s.lang),
                     };
                     Some(note(body))
                 });
@@ -550,7 +550,7 @@ impl Session {
             let request = command::request(&env, kind, pair, target);
             let mut plan = match transaction::plan(&request, progress, cancel) {
                 Ok(p) => p,
-                Err(e) => return Some(note(e.to_string())),
+                Err(e) => return Some(note(command::failure_text(&e, s.lang))),
             };
             plan.warnings
                 .extend(command::parity_warning(&s.config, progress, cancel));
@@ -585,7 +585,7 @@ impl Session {
         self.spawn(op, move |s, progress, cancel| {
             let body = match crate::restore::transaction::run(&request, progress, cancel) {
                 Ok(o) => s.restored_note(&o),
-                Err(e) => e.to_string(),
+                Err(e) => crate::restore::command::failure_text(&e, s.lang),
             };
             Some(note(body))
         });

@@ -50,10 +50,36 @@ fn report_error(env: &Env, json: bool, e: &RestoreError) -> u8 {
     if json {
         print_json(&serde_json::json!({ "ok": false, "error": e.to_string(), "exit_code": e.exit_code() }));
     } else {
-        eprintln!("secours: {e}");
+        eprintln!("secours: {}", failure_text(e, env.lang));
     }
-    let _ = env;
     e.exit_code()
+}
+
+/// A failed restore for people (terminal and notification): first, in their language, the state the
+/// target is in and what to do; then the library's message with the technical detail.
+pub fn failure_text(e: &RestoreError, lang: Lang) -> String {
+    let t = lang.restore();
+    let headline = match e {
+        RestoreError::Refused(_) | RestoreError::Journal { .. } | RestoreError::NothingUnfinished => {
+            t.failed_refused.to_owned()
+        }
+        RestoreError::RolledBack { step, target, .. } => {
+            fill(t.failed_rolled_back, &[("step", step), ("target", target)])
+        }
+        RestoreError::Cancelled { target, .. } => fill(t.failed_cancelled, &[("target", target)]),
+        RestoreError::RollbackFailed { step, target, .. } => {
+            fill(t.failed_rollback_failed, &[("step", step), ("target", target)])
+        }
+        RestoreError::Unfinished { target, .. } => fill(t.failed_unfinished, &[("target", target)]),
+        RestoreError::Busy { .. } => t.failed_busy.to_owned(),
+        RestoreError::Env(_) => t.failed_other.to_owned(),
+    };
+    let detail = fill(t.detail, &[("text", &e.to_string())]);
+    if headline.is_empty() {
+        detail
+    } else {
+        format!("{headline}\n{detail}")
+    }
 }
 
 /// Runs `secours restore` (`kind` Restore) or `secours failback` (`kind` Failback).
@@ -336,4 +362,65 @@ pub fn done_text(o: &transaction::Outcome, lang: Lang) -> String {
         text.push_str(&fill(t.warning, &[("text", w)]));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rolled_back() -> RestoreError {
+        RestoreError::RolledBack {
+            step: "database".to_owned(),
+            cause: "statement 12 failed".to_owned(),
+            target: "secours".to_owned(),
+            advice: "Check the dump.".to_owned(),
+        }
+    }
+
+    // Guards: a French user learns first, in French, that the standby is as before (or may be mixed, and
+    // what to choose in the menu); the English detail follows for whoever helps them.
+    #[test]
+    fn a_failure_says_the_targets_state_in_the_users_language_then_the_detail() {
+        let e = rolled_back();
+        let fr = failure_text(&e, Lang::Fr);
+        let (headline, detail) = fr.split_once('\n').unwrap();
+        assert!(
+            headline.contains("« database »") && headline.contains("« secours » a été remis"),
+            "{fr}"
+        );
+        assert_eq!(detail, format!("Détail : {e}"));
+
+        let mixed = RestoreError::RollbackFailed {
+            step: "swap".to_owned(),
+            cause: "rename failed".to_owned(),
+            rollback: "disk gone".to_owned(),
+            target: "secours".to_owned(),
+        };
+        let fr = failure_text(&mixed, Lang::Fr);
+        assert!(
+            fr.contains("en partie") && fr.contains("Annuler la restauration interrompue"),
+            "{fr}"
+        );
+        assert!(fr.contains("restore --rollback"), "{fr}");
+
+        // English: the library's message already says the state and the action.
+        assert_eq!(failure_text(&e, Lang::En), e.to_string());
+        assert_eq!(failure_text(&mixed, Lang::En), mixed.to_string());
+    }
+
+    // Guards: the French headline names the menu items by their real labels.
+    #[test]
+    fn the_headlines_name_the_menus_items() {
+        let t = Lang::Fr.t();
+        let r = Lang::Fr.restore();
+        assert!(
+            r.failed_rollback_failed
+                .contains(t.menu_rollback.split(" (").next().unwrap())
+        );
+        assert!(r.failed_unfinished.contains(t.menu_resume));
+        assert!(
+            r.failed_unfinished
+                .contains(t.menu_rollback.split(" (").next().unwrap())
+        );
+    }
 }
