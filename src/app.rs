@@ -376,7 +376,7 @@ impl Session {
                                 t.verify_bad.to_owned()
                             }
                         }
-                        Err(e) => e.to_string(),
+                        Err(e) => t.failure(t.verify_cannot, &e.to_string()),
                     };
                     Some(Note {
                         title: "Secours".to_owned(),
@@ -393,10 +393,10 @@ impl Session {
                         operations::copy_to(&s.config, &pair, &dests, history.as_ref(), progress, cancel)
                     }) {
                         Ok(results) => match results.iter().find_map(|r| r.error.clone()) {
-                            Some(e) => e,
+                            Some(e) => s.lang.t().failure(s.lang.t().copy_failed, &e),
                             None => s.lang.t().copy_done.to_owned(),
                         },
-                        Err(e) => e.to_string(),
+                        Err(e) => s.lang.t().failure(s.lang.t().copy_failed, &e.to_string()),
                     };
                     Some(Note {
                         title: "Secours".to_owned(),
@@ -466,7 +466,7 @@ impl Session {
                                 ("size", &s.lang.t().bytes(b.db_bytes + b.media_bytes)),
                             ],
                         ),
-                        Err(e) => e.to_string(),
+                        Err(e) => s.lang.t().failure(s.lang.t().backup_failed, &e.to_string()),
                     };
                     Some(note(body))
                 });

@@ -89,6 +89,8 @@ pub struct Texts {
     pub demo_no_display: &'static str,
     pub app_not_yet: &'static str,
     pub copy_done: &'static str,
+    /// A safe copy that failed: the earlier copies are untouched (the detail follows).
+    pub copy_failed: &'static str,
     pub copy_line: &'static str,
     pub copy_none: &'static str,
     pub copy_problem: &'static str,
@@ -124,6 +126,11 @@ pub struct Texts {
     pub menu_failback: &'static str,
     pub menu_backup_now: &'static str,
     pub backup_done: &'static str,
+    pub backup_failed: &'static str,
+    /// No backup pair could be read for the verification asked from the menu.
+    pub verify_cannot: &'static str,
+    /// What follows a headline: the library's message, which names the file, step or value.
+    pub detail: &'static str,
     pub menu_open: &'static str,
     pub menu_show_backups: &'static str,
     pub menu_history: &'static str,
@@ -192,6 +199,7 @@ pub static FR: Texts = Texts {
     demo_no_display: "Pas d’écran disponible : voici l’état des sauvegardes à la place de l’icône.",
     app_not_yet: "L’icône de barre de menus arrive dans une prochaine version ; voici l’état des sauvegardes.",
     copy_done: "La sauvegarde est copiée en lieu sûr et vérifiée.",
+    copy_failed: "La copie de sécurité a échoué ; les copies déjà faites sont intactes.",
     copy_line: "Copie de sécurité sur {dest} : il y a {age}",
     copy_none: "Copie de sécurité sur {dest} : aucune",
     copy_problem: "Copie de sécurité sur {dest} : {problem}",
@@ -227,6 +235,9 @@ pub static FR: Texts = Texts {
     menu_failback: "Revenir en production…",
     menu_backup_now: "Sauvegarder maintenant",
     backup_done: "Sauvegarde de « {env} » faite ({size}).",
+    backup_failed: "La sauvegarde n'a pas pu être faite ; les fichiers de la sauvegarde précédente sont intacts.",
+    verify_cannot: "Impossible de vérifier la sauvegarde.",
+    detail: "Détail : {text}",
     menu_open: "Ouvrir {target} dans le navigateur",
     menu_show_backups: "Afficher les sauvegardes dans le Finder",
     menu_history: "Historique…",
@@ -295,6 +306,7 @@ pub static EN: Texts = Texts {
     demo_no_display: "No display available: here is the backup status instead of the icon.",
     app_not_yet: "The menu-bar icon comes in a later version; here is the backup status.",
     copy_done: "The backup is copied to the safe place and checked.",
+    copy_failed: "The safe copy failed; the copies made before are intact.",
     copy_line: "Safe copy on {dest}: {age} ago",
     copy_none: "Safe copy on {dest}: none yet",
     copy_problem: "Safe copy on {dest}: {problem}",
@@ -330,6 +342,9 @@ pub static EN: Texts = Texts {
     menu_failback: "Return to production…",
     menu_backup_now: "Back up now",
     backup_done: "Backup of '{env}' done ({size}).",
+    backup_failed: "The backup could not be made; the previous backup's files are intact.",
+    verify_cannot: "The backup cannot be verified.",
+    detail: "{text}",
     menu_open: "Open {target} in the browser",
     menu_show_backups: "Show backups in Finder",
     menu_history: "History…",
@@ -353,6 +368,17 @@ pub static EN: Texts = Texts {
 };
 
 impl Texts {
+    /// A failure for people: `headline` (the state things are in and what to do, in this language; may be
+    /// empty) and then `detail`, the library's message naming the file, step or value.
+    pub fn failure(&self, headline: &str, detail: &str) -> String {
+        let detail = fill(self.detail, &[("text", detail)]);
+        if headline.is_empty() {
+            detail
+        } else {
+            format!("{headline}\n{detail}")
+        }
+    }
+
     /// The word for a state.
     pub fn state(&self, s: State) -> &'static str {
         match s {
@@ -438,7 +464,6 @@ pub struct RestoreTexts {
     pub failed_unfinished: &'static str,
     pub failed_busy: &'static str,
     pub failed_other: &'static str,
-    pub detail: &'static str,
     pub sources_header: &'static str,
     pub sources_none: &'static str,
     pub verified: &'static str,
@@ -477,7 +502,6 @@ pub static FR_RESTORE: RestoreTexts = RestoreTexts {
     failed_unfinished: "Une restauration de « {target} » n'est pas terminée. Choisissez dans le menu « Terminer la restauration interrompue » ou « Annuler la restauration interrompue » (ou : secours restore --resume / --rollback).",
     failed_busy: "Une autre restauration est en cours : attendez qu'elle se termine.",
     failed_other: "La restauration n'a pas pu se faire.",
-    detail: "Détail : {text}",
     sources_header: "Sauvegardes disponibles (la plus récente d'abord) :",
     sources_none: "Aucune sauvegarde complète trouvée.",
     verified: "vérifiée",
@@ -516,7 +540,6 @@ pub static EN_RESTORE: RestoreTexts = RestoreTexts {
     failed_unfinished: "",
     failed_busy: "",
     failed_other: "",
-    detail: "{text}",
     sources_header: "Available backups (newest first):",
     sources_none: "No complete backup found.",
     verified: "verified",
@@ -548,6 +571,16 @@ mod tests {
         assert_eq!(Lang::from_locale("fr-FR"), Lang::Fr);
         assert_eq!(Lang::from_locale("de_CH"), Lang::En);
         assert_eq!(Lang::choose(LanguageSetting::Fr), Lang::Fr);
+    }
+
+    // Guards: a failure starts with what it means for the user, in their language, and keeps the detail.
+    #[test]
+    fn a_failure_is_a_headline_then_the_detail() {
+        assert_eq!(
+            FR.failure(FR.copy_failed, "no space left on '/Volumes/Copies'"),
+            "La copie de sécurité a échoué ; les copies déjà faites sont intactes.\nDétail : no space left on '/Volumes/Copies'"
+        );
+        assert_eq!(EN.failure("", "cannot read 'x'"), "cannot read 'x'");
     }
 
     #[test]

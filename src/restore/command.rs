@@ -74,12 +74,7 @@ pub fn failure_text(e: &RestoreError, lang: Lang) -> String {
         RestoreError::Busy { .. } => t.failed_busy.to_owned(),
         RestoreError::Env(_) => t.failed_other.to_owned(),
     };
-    let detail = fill(t.detail, &[("text", &e.to_string())]);
-    if headline.is_empty() {
-        detail
-    } else {
-        format!("{headline}\n{detail}")
-    }
+    lang.t().failure(&headline, &e.to_string())
 }
 
 /// Runs `secours restore` (`kind` Restore) or `secours failback` (`kind` Failback).
