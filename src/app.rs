@@ -46,6 +46,8 @@ pub struct Session {
     pub time_machine: Arc<Mutex<Option<TmReading>>>,
     /// Set when the menu opens: the next snapshot reads Time Machine whatever the cache says.
     pub time_machine_now: Arc<std::sync::atomic::AtomicBool>,
+    /// When the history was last pruned (once a day is plenty).
+    pub pruned_at: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// One reading of Time Machine and what it was read for.
@@ -94,6 +96,7 @@ impl Session {
             ask: Arc::default(),
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
+            pruned_at: Arc::default(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Session {
             ask: Arc::default(),
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
+            pruned_at: Arc::default(),
         }
     }
 
@@ -215,6 +219,7 @@ impl Session {
                 target.database().ok().as_ref(),
             );
         }
+        self.prune_history_daily();
         let Some(source) = input.status.as_ref().and_then(|s| s.sources.first()) else {
             return;
         };
@@ -256,6 +261,23 @@ impl Session {
         {
             log::info!("verified backup not yet copied: copying it to the safe places");
             self.perform(&Action::CopyNow, input);
+        }
+    }
+
+    /// Keeps the history small over the years ([`History::prune`]): at start, then once a day.
+    fn prune_history_daily(&self) {
+        const EVERY: std::time::Duration = std::time::Duration::from_secs(86_400);
+        let Ok(mut last) = self.pruned_at.lock() else {
+            return;
+        };
+        if last.is_some_and(|at| at.elapsed() < EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        match History::open(&self.locations.history()).and_then(|h| h.prune(Timestamp::now())) {
+            Ok(p) if p != crate::history::Pruned::default() => log::info!("history pruned: {p:?}"),
+            Ok(_) => {}
+            Err(e) => log::warn!("{e}"),
         }
     }
 

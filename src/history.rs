@@ -36,6 +36,26 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// An unchanged observation is stored again after this long, so the history shows the watcher was alive.
 pub const OBSERVATION_HEARTBEAT: Duration = Duration::from_secs(3600);
 
+/// How long [`History::prune`] keeps verification verdicts: long enough for every pair a restore may still
+/// use without reading it again (the hourly pairs, rotated safe copies); an older one is simply verified
+/// again when asked for.
+pub const KEEP_VERIFICATIONS: Duration = Duration::from_secs(90 * 86_400);
+
+/// How long [`History::prune`] keeps the routine records (observations, sent notifications, safe-copy
+/// operations): over a year, so `secours history` can still answer "what happened last year at this time".
+/// Restores, returns to production and drills (the proof of rehearsals) and state changes stay for ever:
+/// they are few.
+pub const KEEP_ROUTINE: Duration = Duration::from_secs(400 * 86_400);
+
+/// What [`History::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    pub verifications: usize,
+    pub observations: usize,
+    pub notifications: usize,
+    pub operations: usize,
+}
+
 /// The phases a journal step may be in.
 pub const STEP_PHASES: &[&str] = &["start", "done", "failed"];
 
@@ -897,6 +917,30 @@ impl History {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))
     }
 
+    // ----- upkeep -----
+
+    /// Removes what only served recent questions ([`KEEP_VERIFICATIONS`], [`KEEP_ROUTINE`]), so a history
+    /// written every hour for years stays small (about 1.5 KB per hour otherwise). Unfinished operations
+    /// are never touched: a crash's recovery needs them.
+    pub fn prune(&self, now: Timestamp) -> Result<Pruned, HistoryError> {
+        const STEP: &str = "removing old history";
+        let before = |keep: Duration| seconds(now).saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
+        let tx = self.immediate(STEP)?;
+        let delete = |sql: &str, keep: Duration| tx.execute(sql, [before(keep)]).map_err(self.err(STEP));
+        let pruned = Pruned {
+            verifications: delete("DELETE FROM verifications WHERE at < ?1", KEEP_VERIFICATIONS)?,
+            observations: delete("DELETE FROM observations WHERE at < ?1", KEEP_ROUTINE)?,
+            notifications: delete("DELETE FROM notifications WHERE at < ?1", KEEP_ROUTINE)?,
+            // Their journal steps go with them (ON DELETE CASCADE).
+            operations: delete(
+                "DELETE FROM operations WHERE kind = 'copy' AND finished_at IS NOT NULL AND finished_at < ?1",
+                KEEP_ROUTINE,
+            )?,
+        };
+        tx.commit().map_err(self.err(STEP))?;
+        Ok(pruned)
+    }
+
     // ----- notifications -----
 
     /// Records that the alert `key` was sent at `at`.
@@ -1113,6 +1157,63 @@ mod tests {
             mtime_ns,
             inode: u64::MAX - 7,
         }
+    }
+
+    // Guards: years of hourly records do not pile up, while what a restore, a drill count or a crash
+    // recovery needs stays.
+    #[test]
+    fn prune_removes_old_routine_records_only() {
+        let h = History::open_in_memory().unwrap();
+        let day = 86_400;
+        let now = t(1000 * day);
+        let old = |days: i64| t(1000 * day - days * day);
+        h.record_verification(&key(1), "ok", "{}", old(100)).unwrap();
+        h.record_verification(&key(2), "ok", "{}", old(10)).unwrap();
+        let mut o = obs(0, "fresh", 1, 1);
+        o.at = old(500);
+        h.record_observation(&o).unwrap();
+        o.at = old(1);
+        o.state = "late".to_owned();
+        h.record_observation(&o).unwrap();
+        h.record_notification("stale", old(500)).unwrap();
+        h.record_notification("stale", old(2)).unwrap();
+        let copy = h.begin_operation("copy", "{}", old(500)).unwrap();
+        h.journal_step(copy, "copy", "start", "{}", old(500)).unwrap();
+        h.finish_operation(copy, "ok", "{}", old(500)).unwrap();
+        let restore = h.begin_operation("restore", "{}", old(600)).unwrap();
+        h.finish_operation(restore, "ok", "{}", old(600)).unwrap();
+        let unfinished = h.begin_operation("copy", "{}", old(700)).unwrap();
+        h.record_state("prod", "late", old(800)).unwrap();
+
+        let pruned = h.prune(now).unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                verifications: 1,
+                observations: 1,
+                notifications: 1,
+                operations: 1,
+            }
+        );
+        assert!(h.verification(&key(1)).unwrap().is_none());
+        assert!(h.verification(&key(2)).unwrap().is_some());
+        assert_eq!(h.last_notification("stale").unwrap(), Some(old(2)));
+        let steps: i64 = h
+            .conn
+            .query_row("SELECT COUNT(*) FROM journal_steps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(steps, 0, "the copy's journal went with it");
+        let left: Vec<i64> = h
+            .conn
+            .prepare("SELECT id FROM operations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(left, vec![restore.0, unfinished.0]);
+        assert_eq!(h.last_state("prod").unwrap().unwrap().0, "late");
+        assert_eq!(h.prune(now).unwrap(), Pruned::default(), "a second prune finds nothing");
     }
 
     // Guards: a file written by the first release (schema v1) keeps its data when a newer build opens it.
