@@ -498,11 +498,11 @@ impl History {
 
     /// Puts the file in WAL mode (persistent: done once per file) and returns the journal mode now in force.
     ///
-    /// The switch needs an exclusive lock, and SQLite takes it without calling the busy handler (the
-    /// connection already holds a shared lock, and waiting there could deadlock), so a second process opening
-    /// a new file at the same moment gets "database is locked" at once. Regression guarded by
-    /// `tests/history_concurrency.rs::processes_write_at_once`: the switch is retried here, within
-    /// [`BUSY_TIMEOUT`] like every other lock wait.
+    /// The switch reads the file, then needs its write lock; when another connection holds that lock,
+    /// SQLite answers "database is locked" at once instead of calling the busy handler (a reader waiting for
+    /// a writer could deadlock), so a second process opening a new file at the same moment failed. Guarded
+    /// by `tests/history_concurrency.rs` (`opening_a_new_file_waits_for_a_writer_before_switching_to_wal`,
+    /// `processes_write_at_once`): the switch is retried here, within [`BUSY_TIMEOUT`] like any lock wait.
     fn switch_to_wal(&self) -> Result<String, HistoryError> {
         const STEP: &str = "switching to WAL mode";
         let current: String = self

@@ -60,9 +60,8 @@ fn report_error(env: &Env, json: bool, e: &RestoreError) -> u8 {
 pub fn failure_text(e: &RestoreError, lang: Lang) -> String {
     let t = lang.restore();
     let headline = match e {
-        RestoreError::Refused(_) | RestoreError::Journal { .. } | RestoreError::NothingUnfinished => {
-            t.failed_refused.to_owned()
-        }
+        RestoreError::Refused(_) | RestoreError::Journal { .. } => t.failed_refused.to_owned(),
+        RestoreError::NothingUnfinished => t.failed_nothing_unfinished.to_owned(),
         RestoreError::RolledBack { step, target, .. } => {
             fill(t.failed_rolled_back, &[("step", step), ("target", target)])
         }
