@@ -353,11 +353,12 @@ impl Session {
         let session = self.clone();
         let spawned = std::thread::Builder::new().name("secours-work".into()).spawn(move || {
             let running = session.running.clone();
+            let lang = session.lang;
             let progress = move |u: Update| {
                 if let (Ok(mut r), Some(pct)) = (running.lock(), u.percent())
                     && let Some(run) = r.as_mut()
                 {
-                    let label = u.step.trim_start_matches("verify-").to_owned();
+                    let label = lang.t().part(u.step).to_owned();
                     match run.parts.iter_mut().find(|(n, _)| *n == label) {
                         Some(part) => part.1 = pct,
                         None => run.parts.push((label, pct)),
