@@ -871,6 +871,11 @@ fn run_job(conn: &mut Conn, job: &Job, session: &SessionLog, applied: &mut usize
 /// the server to decode (see [`to_parameterized`]). Otherwise, and when that form does not apply, as a
 /// plain query.
 fn send_insert(conn: &mut Conn, stmt: &Statement) -> Result<(), mysql::Error> {
+    // Most INSERTs are text: checked once and sent as they are (`to_parameterized` would check them
+    // again only to say there is nothing to do, a second pass over every byte).
+    if let Ok(text) = std::str::from_utf8(&stmt.bytes) {
+        return conn.query_drop(text);
+    }
     if let Some(p) = to_parameterized(&stmt.bytes) {
         match conn.prep(&p.text) {
             Ok(prepared) => {

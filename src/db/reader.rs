@@ -281,7 +281,7 @@ impl<R: Read> DumpReader<R> {
 
     /// The 1-based line of `buf[p]` (`p` never goes backwards between compactions).
     fn line_at(&mut self, p: usize) -> u64 {
-        let newlines = self.buf[self.line_pos..p].iter().filter(|&&b| b == b'\n').count();
+        let newlines = count_newlines(&self.buf[self.line_pos..p]);
         self.line += newlines as u64;
         self.line_pos = p;
         self.line
@@ -1249,8 +1249,53 @@ impl GzDumpReader {
     }
 }
 
+/// The number of `\n` in `bytes`. Every byte of a dump passes here once (for the line numbers of error
+/// messages), so it must not cost more than the scan itself: sums kept in 64 one-byte lanes over blocks of
+/// at most 255 × 64 bytes (no lane can overflow) compile to wide vector compares, where a plain
+/// `filter().count()` widens each byte to 64 bits and ran at about one byte per cycle (6 % of an import's
+/// CPU in a profile).
+fn count_newlines(bytes: &[u8]) -> usize {
+    const LANES: usize = 64;
+    let mut total = 0;
+    for block in bytes.chunks(255 * LANES) {
+        let mut lanes = [0u8; LANES];
+        let mut chunks = block.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for (lane, &b) in lanes.iter_mut().zip(chunk) {
+                *lane += u8::from(b == b'\n');
+            }
+        }
+        total += lanes.iter().map(|&n| usize::from(n)).sum::<usize>();
+        total += chunks.remainder().iter().filter(|&&b| b == b'\n').count();
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
+    // Guards the fast newline count (line numbers in error messages) against the obvious one, across
+    // block and lane edges.
+    #[test]
+    fn newlines_are_counted_exactly() {
+        let mut bytes = Vec::new();
+        for i in 0..40_000usize {
+            bytes.push(if i % 7 == 0 || i % 255 == 3 {
+                b'\n'
+            } else {
+                b'a' + (i % 26) as u8
+            });
+        }
+        for len in [0, 1, 63, 64, 65, 16_319, 16_320, 16_321, 40_000] {
+            let slice = &bytes[..len];
+            assert_eq!(
+                count_newlines(slice),
+                slice.iter().filter(|&&b| b == b'\n').count(),
+                "{len}"
+            );
+        }
+        assert_eq!(count_newlines(&[b'\n'; 20_000]), 20_000);
+    }
+
     use super::*;
     use StatementKind as K;
     use proptest::prelude::*;
