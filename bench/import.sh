@@ -10,6 +10,8 @@
 # A run on the quiet 2-core build machine (2026-11-25, MariaDB 10.11, release build, 141 MB gz / 252 MB SQL):
 #   gunzip | mariadb 15.4 s, myloader -t 2 8.1 s, secours db import (2 workers) 6.7 s, 1.14 CPU s, 40 MiB
 #   → secours / (gunzip | mariadb) = 0.43, secours / myloader = 0.82.
+# Another machine of the same kind (2026-11-26), after the client's CPU work: gunzip | mariadb 14.0 s,
+#   myloader -t 2 7.7 s, secours 5.9 s, 1.01 CPU s (0.80 s per 200 MB), 40 MiB → 0.42 and 0.77.
 set -euo pipefail
 
 SCALE=${SCALE:-1}
