@@ -8,7 +8,7 @@
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use super::{DbError, current_database, query_strings, quote_ident};
+use super::{DbError, current_database, query_strings, quote_ident, quote_str};
 
 /// How many objects [`drop_all`] dropped, or [`object_counts`] found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -115,7 +115,20 @@ const BATCH: usize = 100;
 /// The tables of the connection's current database (base tables, sequences: everything but views).
 pub fn table_names(conn: &mut Conn) -> Result<Vec<String>, DbError> {
     let database = current_database(conn, "list the tables")?;
-    Ok(list(conn, &database)?.tables)
+    tables_in(conn, &database)
+}
+
+/// The tables (anything but views: base tables, sequences, system-versioned) of database `schema`, by name.
+pub fn tables_in(conn: &mut Conn, schema: &str) -> Result<Vec<String>, DbError> {
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME",
+        quote_str(schema)
+    );
+    let rows = query_strings(conn, &sql, &format!("list the tables of '{schema}'"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
 }
 
 /// Drops every view, table, procedure, function and event of the connection's current database.

@@ -28,7 +28,7 @@ use mysql::Conn;
 use mysql::prelude::Queryable;
 
 use crate::db::connect::{ConnectError, connect};
-use crate::db::drop_all::{drop_all, drop_definitions, table_names};
+use crate::db::drop_all::{drop_all, drop_definitions, table_names, tables_in};
 use crate::db::dumper::{DumpError, dump_definitions};
 use crate::db::importer::{ImportError, ImportOptions, import_dump};
 use crate::db::{DbError, current_database, query_strings, quote_ident, quote_str};
@@ -111,19 +111,6 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
 fn is_denied(e: &mysql::Error) -> bool {
     // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR
     matches!(e, mysql::Error::MySqlError(e) if matches!(e.code, 1044 | 1045 | 1142 | 1227))
-}
-
-/// Tables (anything but views) of database `schema`.
-fn tables_of(conn: &mut Conn, schema: &str) -> Result<Vec<String>, DbError> {
-    let sql = format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME",
-        quote_str(schema)
-    );
-    let rows = query_strings(conn, &sql, &format!("list the tables of '{schema}'"))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
-        .collect())
 }
 
 fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
@@ -210,7 +197,7 @@ pub fn set_aside(
         }
         .into());
     }
-    if tables_of(&mut conn, &schema)?.len() < count || count == 0 {
+    if tables_in(&mut conn, &schema)?.len() < count || count == 0 {
         // Triggers cannot move to another database with their table; they are in the definitions.
         drop_definitions(&mut conn)?;
         let names = table_names(&mut conn)?;
@@ -229,7 +216,7 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
     let database = current_database(&mut conn, "put the database back")?;
     let exists = schema_exists(&mut conn, &schema)?;
     let aside = if exists {
-        tables_of(&mut conn, &schema)?
+        tables_in(&mut conn, &schema)?
     } else {
         Vec::new()
     };
