@@ -222,17 +222,7 @@ fn server_info_reports_version_and_privileges() {
     assert!(info.has_super_or_set_user, "{info:?}");
 
     // A user limited to one database cannot set other definers.
-    let mut admin = server.admin();
-    admin.query_drop("DROP USER IF EXISTS 'limited'@'%'").unwrap();
-    admin
-        .query_drop("CREATE USER 'limited'@'%' IDENTIFIED BY 'lim-pw'")
-        .unwrap();
-    admin
-        .query_drop("GRANT ALL PRIVILEGES ON `info_db`.* TO 'limited'@'%'")
-        .unwrap();
-    let mut settings = server.tcp_settings("info_db");
-    settings.user = Some("limited".into());
-    settings.password = Some(Secret::new("lim-pw"));
+    let settings = server.user_limited_to("info_db", "limited", "lim-pw");
     let info = server_info(&mut connect(&settings).unwrap()).unwrap();
     assert!(!info.has_super_or_set_user, "{info:?}");
 }
@@ -382,17 +372,7 @@ fn dump_refuses_a_routine_it_cannot_read() {
          CREATE DEFINER=`root`@`localhost` PROCEDURE `secret proc`() BEGIN SELECT 1; END;;
          DELIMITER ;",
     );
-    let mut admin = server.admin();
-    admin.query_drop("DROP USER IF EXISTS 'dumper'@'%'").unwrap();
-    admin
-        .query_drop("CREATE USER 'dumper'@'%' IDENTIFIED BY 'dump-pw'")
-        .unwrap();
-    admin
-        .query_drop("GRANT ALL PRIVILEGES ON `dump_hidden`.* TO 'dumper'@'%'")
-        .unwrap();
-    let mut settings = server.tcp_settings("dump_hidden");
-    settings.user = Some("dumper".into());
-    settings.password = Some(Secret::new("dump-pw"));
+    let settings = server.user_limited_to("dump_hidden", "dumper", "dump-pw");
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hidden.gz");

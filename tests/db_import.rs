@@ -249,20 +249,8 @@ fn failed_preflight_drops_nothing() {
     assert_eq!(tables, Some(0), "the table created before the refusal was dropped");
 
     // Another user's DEFINER, imported by a user without SUPER / SET USER.
-    let settings = sentinel_db(server, "pf_def");
-    let mut admin = server.admin();
-    admin.query_drop("DROP USER IF EXISTS 'limited'@'%'").unwrap();
-    admin
-        .query_drop("CREATE USER 'limited'@'%' IDENTIFIED BY 'lim-pw'")
-        .unwrap();
-    admin
-        .query_drop("GRANT ALL PRIVILEGES ON `pf_def`.* TO 'limited'@'%'")
-        .unwrap();
-    let limited = DbSettings {
-        user: Some("limited".into()),
-        password: Some(Secret::new("lim-pw")),
-        ..settings
-    };
+    sentinel_db(server, "pf_def");
+    let limited = server.user_limited_to("pf_def", "limited", "lim-pw");
     let definer = dir.path().join("definer.gz");
     write_gz(
         &definer,

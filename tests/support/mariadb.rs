@@ -197,6 +197,27 @@ impl Server {
         self.tcp_settings(name)
     }
 
+    /// TCP settings for database `db` as `user` (created afresh, password `password`), who has every
+    /// privilege on that database and nothing else: no SUPER / SET USER, no other database.
+    pub fn user_limited_to(&self, db: &str, user: &str, password: &str) -> DbSettings {
+        let mut admin = self.admin();
+        admin.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'")).unwrap();
+        admin
+            .query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"))
+            .unwrap();
+        admin
+            .query_drop(format!(
+                "GRANT ALL PRIVILEGES ON {}.* TO '{user}'@'%'",
+                secours::db::quote_ident(db)
+            ))
+            .unwrap();
+        DbSettings {
+            user: Some(user.into()),
+            password: Some(Secret::new(password)),
+            ..self.tcp_settings(db)
+        }
+    }
+
     pub fn tcp_settings(&self, name: &str) -> DbSettings {
         DbSettings {
             host: Some("127.0.0.1".into()),
