@@ -39,7 +39,7 @@ use serde::Serialize;
 use super::DbError;
 use super::connect::{ConnectError, ServerInfo, connect, server_info};
 use super::drop_all::{DropSummary, drop_all, object_counts};
-use super::reader::{ReaderError, Statement, StatementKind, open_gz, to_parameterized};
+use super::reader::{Parameterized, ReaderError, Statement, StatementKind, open_gz, to_parameterized};
 use crate::dbphp::DbSettings;
 use crate::progress::{Cancel, Progress, Update};
 
@@ -866,18 +866,33 @@ fn run_job(conn: &mut Conn, job: &Job, session: &SessionLog, applied: &mut usize
     }
 }
 
-/// Sends one INSERT. When it holds string literals that are not UTF-8 (BLOBs), as a prepared statement
-/// whose parameters are those bytes, verbatim: half the bytes of hex literals on the wire, and nothing for
-/// the server to decode (see [`to_parameterized`]). Otherwise, and when that form does not apply, as a
-/// plain query.
-fn send_insert(conn: &mut Conn, stmt: &Statement) -> Result<(), mysql::Error> {
-    // Most INSERTs are text: checked once and sent as they are (`to_parameterized` would check them
-    // again only to say there is nothing to do, a second pass over every byte).
+/// How an INSERT travels.
+enum InsertForm<'a> {
+    /// UTF-8 (most INSERTs): the statement as it is.
+    Text(&'a str),
+    /// String literals that are not UTF-8 (BLOBs) as the parameters of a prepared statement, verbatim:
+    /// half the bytes of hex literals on the wire, and nothing for the server to decode (see
+    /// [`to_parameterized`]).
+    Prepared(Parameterized),
+    /// Neither applies (another introducer than `_binary`, too many literals): hex literals, via
+    /// [`Statement::to_query`].
+    Hex,
+}
+
+/// Chooses the form of an INSERT, checking its bytes for UTF-8 once (`to_parameterized` checks again
+/// only what it is given, which is then known not to be UTF-8 and fails at its first such byte).
+fn insert_form(stmt: &Statement) -> InsertForm<'_> {
     if let Ok(text) = std::str::from_utf8(&stmt.bytes) {
-        return conn.query_drop(text);
+        return InsertForm::Text(text);
     }
-    if let Some(p) = to_parameterized(&stmt.bytes) {
-        match conn.prep(&p.text) {
+    to_parameterized(&stmt.bytes).map_or(InsertForm::Hex, InsertForm::Prepared)
+}
+
+/// Sends one INSERT in its [`InsertForm`].
+fn send_insert(conn: &mut Conn, stmt: &Statement) -> Result<(), mysql::Error> {
+    match insert_form(stmt) {
+        InsertForm::Text(text) => return conn.query_drop(text),
+        InsertForm::Prepared(p) => match conn.prep(&p.text) {
             Ok(prepared) => {
                 let params = mysql::Params::Positional(p.params.into_iter().map(mysql::Value::Bytes).collect());
                 let result = conn.exec_drop(&prepared, params);
@@ -888,19 +903,22 @@ fn send_insert(conn: &mut Conn, stmt: &Statement) -> Result<(), mysql::Error> {
             // The crate read `:name` parameters into the text (only possible in a hand-made dump).
             Err(mysql::Error::DriverError(mysql::DriverError::MixedParams)) => {}
             Err(e) => return Err(e),
-        }
+        },
+        InsertForm::Hex => {}
     }
     conn.query_drop(stmt.to_query())
 }
 
 /// The size of what [`send_insert`] (or a plain query) puts in one packet for `stmt`.
 fn sent_len(stmt: &Statement) -> u64 {
-    match (stmt.kind, to_parameterized(&stmt.bytes)) {
-        (StatementKind::Insert, Some(p)) => {
-            // Each parameter: its bytes plus a length prefix of at most 9 bytes.
-            (p.text.len() + p.params.iter().map(|v| v.len() + 9).sum::<usize>()) as u64
-        }
-        _ => stmt.to_query().len() as u64,
+    if stmt.kind != StatementKind::Insert {
+        return stmt.to_query().len() as u64;
+    }
+    match insert_form(stmt) {
+        InsertForm::Text(text) => text.len() as u64,
+        // Each parameter: its bytes plus a length prefix of at most 9 bytes.
+        InsertForm::Prepared(p) => (p.text.len() + p.params.iter().map(|v| v.len() + 9).sum::<usize>()) as u64,
+        InsertForm::Hex => stmt.to_query().len() as u64,
     }
 }
 
