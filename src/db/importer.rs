@@ -211,6 +211,47 @@ impl DumpFacts {
         }
     }
 
+    /// Refuses what the statements seen so far make impossible for the importing user on this server;
+    /// else says whether DEFINERs are rewritten.
+    fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
+        // The query travels in one packet with a 1-byte command header.
+        if self.largest_bytes + 1 > info.max_allowed_packet {
+            return Err(ImportError::TooBig {
+                dump: dump.to_owned(),
+                number: self.largest_number,
+                line: self.largest_line,
+                table: self
+                    .largest_table
+                    .as_ref()
+                    .map(|t| format!(", table '{t}'"))
+                    .unwrap_or_default(),
+                size: self.largest_bytes,
+                max: info.max_allowed_packet,
+            });
+        }
+        if self.databases.len() > 1 {
+            return Err(ImportError::SeveralDatabases {
+                dump: dump.to_owned(),
+                names: quoted_list(&self.databases),
+            });
+        }
+        // CURRENT_USER() reads `user@host` without quotes, as the facts keep them.
+        let foreign: Vec<String> = self
+            .definers
+            .iter()
+            .filter(|d| **d != info.current_user)
+            .cloned()
+            .collect();
+        let rewrite = !info.has_super_or_set_user && !foreign.is_empty();
+        if rewrite && !options.rewrite_definers {
+            return Err(ImportError::ForeignDefiners {
+                definers: quoted_list(&foreign),
+                user: info.current_user.clone(),
+            });
+        }
+        Ok(rewrite)
+    }
+
     /// The facts of a whole dump, read once from `reader`.
     pub fn of_dump<R: std::io::Read>(reader: super::reader::DumpReader<R>) -> Result<DumpFacts, ReaderError> {
         let mut facts = DumpFacts::default();
@@ -323,49 +364,6 @@ pub fn import_dump(
 fn quoted_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|s| format!("'{s}'")).collect();
     quoted.join(", ")
-}
-
-impl DumpFacts {
-    /// Refuses what the statements seen so far make impossible for the importing user on this server;
-    /// else says whether DEFINERs are rewritten.
-    fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
-        // The query travels in one packet with a 1-byte command header.
-        if self.largest_bytes + 1 > info.max_allowed_packet {
-            return Err(ImportError::TooBig {
-                dump: dump.to_owned(),
-                number: self.largest_number,
-                line: self.largest_line,
-                table: self
-                    .largest_table
-                    .as_ref()
-                    .map(|t| format!(", table '{t}'"))
-                    .unwrap_or_default(),
-                size: self.largest_bytes,
-                max: info.max_allowed_packet,
-            });
-        }
-        if self.databases.len() > 1 {
-            return Err(ImportError::SeveralDatabases {
-                dump: dump.to_owned(),
-                names: quoted_list(&self.databases),
-            });
-        }
-        // CURRENT_USER() reads `user@host` without quotes, as the facts keep them.
-        let foreign: Vec<String> = self
-            .definers
-            .iter()
-            .filter(|d| **d != info.current_user)
-            .cloned()
-            .collect();
-        let rewrite = !info.has_super_or_set_user && !foreign.is_empty();
-        if rewrite && !options.rewrite_definers {
-            return Err(ImportError::ForeignDefiners {
-                definers: quoted_list(&foreign),
-                user: info.current_user.clone(),
-            });
-        }
-        Ok(rewrite)
-    }
 }
 
 /// The pre-scan: largest statement, foreign definers, databases named.
