@@ -970,10 +970,9 @@ fn db_import_command(ctx: &Context, args: &DbImportArgs) -> Result<u8> {
         replace: args.replace,
         rewrite_definers: args.rewrite_definers,
         connections: args.connections.max(1),
-        keep_existing: false,
-        prescan: true,
         // A dump verified before (by `secours verify`, the watcher or a restore) needs no pre-scan.
         known: open_history(&ctx.locations).and_then(|h| crate::operations::known_facts(&h, &args.dump)),
+        ..Default::default()
     };
     let bars = Bars::new(!args.json);
     match crate::db::importer::import_dump(&settings, &args.dump, &options, &bars, &crate::progress::Cancel::new()) {

@@ -233,12 +233,10 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
     let definitions = work.join(DEFINITIONS_FILE);
     if definitions.is_file() {
         let options = ImportOptions {
-            replace: false,
             rewrite_definers: true,
             connections: 1,
             keep_existing: true,
-            prescan: true,
-            known: None,
+            ..ImportOptions::default()
         };
         import_dump(
             settings,

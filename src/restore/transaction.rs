@@ -1203,11 +1203,10 @@ impl Forward<'_> {
             // The dump's objects may name prod's database user; on the target they belong to its own.
             rewrite_definers: true,
             connections: self.recorded.connections.max(1),
-            keep_existing: false,
             // The dump was verified, and a rollback undoes an import that stops half-way: its checks
             // run as it goes instead of in one more read of the dump first.
             prescan: false,
-            known: None,
+            ..ImportOptions::default()
         };
         let summary = import_dump(settings, &self.recorded.db_file, &options, &p, work).map_err(|e| {
             let cancelled = matches!(e, ImportError::Cancelled { .. });
@@ -1418,9 +1417,7 @@ fn undo(
             replace: true,
             rewrite_definers: true,
             connections: rec.connections.max(1),
-            keep_existing: false,
-            prescan: true,
-            known: None,
+            ..ImportOptions::default()
         };
         import_dump(&target_settings, &snapshot, &options, progress, &Cancel::new())
             .map_err(|e| format!("re-importing the safety copy '{}' failed: {e}", snapshot.display()))?;
