@@ -151,7 +151,7 @@ mod tests {
     fn a_second_process_is_refused_until_the_holder_dies() {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["instance::tests::lock_holder", "--exact", "--ignored", "--nocapture"])
+            .args(["instance::tests::lock_holder", "--exact", "--nocapture"])
             .env(HOLDER_ENV, dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -180,9 +180,9 @@ mod tests {
         );
     }
 
-    /// The child of the test above: takes the lock, says so, and holds it until killed.
+    /// Not a test of its own: the body of the child process started by the test above (takes the lock, says
+    /// so, and holds it until killed). Without its environment variable it does nothing.
     #[test]
-    #[ignore = "helper process started by a_second_process_is_refused_until_the_holder_dies"]
     fn lock_holder() {
         let Some(dir) = std::env::var_os(HOLDER_ENV) else {
             return;
