@@ -150,7 +150,7 @@ fn archive_media(env: &Environment, out: &Path, progress: &dyn Progress, cancel:
         path: out.to_owned(),
         source,
     };
-    let file = fs::File::create(out).map_err(err)?;
+    let file = crate::secret::create_private(out).map_err(err)?;
     let counting = Counting {
         inner: io::BufWriter::with_capacity(1 << 20, file),
         written: 0,

@@ -596,7 +596,8 @@ pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
             source,
         })?;
     }
-    std::fs::write(path, EXAMPLE).map_err(|source| ConfigError::Write {
+    // It will hold database passwords ([environments.X.database]): only its owner may read it.
+    crate::secret::write_private(path, EXAMPLE.as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_owned(),
         source,
     })

@@ -33,6 +33,7 @@ use jiff::Zoned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::inspect::{FileIdentity, describe_change};
 use crate::progress::{Cancel, Meter, Progress, Update};
 
 /// The manifest's file name.
@@ -55,6 +56,9 @@ pub struct CopyOptions {
     pub volumes_root: PathBuf,
     /// TEST ONLY: fail with an I/O error once this many bytes were written, to simulate a disk torn away.
     pub fail_after_bytes: Option<u64>,
+    /// The files as they were verified: a source that is not that file any more when it is opened, or that
+    /// changes while it is copied, is not copied (the copy would be called proven without being verified).
+    pub verified: Vec<(PathBuf, FileIdentity)>,
 }
 
 impl Default for CopyOptions {
@@ -62,6 +66,7 @@ impl Default for CopyOptions {
         CopyOptions {
             volumes_root: PathBuf::from("/Volumes"),
             fail_after_bytes: None,
+            verified: Vec::new(),
         }
     }
 }
@@ -169,6 +174,11 @@ pub enum CopyError {
     },
     #[error("the copy to '{dest}' was cancelled; nothing was kept. Start the copy again when ready.")]
     Cancelled { dest: PathBuf },
+    #[error(
+        "{reason}; it was not copied (a copy is only made of the file that was verified). Copy again: the new \
+         file will be verified first."
+    )]
+    Changed { path: PathBuf, reason: String },
 }
 
 fn dest_err(step: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CopyError + use<> {
@@ -553,7 +563,31 @@ fn copy_file(
         source,
     };
     let mut input = File::open(src).map_err(source_err)?;
-    let mut out = File::create_new(dst).map_err(dest_err("create", dst))?;
+    // The file opened must be the one verified, and stay so until its last byte is read.
+    let expected = options.verified.iter().find(|(p, _)| p == src).map(|(_, id)| *id);
+    let unchanged = |file: &File| -> Result<(), CopyError> {
+        let Some(expected) = &expected else { return Ok(()) };
+        let meta = file.metadata().map_err(|e| CopyError::Source {
+            path: src.to_path_buf(),
+            source: e,
+        })?;
+        describe_change(src, expected, &FileIdentity::of_metadata(&meta)).map_err(|reason| CopyError::Changed {
+            path: src.to_path_buf(),
+            reason,
+        })
+    };
+    unchanged(&input)?;
+    let watched = input.try_clone().map_err(source_err)?;
+    // The application's data: only its owner may read the copy.
+    let mut out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dst)
+    }
+    .map_err(dest_err("create", dst))?;
 
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(BUFFERS);
     let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
@@ -683,6 +717,7 @@ fn copy_file(
             .unwrap_or_else(|_| Err(io::Error::other("the read-back stopped unexpectedly")));
         write_result?;
         let hash = hash.ok_or_else(|| source_err(io::Error::other("the reader stopped unexpectedly")))?;
+        unchanged(&watched)?;
         match checked {
             Ok(Some(read_back)) => Ok((hash, read_back)),
             Ok(None) => Err(source_err(io::Error::other("the reader stopped unexpectedly"))),

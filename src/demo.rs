@@ -102,7 +102,7 @@ fn write_if_absent(path: &Path, content: &[u8]) -> Result<(), DemoError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).at(parent)?;
     }
-    fs::write(path, content).at(path)
+    crate::secret::write_private(path, content).at(path)
 }
 
 /// Writes `gestion.gz` and `media.taz` the way the hourly job does: to a temporary name, then renamed.

@@ -442,6 +442,31 @@ impl History {
         Ok(history)
     }
 
+    /// Makes every later commit durable before it returns: `synchronous = FULL`, and on macOS `fullfsync`
+    /// (a plain fsync there leaves the data in the disk's cache). For the restore's journal, whose rows
+    /// announce a step before it acts: a power cut must never lose the row of a step whose effect (a
+    /// `RENAME TABLE`, an import) the database server already made durable.
+    pub fn make_durable(&self) -> Result<(), HistoryError> {
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(self.err("setting the sync mode"))?;
+        if cfg!(target_os = "macos") {
+            for pragma in ["fullfsync", "checkpoint_fullfsync"] {
+                self.conn
+                    .pragma_update(None, pragma, true)
+                    .map_err(self.err("setting full sync"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether commits are made durable before they return (`synchronous` is FULL or EXTRA).
+    pub fn is_durable(&self) -> bool {
+        self.conn
+            .query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0))
+            .is_ok_and(|level| level >= 2)
+    }
+
     /// A history that lives in memory only, for tests.
     pub fn open_in_memory() -> Result<History, HistoryError> {
         let path = PathBuf::from(":memory:");

@@ -33,6 +33,65 @@ pub struct FileObservation {
     pub inode: u64,
 }
 
+/// What makes a file the one that was verified: size, modification time and inode. A file rewritten in
+/// place changes its time; one replaced by a rename changes its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FileIdentity {
+    pub bytes: u64,
+    pub mtime_ns: i128,
+    pub inode: u64,
+}
+
+impl FileObservation {
+    pub fn identity(&self) -> FileIdentity {
+        FileIdentity {
+            bytes: self.bytes,
+            mtime_ns: self.mtime_ns,
+            inode: self.inode,
+        }
+    }
+}
+
+impl FileIdentity {
+    /// The identity of an open file (its metadata).
+    pub fn of_metadata(meta: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            bytes: meta.len(),
+            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// `Ok` when the file at `path` is still the one `expected` describes; else a message naming the file and
+/// what changed, for the caller to stop on (it was rewritten, most likely by the hourly backup).
+pub fn check_unchanged(path: &Path, expected: &FileIdentity) -> Result<(), String> {
+    let now = match observe_file(path) {
+        FileState::Present(o) => o.identity(),
+        FileState::Absent { .. } => return Err(format!("'{}' has disappeared since it was verified", path.display())),
+        FileState::Unreadable { error, .. } => return Err(format!("cannot read '{}' again: {error}", path.display())),
+    };
+    describe_change(path, expected, &now)
+}
+
+/// `Ok` when `now` is `expected`; else what changed, naming `path`.
+pub fn describe_change(path: &Path, expected: &FileIdentity, now: &FileIdentity) -> Result<(), String> {
+    if now == expected {
+        return Ok(());
+    }
+    let what = if now.inode != expected.inode {
+        "it was replaced by another file"
+    } else if now.bytes != expected.bytes {
+        "its size changed"
+    } else {
+        "it was rewritten"
+    };
+    Err(format!(
+        "'{}' is no longer the file that was verified ({what}, most likely by the hourly backup)",
+        path.display()
+    ))
+}
+
 /// A pair as found in a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairObservation {

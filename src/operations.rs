@@ -205,7 +205,13 @@ pub fn verify(
                 verify::verify_pair(&pair.db.path, &pair.media.path, &pair.media_dirs, progress, cancel);
             let now = Timestamp::now();
             let record = |o: &FileObservation, outcome: &FileOutcome| {
-                let (word, details) = outcome_verdict(outcome);
+                let (mut word, mut details) = outcome_verdict(outcome);
+                // The verdict is about the bytes read; it only stands for the file as observed if the file did
+                // not change meanwhile (rewritten by the hourly backup while being read).
+                if let Err(changed) = crate::inspect::check_unchanged(&o.path, &o.identity()) {
+                    word = "unreadable";
+                    details = serde_json::json!({ "outcome": "unreadable", "error": changed });
+                }
                 // Only real verdicts are remembered; an unreadable file is asked again next time.
                 if matches!(word, "ok" | "corrupt" | "unsafe")
                     && let Some(h) = history
@@ -291,7 +297,13 @@ pub fn copy_to(
             &when,
             dest,
             config.safe_copy.keep,
-            &CopyOptions::default(),
+            &CopyOptions {
+                verified: vec![
+                    (pair.db.path.clone(), pair.db.identity()),
+                    (pair.media.path.clone(), pair.media.identity()),
+                ],
+                ..CopyOptions::default()
+            },
             progress,
             cancel,
         );

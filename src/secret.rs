@@ -61,3 +61,24 @@ mod tests {
         assert_eq!(s.expose(), "hunter2");
     }
 }
+
+/// Creates (or truncates) a file only its owner may read: for anything that holds a password or the
+/// application's data (the configuration, dumps, archives, safety copies). An existing file's mode is
+/// narrowed too.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// Writes `content` to a new or truncated file made with [`create_private`].
+pub fn write_private(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    create_private(path)?.write_all(content)
+}

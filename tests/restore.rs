@@ -16,12 +16,15 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use support::mariadb::{self, PASSWORD, Server, USER};
 use support::schema::{mariadb_dump, rich_schema};
+use support::user::{self, TestUser};
 
-/// A prod and a secours environment on disk, their databases, and a configuration.
+/// A prod and a secours environment on disk, their databases, and a configuration; with `user`, run as
+/// that ordinary user, with secours's media belonging to `daemon` as on the office's standby Mac.
 struct Site {
     dir: tempfile::TempDir,
     prod_db: String,
     secours_db: String,
+    user: Option<TestUser>,
 }
 
 impl Site {
@@ -39,7 +42,10 @@ impl Site {
     }
 
     fn secours(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_secours"));
+        let mut c = match &self.user {
+            Some(u) => u.command(&u.bin),
+            None => Command::new(env!("CARGO_BIN_EXE_secours")),
+        };
         c.arg("--config")
             .arg(self.config())
             .arg("--data-dir")
@@ -107,7 +113,16 @@ fn owner() -> (String, Option<u32>) {
 
 /// prod: the rich schema and ~3 MB of media in 60 files; secours: an older, different state.
 fn site(server: &Server, tag: &str) -> Site {
-    let dir = tempfile::tempdir().unwrap();
+    site_as(server, tag, None)
+}
+
+/// [`site`], run by `user` when given: the whole site belongs to that user but secours's media, which
+/// belong to `daemon` (what the procedure's `chown -R daemon:daemon` leaves).
+fn site_as(server: &Server, tag: &str, user: Option<TestUser>) -> Site {
+    let dir = match &user {
+        Some(u) => u.tempdir(),
+        None => tempfile::tempdir().unwrap(),
+    };
     let root = dir.path();
     let prod_db = format!("rs_prod_{tag}");
     let secours_db = format!("rs_secours_{tag}");
@@ -169,10 +184,34 @@ fn site(server: &Server, tag: &str) -> Site {
          [time-machine]\nenabled = false\n"
     );
     write(&root.join("config.toml"), config.as_bytes());
-    Site {
+    let site = Site {
         dir,
         prod_db,
         secours_db,
+        user,
+    };
+    site.own();
+    site
+}
+
+impl Site {
+    /// Puts the owners back as the office has them (after the test, as root, wrote files).
+    fn own(&self) {
+        if let Some(u) = &self.user {
+            u.give(self.root());
+            for d in ["documents", "pictures"] {
+                let p = self.web("secours").join(d);
+                if p.exists() {
+                    user::chown(&p, "daemon:daemon");
+                }
+            }
+        }
+    }
+
+    /// secours back to its "before" state, owners included.
+    fn reset(&self, server: &Server) {
+        reset_secours(server, self.root(), &self.secours_db);
+        self.own();
     }
 }
 
@@ -234,12 +273,25 @@ fn state(server: &Server, site: &Site, env: &str, db: &str) -> (String, BTreeMap
     (server.fingerprint(db), media_tree(&site.web(env)))
 }
 
+/// What a restore must not leave behind: anything of Secours's inside web/ (it is served), and staging
+/// folders beside it.
 fn leftovers(site: &Site) -> Vec<String> {
-    fs::read_dir(site.web("secours"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    let names = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let mut out: Vec<String> = names(&site.web("secours"))
+        .into_iter()
         .filter(|n| n.starts_with(".secours-"))
-        .collect()
+        .collect();
+    out.extend(
+        names(&site.root().join("secours"))
+            .into_iter()
+            .filter(|n| n.starts_with(".secours-staging")),
+    );
+    out
 }
 
 // Guards the whole point of Secours: after `restore --yes` the standby's database and media are
@@ -372,12 +424,19 @@ fn a_failure_at_any_step_leaves_the_standby_as_it_was() {
 /// Starts `secours restore --yes` paused in the middle of `step`, waits for it to get there, and
 /// kills it with SIGKILL.
 fn kill_during(site: &Site, step: &str) {
+    kill_at(site, &format!("pause-in:{step}"));
+}
+
+/// Starts `secours restore --yes` with the fault `spec` (which pauses it somewhere), waits for it to get
+/// there, and kills it with SIGKILL.
+fn kill_at(site: &Site, spec: &str) {
+    let step = spec.replace([':', ','], "-");
     let mark = site.root().join(format!("paused-{step}"));
     let _ = fs::remove_file(&mark);
     let mut child = site
         .secours()
         .args(["restore", "--yes"])
-        .env("SECOURS_FAULT", format!("pause-in:{step}"))
+        .env("SECOURS_FAULT", spec)
         .env("SECOURS_FAULT_MARK", &mark)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -445,7 +504,7 @@ fn kill_9_mid_restore_then_rollback_or_resume_is_never_a_mix() {
             "resume after kill in {step}"
         );
         assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
-        reset_secours(server, site.root(), &site.secours_db);
+        site.reset(server);
     }
 }
 
@@ -785,4 +844,154 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
         without_definers(state(server, &site, "prod", &site.prod_db))
     );
     assert!(out.contains("DEFINER"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// As the office runs it: an ordinary user, the web server's files belonging to `daemon`.
+
+/// Whether secours's media folders (and everything in them) belong to `daemon`, as Apache needs.
+fn media_owned_by_daemon(site: &Site) -> bool {
+    ["documents", "pictures"]
+        .iter()
+        .all(|d| user::all_owned_by(&site.web("secours").join(d), 1))
+}
+
+// Guards issue 12's first data loss: as an ordinary user with daemon-owned media, the restore stopped at
+// 'set-aside' (Permission denied) after the import, and its rollback failed too, leaving the new database
+// with the old media. Now the privileged path moves the web server's folders: a restore, a failure before
+// and after the swap (rolled back) and a success all end wholly old or wholly new, owned by daemon.
+#[test]
+fn as_an_ordinary_user_with_daemon_owned_media_the_restore_and_its_rollback_succeed() {
+    let test = "as_an_ordinary_user_with_daemon_owned_media_the_restore_and_its_rollback_succeed";
+    let Some(server) = mariadb::require(test) else {
+        return;
+    };
+    let Some(tester) = user::require(test, user::WITH_SUDO) else {
+        return;
+    };
+    let site = site_as(server, "user", Some(tester));
+    let before = state(server, &site, "secours", &site.secours_db);
+    let after = state(server, &site, "prod", &site.prod_db);
+    assert!(media_owned_by_daemon(&site));
+
+    // The plan says administrator rights will be needed, and how.
+    let (code, out, err) = site.restore(&["--dry-run", "--json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["plan"]["administrator"], "sudo", "{out}");
+
+    // A failure before the swap (nothing of the web server's touched) and after it (the privileged rollback).
+    for step in ["database", "check"] {
+        let (code, out, err) = site.restore(&["--yes"], Some(step));
+        assert_eq!(code, 2, "step {step}: {out}\n{err}");
+        assert_eq!(state(server, &site, "secours", &site.secours_db), before, "step {step}");
+        assert!(media_owned_by_daemon(&site), "step {step}");
+        assert!(leftovers(&site).is_empty(), "step {step}: {:?}", leftovers(&site));
+    }
+
+    let (code, out, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), after);
+    assert!(media_owned_by_daemon(&site));
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+    // The replaced media are kept, still the web server's.
+    let previous = site.root().join("secours/.secours-previous");
+    let kept: Vec<_> = fs::read_dir(&previous).unwrap().collect();
+    assert_eq!(kept.len(), 1);
+    let kept = kept.into_iter().next().unwrap().unwrap().path();
+    assert!(user::all_owned_by(&kept.join("media/documents"), 1));
+    assert!(kept.join("media/documents/ancien.pdf").is_file());
+}
+
+// Guards crash safety at every step boundary, rollback included, as the office runs it: killed as each step
+// starts, the target is wholly old after --rollback and wholly new after --resume, and nothing is left over.
+#[test]
+fn as_an_ordinary_user_a_kill_at_any_step_boundary_then_rollback_or_resume_is_never_a_mix() {
+    let test = "as_an_ordinary_user_a_kill_at_any_step_boundary_then_rollback_or_resume_is_never_a_mix";
+    let Some(server) = mariadb::require(test) else {
+        return;
+    };
+    let Some(tester) = user::require(test, user::WITH_SUDO) else {
+        return;
+    };
+    let site = site_as(server, "userkill", Some(tester));
+    let after = state(server, &site, "prod", &site.prod_db);
+    let boundaries = [
+        "pause:verify",
+        "pause:preflight",
+        "pause:snapshot",
+        "pause:media",
+        "pause-in:database",
+        "pause:set-aside",
+        "pause:swap",
+        "pause:check",
+        "pause:commit",
+        "check,pause:rollback",
+    ];
+    for spec in boundaries {
+        // Taken after each reset: the old event's STARTS is the time it was created.
+        let before = state(server, &site, "secours", &site.secours_db);
+        kill_at(&site, spec);
+        let (code, out, err) = site.restore(&["--rollback"], None);
+        assert_eq!(code, 0, "{spec}: {out}\n{err}");
+        assert_eq!(
+            state(server, &site, "secours", &site.secours_db),
+            before,
+            "rollback after a kill at {spec}"
+        );
+        assert!(media_owned_by_daemon(&site), "{spec}");
+        assert!(leftovers(&site).is_empty(), "{spec}: {:?}", leftovers(&site));
+        if spec.contains("rollback") {
+            continue;
+        }
+        kill_at(&site, spec);
+        let (code, out, err) = site.restore(&["--resume"], None);
+        assert_eq!(code, 0, "{spec}: {out}\n{err}");
+        assert_eq!(
+            state(server, &site, "secours", &site.secours_db),
+            after,
+            "resume after a kill at {spec}"
+        );
+        assert!(media_owned_by_daemon(&site), "{spec}");
+        assert!(leftovers(&site).is_empty(), "{spec}: {:?}", leftovers(&site));
+        site.reset(server);
+    }
+}
+
+// Guards the refusal when no administrator rights can be had: said before anything changes, with the
+// sudoers line to grant.
+#[test]
+fn as_an_ordinary_user_without_rights_the_restore_is_refused_before_any_change() {
+    let test = "as_an_ordinary_user_without_rights_the_restore_is_refused_before_any_change";
+    let Some(server) = mariadb::require(test) else {
+        return;
+    };
+    let Some(nobody) = user::require(test, user::WITHOUT_SUDO) else {
+        return;
+    };
+    let site = site_as(server, "nosudo", Some(nobody));
+    let before = state(server, &site, "secours", &site.secours_db);
+    let (code, out, err) = site
+        .secours()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .args(["restore", "--yes"])
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("secours-nosudo ALL=(root) NOPASSWD: /bin/chown -R -P daemon\\:daemon"),
+        "{err}"
+    );
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(media_owned_by_daemon(&site));
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
 }

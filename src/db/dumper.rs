@@ -20,7 +20,6 @@
 //! Side effect: the connection's session settings (`sql_mode`, `time_zone`, character set, isolation
 //! level) are changed; use a connection dedicated to the dump.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -193,7 +192,8 @@ fn write_snapshot(
     .and_then(|s| s.parse().ok())
     .unwrap_or(0);
 
-    let file = File::create(tmp).map_err(io_err(tmp))?;
+    // The application's data: only its owner may read it.
+    let file = crate::secret::create_private(tmp).map_err(io_err(tmp))?;
     // The fastest level: a safety snapshot must be quick more than small, and compression runs on its
     // own thread while rows are fetched.
     let mut w = BufWriter::with_capacity(1 << 16, GzPipe::new(file, Compression::fast()));

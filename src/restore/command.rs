@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+use super::owner;
 use super::sources::{self, SourceSpec};
 use super::transaction::{self, Kind, Plan, Request, RestoreError};
 use crate::config::Config;
@@ -322,6 +323,15 @@ pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
         "  {}",
         fill(t.estimate, &[("duration", &tt.age(plan.estimated_seconds as i64))])
     ));
+    if let Some(via) = plan.administrator {
+        let how = match via {
+            owner::Via::Osascript => "macOS",
+            owner::Via::Pkexec => "pkexec",
+            owner::Via::Sudo => "sudo -n",
+            owner::Via::InProcess => "—",
+        };
+        out.push(format!("  {}", fill(t.administrator, &[("how", how)])));
+    }
     out.push(format!("  {}", t.steps));
     for w in &plan.warnings {
         out.push(format!("  {}", fill(t.warning, &[("text", w)])));

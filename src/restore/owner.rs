@@ -604,9 +604,403 @@ fn judge(via: Via, result: io::Result<Output>) -> Attempt {
         (Via::Pkexec, Some(126)) => Attempt::Declined,
         (Via::Pkexec, Some(127)) => Attempt::Unavailable(reason()),
         // "sudo: a password is required", "sudo: a terminal is required…": sudo itself refused.
-        (Via::Sudo, _) if stderr.starts_with("sudo:") => Attempt::Unavailable(reason()),
+        // "Sorry, user … is not allowed to execute …": no rule for this command.
+        (Via::Sudo, _) if stderr.starts_with("sudo:") || stderr.starts_with("Sorry, user") => {
+            Attempt::Unavailable(reason())
+        }
         _ => Attempt::Failed(reason()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The privileged path: the restore's operations on the web server's files, asked for once.
+
+const LINUX_MV: &str = "/bin/mv";
+const LINUX_RM: &str = "/bin/rm";
+const MACOS_MV: &str = "/bin/mv";
+const MACOS_RM: &str = "/bin/rm";
+const SH: &str = "/bin/sh";
+
+/// One operation on folders that may belong to the web server's user. Fixed forms: the paths are
+/// Secours's own folders (the live media folders, the staging folder, the kept previous state), never
+/// names read from an archive, and every one must lie strictly inside the environment's folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum AdminOp {
+    /// `chown -R` of a folder to the owner, links themselves, never what they point to.
+    Chown { path: PathBuf },
+    /// Rename `from` to `to`, which must not exist (same disk: never a copy).
+    Move { from: PathBuf, to: PathBuf },
+    /// Remove `path` and everything below it; done already when it is gone.
+    Remove { path: PathBuf },
+}
+
+impl AdminOp {
+    fn paths(&self) -> Vec<&Path> {
+        match self {
+            AdminOp::Chown { path } | AdminOp::Remove { path } => vec![path],
+            AdminOp::Move { from, to } => vec![from, to],
+        }
+    }
+
+    /// The command that does it as root (without `sudo`), for `os`.
+    pub fn argv(&self, os: Os, spec: &str) -> Result<Vec<String>, OwnerError> {
+        let text = |p: &Path| {
+            p.to_str()
+                .map(str::to_owned)
+                .ok_or_else(|| OwnerError::NotText { path: p.to_path_buf() })
+        };
+        let parts: Vec<String> = match (self, os) {
+            (AdminOp::Chown { path }, Os::Linux) => {
+                vec![LINUX_CHOWN.into(), "-R".into(), "-P".into(), spec.into(), text(path)?]
+            }
+            (AdminOp::Chown { path }, Os::MacOs) => {
+                vec![MACOS_CHOWN.into(), "-R".into(), "-h".into(), spec.into(), text(path)?]
+            }
+            // -T: never into `to` when a folder of that name appeared meanwhile; -n: never over it.
+            (AdminOp::Move { from, to }, Os::Linux) => vec![
+                LINUX_MV.into(),
+                "-n".into(),
+                "-T".into(),
+                "--".into(),
+                text(from)?,
+                text(to)?,
+            ],
+            (AdminOp::Move { from, to }, Os::MacOs) => {
+                vec![MACOS_MV.into(), "-n".into(), "--".into(), text(from)?, text(to)?]
+            }
+            (AdminOp::Remove { path }, Os::Linux) => vec![LINUX_RM.into(), "-rf".into(), "--".into(), text(path)?],
+            (AdminOp::Remove { path }, Os::MacOs) => vec![MACOS_RM.into(), "-rf".into(), "--".into(), text(path)?],
+        };
+        Ok(parts)
+    }
+
+    /// Does it as this process; `Err` with kind `PermissionDenied` when only an administrator can.
+    fn in_process(&self, owner: &Owner) -> io::Result<()> {
+        match self {
+            AdminOp::Chown { path } => chown_tree(path, owner).map(|_| ()).map_err(|(_, e)| e),
+            AdminOp::Move { from, to } => {
+                if fs::symlink_metadata(to).is_ok() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!("'{}' already exists", to.display()),
+                    ));
+                }
+                fs::rename(from, to)
+            }
+            AdminOp::Remove { path } => match fs::symlink_metadata(path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+                Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+                Ok(_) => fs::remove_file(path),
+            },
+        }
+    }
+
+    /// Whether the operation's effect is there (after an administrator command said it succeeded).
+    fn effect(&self, owner: &Owner) -> Result<(), String> {
+        let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+        match self {
+            AdminOp::Move { from, to } if exists(from) || !exists(to) => {
+                Err(format!("'{}' was not moved to '{}'", from.display(), to.display()))
+            }
+            AdminOp::Remove { path } if exists(path) => Err(format!("'{}' is still there", path.display())),
+            AdminOp::Chown { path } => match scan(path, owner) {
+                Ok((entries, left)) if left > 0 => Err(format!(
+                    "{left} of {entries} entries of '{}' still belong to someone else",
+                    path.display()
+                )),
+                // A folder only its new owner may read: the command's own success stands.
+                Err(OwnerError::Walk { source, .. }) if source.kind() == io::ErrorKind::PermissionDenied => Ok(()),
+                Err(e) => Err(e.to_string()),
+                Ok(_) => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether a restore with this owner, onto live media folders `live`, needs administrator rights: Secours
+/// is not root, and either the owner is another user or a live folder belongs to one.
+pub fn needs_admin(privileges: &Privileges, owner: &Owner, live: &[PathBuf]) -> bool {
+    if privileges.euid == 0 {
+        return false;
+    }
+    owner.uid != privileges.euid
+        || live
+            .iter()
+            .filter_map(|p| fs::symlink_metadata(p).ok())
+            .any(|m| m.uid() != privileges.euid)
+}
+
+/// Checks that `path` lies strictly inside `inside`, through real folders: `..` and `.` are refused, and the
+/// path's parent, resolved, must be `inside` or below it. Returns the path rebuilt on the resolved parent.
+fn strictly_inside(path: &Path, inside: &Path) -> Result<PathBuf, OwnerError> {
+    let not_inside = || OwnerError::NotInside {
+        path: path.to_path_buf(),
+        inside: inside.to_path_buf(),
+    };
+    if !path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        return Err(not_inside());
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(not_inside());
+    };
+    let canonical = |p: &Path| {
+        fs::canonicalize(p).map_err(|source| OwnerError::Walk {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let parent = canonical(parent)?;
+    if !parent.starts_with(canonical(inside)?) {
+        return Err(not_inside());
+    }
+    Ok(parent.join(name))
+}
+
+/// Runs `ops` in order, inside `inside` (the environment's folder). Each is first tried by Secours itself;
+/// from the first one that only an administrator may do, the rest go through the privileged path in ONE
+/// request: `sudo -n` when a sudoers rule allows the commands (never a prompt), else the system's dialog
+/// (`pkexec` with a desktop on Linux, the administrator dialog on macOS) for one shell script made of the
+/// fixed, quoted commands. Returns how the rights were had, if they were needed.
+pub fn run_admin_ops(
+    ops: &[AdminOp],
+    owner: &Owner,
+    inside: &Path,
+    runner: &dyn CommandRunner,
+    privileges: &Privileges,
+) -> Result<Option<Via>, OwnerError> {
+    let mut checked = Vec::with_capacity(ops.len());
+    for op in ops {
+        let fix = |p: &Path| strictly_inside(p, inside);
+        checked.push(match op {
+            AdminOp::Chown { path } => AdminOp::Chown { path: fix(path)? },
+            AdminOp::Move { from, to } => AdminOp::Move {
+                from: fix(from)?,
+                to: fix(to)?,
+            },
+            AdminOp::Remove { path } => AdminOp::Remove { path: fix(path)? },
+        });
+    }
+    for (i, op) in checked.iter().enumerate() {
+        match op.in_process(owner) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && privileges.euid != 0 => {
+                return admin_batch(&checked[i..], owner, runner, privileges).map(Some);
+            }
+            Err(source) => {
+                return Err(OwnerError::Walk {
+                    path: op.paths().first().map(|p| p.to_path_buf()).unwrap_or_default(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The remaining operations, as root, in one request.
+fn admin_batch(
+    ops: &[AdminOp],
+    owner: &Owner,
+    runner: &dyn CommandRunner,
+    privileges: &Privileges,
+) -> Result<Via, OwnerError> {
+    let spec = owner.spec();
+    let argvs = ops
+        .iter()
+        .map(|op| op.argv(privileges.os, &spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manual = manual_script(&argvs);
+    let mut ways: Vec<(Via, Vec<Vec<String>>)> = vec![(
+        Via::Sudo,
+        argvs
+            .iter()
+            .map(|a| {
+                [SUDO.to_string(), "-n".to_string()]
+                    .into_iter()
+                    .chain(a.iter().cloned())
+                    .collect()
+            })
+            .collect(),
+    )];
+    let script = sh_script(&argvs);
+    match privileges.os {
+        Os::Linux if privileges.pkexec && privileges.display => {
+            ways.push((Via::Pkexec, vec![vec![PKEXEC.into(), SH.into(), "-c".into(), script]]))
+        }
+        Os::MacOs => ways.push((
+            Via::Osascript,
+            vec![vec![OSASCRIPT.into(), "-e".into(), applescript_batch(&script, &spec)]],
+        )),
+        Os::Linux => {}
+    }
+    'ways: for (via, commands) in ways {
+        for (n, argv) in commands.iter().enumerate() {
+            let Some((program, args)) = argv.split_first() else {
+                continue;
+            };
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match judge(via, runner.run(Path::new(program), &args)) {
+                Attempt::Done => {}
+                // Only the first command can find the way closed; later ones have been allowed already.
+                Attempt::Unavailable(why) if n == 0 => {
+                    log::info!("'{program}' could not give administrator rights: {why}");
+                    continue 'ways;
+                }
+                Attempt::Unavailable(reason) | Attempt::Failed(reason) => {
+                    return Err(OwnerError::AdminFailed {
+                        command: shell_words(argv),
+                        reason,
+                    });
+                }
+                Attempt::Declined => {
+                    return Err(OwnerError::Declined {
+                        owner: spec,
+                        command: manual,
+                    });
+                }
+            }
+        }
+        for op in ops {
+            op.effect(owner).map_err(|reason| OwnerError::AdminFailed {
+                command: manual.clone(),
+                reason: format!("it finished, but {reason}"),
+            })?;
+        }
+        return Ok(via);
+    }
+    Err(OwnerError::NeedsAdmin {
+        path: ops
+            .first()
+            .and_then(|op| op.paths().first().map(|p| p.to_path_buf()))
+            .unwrap_or_default(),
+        owner: spec,
+        command: manual,
+    })
+}
+
+/// The commands as one POSIX shell script: each word quoted, stopping at the first failure.
+pub fn sh_script(argvs: &[Vec<String>]) -> String {
+    argvs.iter().map(|a| shell_words(a)).collect::<Vec<_>>().join(" && ")
+}
+
+/// What a person types in a terminal to do the same: each command with `sudo`.
+fn manual_script(argvs: &[Vec<String>]) -> String {
+    argvs
+        .iter()
+        .map(|a| format!("sudo {}", shell_words(a)))
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+/// The AppleScript that runs `script` with macOS's administrator dialog, once.
+pub fn applescript_batch(script: &str, spec: &str) -> String {
+    let prompt =
+        format!("Secours needs an administrator to put the restored documents in place and give them to {spec}.");
+    format!(
+        "do shell script {} with prompt {} with administrator privileges",
+        applescript_string(script),
+        applescript_string(&prompt)
+    )
+}
+
+/// How a restore will get administrator rights, learnt before anything changes (the restore's
+/// preflight): `Ok(None)` when it needs none (Secours runs as root); `Err` with what to grant when it can
+/// get none here. `sudo -n -l` asks sudo whether the rule allows each command form without running it or
+/// asking anything.
+pub fn admin_available(
+    privileges: &Privileges,
+    runner: &dyn CommandRunner,
+    spec: &str,
+    inside: &Path,
+) -> Result<Option<Via>, String> {
+    if privileges.euid == 0 {
+        return Ok(None);
+    }
+    let probe = inside.join(".secours-staging-probe");
+    let probes = [
+        AdminOp::Chown {
+            path: probe.join("documents"),
+        },
+        AdminOp::Move {
+            from: probe.join("documents"),
+            to: inside.join("web").join("documents"),
+        },
+        AdminOp::Remove { path: probe.clone() },
+    ];
+    let mut sudo_ok = true;
+    for op in &probes {
+        let Ok(argv) = op.argv(privileges.os, spec) else {
+            sudo_ok = false;
+            break;
+        };
+        let args: Vec<&str> = ["-n", "-l"]
+            .into_iter()
+            .chain(argv.iter().map(String::as_str))
+            .collect();
+        let allowed = runner.run(Path::new(SUDO), &args).is_ok_and(|o| o.status == Some(0));
+        if !allowed {
+            sudo_ok = false;
+            break;
+        }
+    }
+    if sudo_ok {
+        return Ok(Some(Via::Sudo));
+    }
+    match privileges.os {
+        Os::MacOs => Ok(Some(Via::Osascript)),
+        Os::Linux if privileges.pkexec && privileges.display => Ok(Some(Via::Pkexec)),
+        Os::Linux => Err(format!(
+            "the restore must move the web server's folders and give them to '{spec}', which needs administrator \
+             rights, and none can be had here: 'sudo -n' does not allow it and there is no desktop for pkexec's \
+             password dialog. Ask an administrator to allow exactly these commands, with 'sudo visudo -f \
+             /etc/sudoers.d/secours': {}",
+            sudoers_rule(&user_name(privileges.euid), spec, inside, Os::Linux)
+        )),
+    }
+}
+
+/// The sudoers line allowing `user` the privileged path's commands inside `inside`, and nothing else.
+pub fn sudoers_rule(user: &str, spec: &str, inside: &Path, os: Os) -> String {
+    let at = sudoers_escape(&format!("{}/", inside.display()));
+    let spec = sudoers_escape(spec);
+    let (chown, mv, rm) = match os {
+        Os::Linux => (format!("{LINUX_CHOWN} -R -P"), format!("{LINUX_MV} -n -T --"), LINUX_RM),
+        Os::MacOs => (format!("{MACOS_CHOWN} -R -h"), format!("{MACOS_MV} -n --"), MACOS_RM),
+    };
+    format!("{user} ALL=(root) NOPASSWD: {chown} {spec} {at}*, {mv} {at}* {at}*, {rm} -rf -- {at}*")
+}
+
+/// sudoers wants `,` `:` `=` `\` and spaces escaped in command arguments.
+fn sudoers_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, ',' | ':' | '=' | '\\' | ' ') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The name of the user `uid` (for the sudoers line), or its number.
+fn user_name(uid: u32) -> String {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.trim().parse::<u32>().ok()? == uid).then(|| name.to_owned())
+        })
+        .or_else(|| std::env::var("USER").ok().filter(|u| plain_name(u)))
+        .unwrap_or_else(|| format!("#{uid}"))
 }
 
 #[cfg(test)]

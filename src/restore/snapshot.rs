@@ -18,9 +18,9 @@
 //! - The rename of all tables is one statement: the tables are all in the target or all in the side
 //!   database, never split.
 //! - The side database is only ever dropped once it holds no table, or by [`discard`] when the kept
-//!   previous state expires.
+//!   previous state expires. It is always one this restore created: a name already taken gets a suffix.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -101,7 +101,7 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
         path: path.clone(),
         source,
     };
-    let mut f = File::create(&path).map_err(io_err)?;
+    let mut f = crate::secret::create_private(&path).map_err(io_err)?;
     write!(f, "{schema}\n{tables}\n").map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
     crate::durable::sync_dir(work).map_err(io_err)
@@ -162,7 +162,16 @@ pub fn set_aside(
             // The definitions first: once the record exists, a crash may have dropped them.
             let mut dump_conn = connect(settings)?;
             dump_definitions(&mut dump_conn, &work.join(DEFINITIONS_FILE), progress, cancel)?;
-            let schema = side_schema_name(&database, work);
+            // Only ever a database this restore creates: a name already taken (by anyone) gets another.
+            let base = side_schema_name(&database, work);
+            let mut schema = base.clone();
+            let mut n = 2;
+            while schema_exists(&mut conn, &schema)? {
+                let suffix = format!("_{n}");
+                let keep = base.chars().count().min(64 - suffix.len());
+                schema = format!("{}{suffix}", base.chars().take(keep).collect::<String>());
+                n += 1;
+            }
             let count = table_names(&mut conn)?.len();
             write_record(work, &schema, count)?;
             (schema, count)

@@ -10,10 +10,24 @@
 //!   database by one rename and its other objects written to `<work>/definitions.gz` when the user may
 //!   create a database, else a dump to `<work>/database.gz`. `database` (drop all + import) only starts
 //!   once the snapshot is complete, so the old database can always be put back.
-//! - `media` extracts the archive into `<web>/.secours-staging-<stamp>/` and sets its owner; the live
-//!   folders are untouched meanwhile. `set-aside` then renames each live media folder to
-//!   `<work>/media/<dir>` and `swap` renames each staged folder into place: renames within one
-//!   filesystem, instant, never a copy or a delete.
+//! - `media` extracts the archive into `<root>/.secours-staging-<stamp>/`, beside `web/` (same disk, never
+//!   inside the served folder, mode 0700); the live folders are untouched meanwhile. `set-aside` then
+//!   renames each live media folder to `<work>/media/<dir>` and `swap` renames each staged folder into
+//!   place: renames within one filesystem, instant, never a copy or a delete.
+//! - The web server's files (the live media folders, owned by `[restore] owner`, `daemon:daemon` on the
+//!   Mac) can only be moved and given away by an administrator when Secours runs as the logged-in user.
+//!   Those operations — the staged folders' `chown`, the set-aside and swap renames — go through the one
+//!   privileged path ([`super::owner::run_admin_ops`]) in ONE request per restore: one administrator
+//!   dialog on macOS, one `pkexec` dialog on a Linux desktop, or `sudo -n` under a sudoers rule (never a
+//!   prompt). The preflight makes sure a way exists before anything changes; a rollback uses the same path.
+//!   Old kept states due for deletion are removed in that same request.
+//! - The bytes restored are the bytes verified: the pair's size, time and inode are recorded when the
+//!   restore begins and checked after the verification, the extraction and the import; a pair rewritten
+//!   meanwhile stops the restore (rolled back), and `--resume` refuses a pair other than the one it began
+//!   with.
+//! - The journal is written with `synchronous=FULL` (`fullfsync` on macOS): a step is durably announced
+//!   before it acts. A rollback or commit marks the operation finished before it deletes what is no longer
+//!   needed, and every deletion is idempotent.
 //! - `<work>` is `<web's parent>/.secours-previous/<stamp>/`; it is kept `keep-previous` after a
 //!   success, then deleted (with its side database).
 //! - On any failure (or cancel) the rollback runs by itself: media folders moved back, the tables moved
@@ -25,9 +39,9 @@
 //!   an earlier one is unfinished.
 //!
 //! Fault injection for the tests: `SECOURS_FAULT=<step>` makes that step fail as it starts;
-//! `pause:<step>` stops the process as the step starts, `pause-in:<step>` in the middle of a long step
-//! (`snapshot`, `media`, `database`), after writing the file named by `SECOURS_FAULT_MARK`, so that a
-//! test can kill it there.
+//! `pause:<step>` stops the process as the step starts (`pause:rollback` as the rollback starts),
+//! `pause-in:<step>` in the middle of a long step (`snapshot`, `media`, `database`), after writing the
+//! file named by `SECOURS_FAULT_MARK`, so that a test can kill it there. Several, separated by commas.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -41,7 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{self, CheckReport};
 use super::media::{self, ExtractSummary, MediaError};
-use super::owner::{self, OwnerError};
+use super::owner::{self, AdminOp, OwnerError};
 use super::snapshot::{self, SnapshotError};
 use crate::db::connect::{ConnectError, connect, server_info};
 use crate::db::drop_all::{ObjectCounts, object_counts};
@@ -50,6 +64,7 @@ use crate::db::importer::{ImportError, ImportOptions, ImportSummary, import_dump
 use crate::dbphp::DbSettings;
 use crate::environment::{EnvError, Environment};
 use crate::history::{History, HistoryError, Operation, OperationId};
+use crate::inspect::{FileIdentity, check_unchanged};
 use crate::operations::{self, Pair, Verification};
 use crate::progress::{Cancel, Progress, Update};
 
@@ -73,7 +88,7 @@ pub mod step {
 
 /// Name of the folder (next to `web/`) that keeps the replaced states.
 pub const PREVIOUS_DIR: &str = ".secours-previous";
-/// Prefix of the staging folder inside `web/`.
+/// Prefix of the staging folder, beside `web/`.
 pub const STAGING_PREFIX: &str = ".secours-staging-";
 
 /// A restore onto the standby, or the return to production.
@@ -132,6 +147,12 @@ pub struct Recorded {
     pub staging: PathBuf,
     pub owner: String,
     pub connections: usize,
+    /// The dump and the archive as they were when the restore began: every step, and a resume, use
+    /// exactly these files (absent from journals written before this was recorded).
+    #[serde(default)]
+    pub db_identity: Option<FileIdentity>,
+    #[serde(default)]
+    pub media_identity: Option<FileIdentity>,
 }
 
 impl Recorded {
@@ -180,6 +201,9 @@ pub struct Plan {
     pub needed_bytes: u64,
     pub steps: Vec<&'static str>,
     pub estimated_seconds: u64,
+    /// How administrator rights will be had, once, to move and give away the web server's files (`None`:
+    /// not needed, Secours may do it itself).
+    pub administrator: Option<owner::Via>,
     pub warnings: Vec<String>,
 }
 
@@ -344,8 +368,11 @@ fn journal_error(path: &Path) -> impl FnOnce(HistoryError) -> RestoreError + '_ 
     }
 }
 
+/// The history as the restore's journal: durable commits.
 fn open_history(path: &Path) -> Result<History, RestoreError> {
-    History::open(path).map_err(journal_error(path))
+    let history = History::open(path).map_err(journal_error(path))?;
+    history.make_durable().map_err(journal_error(path))?;
+    Ok(history)
 }
 
 /// Holds the restore lock until dropped.
@@ -441,6 +468,8 @@ fn placeholder() -> Recorded {
         staging: PathBuf::new(),
         owner: String::new(),
         connections: 1,
+        db_identity: None,
+        media_identity: None,
     }
 }
 
@@ -450,15 +479,17 @@ fn fault(name: &str) -> Result<(), StepFailure> {
     let Ok(spec) = std::env::var("SECOURS_FAULT") else {
         return Ok(());
     };
-    if spec == name {
-        return Err(StepFailure::new(
-            step_static(name),
-            format!("injected fault at step '{name}' (SECOURS_FAULT)"),
-            ADVICE_RETRY,
-        ));
-    }
-    if spec.strip_prefix("pause:") == Some(name) {
-        pause_here();
+    for part in spec.split(',') {
+        if part == name {
+            return Err(StepFailure::new(
+                step_static(name),
+                format!("injected fault at step '{name}' (SECOURS_FAULT)"),
+                ADVICE_RETRY,
+            ));
+        }
+        if part.strip_prefix("pause:") == Some(name) {
+            pause_here();
+        }
     }
     Ok(())
 }
@@ -490,7 +521,8 @@ struct StepProgress<'a> {
 
 impl<'a> StepProgress<'a> {
     fn new(name: &str, inner: &'a dyn Progress, user: &'a Cancel, work: &'a Cancel) -> Self {
-        let armed = std::env::var("SECOURS_FAULT").is_ok_and(|v| v.strip_prefix("pause-in:") == Some(name));
+        let armed = std::env::var("SECOURS_FAULT")
+            .is_ok_and(|v| v.split(',').any(|part| part.strip_prefix("pause-in:") == Some(name)));
         // The reports that prove the step is under way: rows being inserted (not the import's pre-scan),
         // rows being dumped, files being extracted.
         let pause_on = armed.then_some(match name {
@@ -607,8 +639,37 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
         })
         .collect();
 
-    if let Err(e) = owner::resolve_owner(&req.owner) {
-        problems.push(e.to_string());
+    // The staging folder and the kept state are made beside web/, by Secours itself.
+    if parent.is_dir()
+        && let Err(e) = probe_writable(&parent)
+    {
+        problems.push(format!(
+            "Secours cannot create folders in '{}' ({e}), where the restore stages the media beside web/. Make \
+             that folder writable by the user who runs Secours.",
+            parent.display()
+        ));
+    }
+    let mut administrator = None;
+    match owner::resolve_owner(&req.owner) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(owner) => {
+            let live: Vec<PathBuf> = target.media_dirs.iter().map(|d| target.media_path(d)).collect();
+            match owner::Privileges::current() {
+                Ok(p) if owner::needs_admin(&p, &owner, &live) => {
+                    match owner::admin_available(
+                        &p,
+                        &crate::timemachine::SystemRunner::default(),
+                        &owner.spec(),
+                        &parent,
+                    ) {
+                        Ok(via) => administrator = via,
+                        Err(why) => problems.push(why),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(format!("cannot learn this process's user: {e}")),
+            }
+        }
     }
 
     // Space: the extracted media and the snapshot (compressed, about a third of the data) on the target's disk.
@@ -670,6 +731,7 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
             needed_bytes: needed,
             steps: step::ALL.to_vec(),
             estimated_seconds,
+            administrator,
             warnings,
         },
         settings,
@@ -684,6 +746,13 @@ fn database_bytes(conn: &mut mysql::Conn) -> Option<u64> {
     .ok()
     .flatten()
     .flatten()
+}
+
+/// Creates and removes an empty folder in `dir`.
+fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".secours-probe-{}", std::process::id()));
+    fs::create_dir(&probe)?;
+    fs::remove_dir(&probe)
 }
 
 fn same_filesystem(a: &Path, b: &Path) -> bool {
@@ -768,9 +837,11 @@ pub fn run(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Ou
             .cloned()
             .collect(),
         work: unique(parent.join(PREVIOUS_DIR).join(&stamp)),
-        staging: unique(req.target.web.join(format!("{STAGING_PREFIX}{stamp}"))),
+        staging: unique(parent.join(format!("{STAGING_PREFIX}{stamp}"))),
         owner: req.owner.clone(),
         connections: req.connections,
+        db_identity: Some(req.pair.db.identity()),
+        media_identity: Some(req.pair.media.identity()),
     };
     let details = serde_json::to_string(&recorded).map_err(|e| RestoreError::Journal {
         path: req.history.clone(),
@@ -855,6 +926,31 @@ pub fn resume(
         media_dirs: recorded.media_dirs.clone(),
         ..pair
     };
+    // The pair it began with, not the one the hourly backup may have written since.
+    for (file, expected) in [
+        (&recorded.db_file, &recorded.db_identity),
+        (&recorded.media_file, &recorded.media_identity),
+    ] {
+        if let Some(expected) = expected
+            && let Err(changed) = check_unchanged(file, expected)
+        {
+            return Err(RestoreError::Refused(format!(
+                "cannot resume: {changed}, and a restore must finish with the backup it began with. Nothing more \
+                 was changed. Run 'secours restore --rollback' to put '{}' back as it was, then restore again.",
+                recorded.target
+            )));
+        }
+    }
+    if pair.db.path != recorded.db_file || pair.media.path != recorded.media_file {
+        return Err(RestoreError::Refused(format!(
+            "cannot resume: the backup in '{}' is not the pair this restore began with ('{}', '{}'). Run 'secours \
+             restore --rollback' to put '{}' back as it was, then restore again.",
+            recorded.source.display(),
+            recorded.db_file.display(),
+            recorded.media_file.display(),
+            recorded.target
+        )));
+    }
     let req = Request {
         kind: recorded.kind,
         pair,
@@ -882,6 +978,7 @@ pub fn rollback_unfinished(
                 "rolled-back",
                 serde_json::json!({ "by": "secours restore --rollback", "media_restored": report.media_restored, "database_restored": report.database_restored }),
             )?;
+            remove_work(&recorded);
             Ok(report)
         }
         Err(e) => Err(RestoreError::RollbackFailed {
@@ -942,6 +1039,7 @@ impl Forward<'_> {
             return Err(cancelled(step::VERIFY));
         }
         refuse_unverified(&verification).map_err(|e| StepFailure::new(step::VERIFY, e, ADVICE_SOURCE))?;
+        self.unchanged(step::VERIFY)?;
         self.note(step::VERIFY, journal.done(step::VERIFY, t, serde_json::Value::Null)?);
 
         // 2. Preflight (on resume the target is already partly changed; its database may be empty).
@@ -1036,29 +1134,83 @@ impl Forward<'_> {
             return Err(cancelled(step::MEDIA));
         }
 
-        // 6. Set aside the live media, then swap the staged folders in.
+        // 6. Set aside the live media, then swap the staged folders in: the staged folders given to the owner,
+        // the live ones moved into the work folder, the staged ones into place. When that needs an
+        // administrator, all of it (and the removal of old kept states) is one request.
+        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_RETRY))?;
+        let privileges =
+            owner::Privileges::current().map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_RETRY))?;
+        let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
+        let admin = owner::needs_admin(&privileges, &owner, &live);
         let t = journal.start(step::SET_ASIDE)?;
-        for d in &rec.media_dirs {
-            set_aside(rec, d).map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_RETRY))?;
-        }
-        self.note(
-            step::SET_ASIDE,
-            journal.done(step::SET_ASIDE, t, serde_json::Value::Null)?,
-        );
-        let t = journal.start(step::SWAP)?;
-        for (i, d) in rec.media_dirs.iter().enumerate() {
-            swap_in(rec, d).map_err(|e| StepFailure::new(step::SWAP, e, ADVICE_RETRY))?;
-            if i == 0 {
-                // Between two folders: the worst moment for a crash, so the tests can aim at it.
-                fault("swap-between")?;
+        let mut first: Vec<AdminOp> = Vec::new();
+        if admin {
+            for d in &rec.media_dirs {
+                let staged = rec.staging.join(d);
+                if fs::symlink_metadata(&staged).is_ok() {
+                    first.push(AdminOp::Chown { path: staged });
+                }
             }
+            first.extend(expired_previous(
+                &rec.web,
+                req.keep_previous,
+                Some(&rec.work),
+                Some(&settings),
+            ));
         }
-        let _ = fs::remove_dir(&rec.staging);
-        // The renames themselves, durable before the check and commit build on them.
-        if let Err(e) = crate::durable::sync_dir(&rec.web) {
-            log::warn!("cannot sync the folder '{}': {e}", rec.web.display());
+        first.extend(rec.media_dirs.iter().filter_map(|d| set_aside_op(rec, d)));
+        let swaps: Vec<AdminOp> = rec.media_dirs.iter().filter_map(|d| swap_op(rec, d)).collect();
+        let runner = owner::admin_runner();
+        let root = self.root();
+        let run_ops = |ops: &[AdminOp], name: &'static str| {
+            owner::run_admin_ops(ops, &owner, &root, &runner, &privileges)
+                .map(|via| {
+                    if let Some(via) = via {
+                        log::info!("administrator rights for step '{name}' through {via:?}");
+                    }
+                })
+                .map_err(|e: OwnerError| StepFailure::new(name, e, ADVICE_RETRY))
+        };
+        if admin {
+            // One request: the swap is announced before it, as it may happen within it.
+            let t_swap = journal.start(step::SWAP)?;
+            let all: Vec<AdminOp> = first.iter().chain(&swaps).cloned().collect();
+            run_ops(&all, step::SWAP)?;
+            self.note(
+                step::SET_ASIDE,
+                journal.done(step::SET_ASIDE, t, serde_json::Value::Null)?,
+            );
+            let _ = fs::remove_dir(&rec.staging);
+            self.sync_web();
+            self.note(step::SWAP, journal.done(step::SWAP, t_swap, serde_json::Value::Null)?);
+        } else {
+            run_ops(&first, step::SET_ASIDE)?;
+            self.note(
+                step::SET_ASIDE,
+                journal.done(step::SET_ASIDE, t, serde_json::Value::Null)?,
+            );
+            let t = journal.start(step::SWAP)?;
+            for (i, op) in swaps.iter().enumerate() {
+                run_ops(std::slice::from_ref(op), step::SWAP)?;
+                if i == 0 {
+                    // Between two folders: the worst moment for a crash, so the tests can aim at it.
+                    fault("swap-between")?;
+                }
+            }
+            for d in &rec.media_dirs {
+                if fs::symlink_metadata(rec.staging.join(d)).is_err() && fs::symlink_metadata(rec.web.join(d)).is_err()
+                {
+                    return Err(StepFailure::new(
+                        step::SWAP,
+                        format!("'{d}' is missing from the staging folder"),
+                        ADVICE_RETRY,
+                    ));
+                }
+            }
+            let _ = fs::remove_dir(&rec.staging);
+            self.sync_web();
+            self.note(step::SWAP, journal.done(step::SWAP, t, serde_json::Value::Null)?);
         }
-        self.note(step::SWAP, journal.done(step::SWAP, t, serde_json::Value::Null)?);
 
         // 7. Check.
         let t = journal.start(step::CHECK)?;
@@ -1084,6 +1236,38 @@ impl Forward<'_> {
         self.steps.push((name.to_owned(), seconds));
     }
 
+    /// The environment's folder, inside which every privileged operation must lie.
+    fn root(&self) -> PathBuf {
+        env_root(&self.recorded.web)
+    }
+
+    /// The renames themselves, durable before the check and commit build on them.
+    fn sync_web(&self) {
+        let rec = self.recorded;
+        for dir in [rec.web.clone(), rec.work.join("media")] {
+            if let Err(e) = crate::durable::sync_dir(&dir) {
+                log::warn!("cannot sync the folder '{}': {e}", dir.display());
+            }
+        }
+    }
+
+    /// Stops the restore when the dump or the archive is no longer the file the restore began with.
+    fn unchanged(&self, name: &'static str) -> Result<(), StepFailure> {
+        let rec = self.recorded;
+        for (file, expected) in [(&rec.db_file, &rec.db_identity), (&rec.media_file, &rec.media_identity)] {
+            if let Some(expected) = expected {
+                check_unchanged(file, expected).map_err(|changed| {
+                    StepFailure::new(
+                        name,
+                        changed,
+                        "Start the restore again: it will verify and use the backup as it is now.",
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     fn media_step(
         &self,
         progress: &dyn Progress,
@@ -1094,13 +1278,7 @@ impl Forward<'_> {
         let t = self.journal.start(step::MEDIA)?;
         // A staging left by a crash is incomplete: start it again.
         if fs::symlink_metadata(&rec.staging).is_ok() {
-            fs::remove_dir_all(&rec.staging).map_err(|e| {
-                StepFailure::new(
-                    step::MEDIA,
-                    format!("cannot clear '{}': {e}", rec.staging.display()),
-                    ADVICE_RETRY,
-                )
-            })?;
+            remove_any(&rec.staging).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
         }
         if !rec.web.is_dir() {
             fs::create_dir_all(&rec.web).map_err(|e| {
@@ -1124,9 +1302,6 @@ impl Forward<'_> {
                 ..StepFailure::new(step::MEDIA, e, advice)
             }
         })?;
-        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
-        let outcome = owner::change_owner(&rec.staging, &rec.web, &owner, &owner::admin_runner())
-            .map_err(|e: OwnerError| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
         // Durable before the journal says done: the swap must never put half-written files in place.
         crate::durable::sync_tree(&rec.staging).map_err(|e| {
             StepFailure::new(
@@ -1135,8 +1310,25 @@ impl Forward<'_> {
                 ADVICE_SPACE,
             )
         })?;
-        let details =
-            serde_json::json!({ "files": summary.files, "bytes": summary.bytes, "owner": format!("{outcome:?}") });
+        // The owner now when Secours may give the files itself (it runs as root, or as the owner), alongside the
+        // import; otherwise in the one administrator request of the set-aside.
+        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
+        let privileges = owner::Privileges::current().map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
+        let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
+        let admin = owner::needs_admin(&privileges, &owner, &live);
+        if !admin {
+            let ops: Vec<AdminOp> = rec
+                .media_dirs
+                .iter()
+                .map(|d| AdminOp::Chown {
+                    path: rec.staging.join(d),
+                })
+                .collect();
+            owner::run_admin_ops(&ops, &owner, &self.root(), &owner::admin_runner(), &privileges)
+                .map_err(|e: OwnerError| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
+        }
+        self.unchanged(step::MEDIA)?;
+        let details = serde_json::json!({ "files": summary.files, "bytes": summary.bytes, "owner_later": admin });
         let seconds = self.journal.done(step::MEDIA, t, details)?;
         Ok(Some((seconds, summary)))
     }
@@ -1215,6 +1407,7 @@ impl Forward<'_> {
                 ..StepFailure::new(step::DATABASE, e, ADVICE_SOURCE)
             }
         })?;
+        self.unchanged(step::DATABASE)?;
         let seconds = self.journal.done(
             step::DATABASE,
             t,
@@ -1270,31 +1463,27 @@ fn cancelled(step: &'static str) -> StepFailure {
     }
 }
 
-/// Renames the live media folder `d` to the work folder; done already when it is there.
-fn set_aside(rec: &Recorded, d: &str) -> Result<(), String> {
-    let live = rec.web.join(d);
-    let aside = rec.aside(d);
-    if fs::symlink_metadata(&aside).is_ok() {
-        return Ok(());
-    }
-    if fs::symlink_metadata(&live).is_err() {
-        return Ok(());
-    }
-    fs::rename(&live, &aside).map_err(|e| format!("cannot move '{}' to '{}': {e}", live.display(), aside.display()))
+/// The environment's folder (web's parent), inside which the restore's privileged operations lie.
+fn env_root(web: &Path) -> PathBuf {
+    web.parent().map(Path::to_path_buf).unwrap_or_else(|| web.to_path_buf())
 }
 
-/// Renames the staged folder `d` into place; done already when staging no longer has it.
-fn swap_in(rec: &Recorded, d: &str) -> Result<(), String> {
-    let staged = rec.staging.join(d);
+/// Moves the live media folder `d` into the work folder; `None` when done already (it is there) or when
+/// there is none.
+fn set_aside_op(rec: &Recorded, d: &str) -> Option<AdminOp> {
     let live = rec.web.join(d);
-    if fs::symlink_metadata(&staged).is_err() {
-        return if fs::symlink_metadata(&live).is_ok() {
-            Ok(())
-        } else {
-            Err(format!("'{}' is missing from the staging folder", d))
-        };
-    }
-    fs::rename(&staged, &live).map_err(|e| format!("cannot move '{}' to '{}': {e}", staged.display(), live.display()))
+    let aside = rec.aside(d);
+    (fs::symlink_metadata(&aside).is_err() && fs::symlink_metadata(&live).is_ok())
+        .then_some(AdminOp::Move { from: live, to: aside })
+}
+
+/// Moves the staged folder `d` into place; `None` when done already (staging no longer has it).
+fn swap_op(rec: &Recorded, d: &str) -> Option<AdminOp> {
+    let staged = rec.staging.join(d);
+    fs::symlink_metadata(&staged).is_ok().then(|| AdminOp::Move {
+        from: staged,
+        to: rec.web.join(d),
+    })
 }
 
 /// Turns a failed step into the rollback and its message.
@@ -1313,10 +1502,14 @@ fn fail(
     let touched = started.contains(step::DATABASE) || started.contains(step::SET_ASIDE);
     match undo(journal, rec, target, &started, progress) {
         Ok(_) if !touched && !failure.cancelled => {
-            let _ = journal.finish(
+            let finished = journal.finish(
                 "failed",
                 serde_json::json!({ "step": failure.step, "error": failure.cause }),
             );
+            // Marked finished first: a crash before the removal leaves only an old folder to purge.
+            if finished.is_ok() {
+                remove_work(rec);
+            }
             RestoreError::Refused(format!(
                 "the restore stopped at step '{}': {}. Nothing of '{}' was changed. {}",
                 failure.step, failure.cause, rec.target, failure.advice
@@ -1324,10 +1517,13 @@ fn fail(
         }
         Ok(report) => {
             let outcome = if failure.cancelled { "cancelled" } else { "rolled-back" };
-            let _ = journal.finish(
+            let finished = journal.finish(
                 outcome,
                 serde_json::json!({ "step": failure.step, "error": failure.cause, "database_restored": report.database_restored }),
             );
+            if finished.is_ok() {
+                remove_work(rec);
+            }
             if failure.cancelled {
                 RestoreError::Cancelled {
                     step: failure.step.to_owned(),
@@ -1366,7 +1562,8 @@ fn steps_of(history: &History, id: OperationId) -> (BTreeSet<String>, BTreeSet<S
 }
 
 /// Puts the target back as it was before the operation. Decided from the disk and the journal, so it
-/// can run any number of times.
+/// can run any number of times. Leaves the work folder (with the safety copy) for the caller to remove
+/// once the operation is marked finished.
 fn undo(
     journal: &Journal,
     rec: &Recorded,
@@ -1375,26 +1572,36 @@ fn undo(
     progress: &dyn Progress,
 ) -> Result<RolledBack, String> {
     let _ = journal.step(step::ROLLBACK, "start", serde_json::Value::Null);
+    fault(step::ROLLBACK).map_err(|f| f.cause)?;
     let mut media_restored = Vec::new();
-    // Media first: instant renames.
+    // Media first: instant renames, in one administrator request when the folders are the web server's.
+    let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+    let mut ops = Vec::new();
     for d in &rec.media_dirs {
         let live = rec.web.join(d);
         let aside = rec.aside(d);
-        if fs::symlink_metadata(&aside).is_ok() {
-            if fs::symlink_metadata(&live).is_ok() {
-                remove_any(&live)?;
+        if exists(&aside) {
+            if exists(&live) {
+                ops.push(AdminOp::Remove { path: live.clone() });
             }
-            fs::rename(&aside, &live)
-                .map_err(|e| format!("cannot move '{}' back to '{}': {e}", aside.display(), live.display()))?;
+            ops.push(AdminOp::Move { from: aside, to: live });
             media_restored.push(d.clone());
-        } else if !rec.present.contains(d) && started.contains(step::SWAP) && fs::symlink_metadata(&live).is_ok() {
+        } else if !rec.present.contains(d) && started.contains(step::SWAP) && exists(&live) {
             // The target had no such folder: the restored one goes.
-            remove_any(&live)?;
+            ops.push(AdminOp::Remove { path: live });
             media_restored.push(d.clone());
         }
     }
-    if fs::symlink_metadata(&rec.staging).is_ok() {
-        remove_any(&rec.staging)?;
+    if exists(&rec.staging) {
+        ops.push(AdminOp::Remove {
+            path: rec.staging.clone(),
+        });
+    }
+    if !ops.is_empty() {
+        let owner = owner::resolve_owner(&rec.owner).map_err(|e| e.to_string())?;
+        let privileges = owner::Privileges::current().map_err(|e| format!("cannot learn this process's user: {e}"))?;
+        owner::run_admin_ops(&ops, &owner, &env_root(&rec.web), &owner::admin_runner(), &privileges)
+            .map_err(|e| format!("putting the media folders back failed: {e}"))?;
     }
     // The database, when the import may have touched it.
     let mut database_restored = false;
@@ -1423,9 +1630,6 @@ fn undo(
             .map_err(|e| format!("re-importing the safety copy '{}' failed: {e}", snapshot.display()))?;
         database_restored = true;
     }
-    if fs::symlink_metadata(&rec.work).is_ok() {
-        remove_any(&rec.work)?;
-    }
     let _ = journal.step(step::ROLLBACK, "done", serde_json::Value::Null);
     Ok(RolledBack {
         operation: journal.id.0,
@@ -1433,6 +1637,16 @@ fn undo(
         media_restored,
         database_restored,
     })
+}
+
+/// Removes the work folder of an operation marked finished (rolled back: nothing in it is needed any
+/// more). Best effort: what stays is purged with the old kept states.
+fn remove_work(rec: &Recorded) {
+    if fs::symlink_metadata(&rec.work).is_ok()
+        && let Err(e) = remove_any(&rec.work)
+    {
+        log::warn!("{e}");
+    }
 }
 
 fn remove_any(path: &Path) -> Result<(), String> {
@@ -1445,37 +1659,60 @@ fn remove_any(path: &Path) -> Result<(), String> {
     r.map_err(|e| format!("cannot remove '{}': {e}", path.display()))
 }
 
-/// Deletes the kept previous states older than `keep` (never `except`, never one an unfinished restore
-/// uses). Best effort: a failure is logged.
-pub fn purge_previous(web: &Path, keep: Duration, except: Option<&Path>, database: Option<&DbSettings>) {
-    let Some(parent) = web.parent() else { return };
-    let dir = parent.join(PREVIOUS_DIR);
-    let Ok(entries) = fs::read_dir(&dir) else { return };
+/// The kept previous states older than `keep` (never `except`).
+fn expired(web: &Path, keep: Duration, except: Option<&Path>) -> Vec<PathBuf> {
+    let dir = env_root(web).join(PREVIOUS_DIR);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Vec::new();
+    };
     let now = std::time::SystemTime::now();
-    for e in entries.flatten() {
-        let path = e.path();
-        if Some(path.as_path()) == except {
+    entries
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > keep)
+        })
+        .map(|e| e.path())
+        .filter(|p| Some(p.as_path()) != except)
+        .collect()
+}
+
+/// Drops the side database of an expired state (first: its record is in the folder); `false` when it
+/// cannot, and the folder must stay to try again later.
+fn discard_side_database(path: &Path, database: Option<&DbSettings>) -> bool {
+    if !path.join(snapshot::SCHEMA_FILE).is_file() {
+        return true;
+    }
+    let dropped = match database {
+        Some(settings) => snapshot::discard(settings, path).map_err(|e| e.to_string()),
+        None => Err("the environment's database settings are unreadable".to_owned()),
+    };
+    if let Err(err) = &dropped {
+        log::warn!("cannot drop the side database of '{}': {err}", path.display());
+    }
+    dropped.is_ok()
+}
+
+/// The removal of the expired kept states, for the restore's one administrator request (their media
+/// belong to the web server's user); their side databases are dropped first.
+fn expired_previous(web: &Path, keep: Duration, except: Option<&Path>, database: Option<&DbSettings>) -> Vec<AdminOp> {
+    expired(web, keep, except)
+        .into_iter()
+        .filter(|p| discard_side_database(p, database))
+        .map(|path| AdminOp::Remove { path })
+        .collect()
+}
+
+/// Deletes the kept previous states older than `keep` (never `except`, never one an unfinished restore
+/// uses) that Secours may delete itself; the web server's files in them wait for the next restore's
+/// administrator request. Best effort: a failure is logged.
+pub fn purge_previous(web: &Path, keep: Duration, except: Option<&Path>, database: Option<&DbSettings>) {
+    for path in expired(web, keep, except) {
+        if !discard_side_database(&path, database) {
             continue;
-        }
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age > keep);
-        if !old {
-            continue;
-        }
-        if path.join(snapshot::SCHEMA_FILE).is_file() {
-            // Its tables are in a side database: dropped first, or the folder stays to try again later.
-            let dropped = match database {
-                Some(settings) => snapshot::discard(settings, &path).map_err(|e| e.to_string()),
-                None => Err("the environment's database settings are unreadable".to_owned()),
-            };
-            if let Err(err) = dropped {
-                log::warn!("cannot drop the side database of '{}': {err}", path.display());
-                continue;
-            }
         }
         if let Err(err) = fs::remove_dir_all(&path) {
             log::warn!("cannot delete the old previous state '{}': {err}", path.display());

@@ -3,3 +3,4 @@
 
 pub mod mariadb;
 pub mod schema;
+pub mod user;
