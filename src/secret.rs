@@ -48,20 +48,6 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Guards: a password must never reach logs or JSON output.
-    #[test]
-    fn never_prints_the_value() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s} {s:?}"), "*** ***");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
-        assert_eq!(s.expose(), "hunter2");
-    }
-}
-
 /// Creates (or truncates) a file only its owner may read: for anything that holds a password or the
 /// application's data (the configuration, dumps, archives, safety copies). An existing file's mode is
 /// narrowed too.
@@ -81,4 +67,18 @@ pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> 
 pub fn write_private(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     create_private(path)?.write_all(content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards: a password must never reach logs or JSON output.
+    #[test]
+    fn never_prints_the_value() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
+        assert_eq!(s.expose(), "hunter2");
+    }
 }

@@ -43,7 +43,7 @@ fn setup(size: usize) -> Setup {
     let dest = tmp.path().join("copies");
     let options = CopyOptions {
         volumes_root: tmp.path().join("Volumes"),
-        fail_after_bytes: None,
+        ..CopyOptions::default()
     };
     Setup {
         _tmp: tmp,
@@ -278,4 +278,31 @@ fn a_missing_source_is_reported_by_name() {
         "{err}"
     );
     assert!(!s.dest.exists());
+}
+
+// Guards issue 12: a copy is made of the file that was verified. The pair rewritten in place after its
+// verification (same size, new bytes, as the hourly backup would) is refused by name, and nothing is kept.
+#[test]
+fn a_source_rewritten_after_verification_is_not_copied() {
+    let s = setup(300_000);
+    let observe = |p: &Path| match secours::inspect::observe_file(p) {
+        secours::inspect::FileState::Present(o) => o.identity(),
+        other => panic!("{other:?}"),
+    };
+    let options = CopyOptions {
+        verified: vec![(s.db.clone(), observe(&s.db)), (s.media.clone(), observe(&s.media))],
+        ..s.options.clone()
+    };
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(&s.media, noise(300_000 * 2 + 7, 99)).unwrap();
+    let err = copy_pair(&s.db, &s.media, &at(0), &s.dest, 3, &options, &Silent, &Cancel::new()).unwrap_err();
+    assert!(matches!(err, CopyError::Changed { .. }), "{err}");
+    assert!(err.to_string().contains("media.taz"), "{err}");
+    assert!(list_copies(&s.dest).unwrap().is_empty());
+    // Unchanged, the same options copy.
+    let options = CopyOptions {
+        verified: vec![(s.db.clone(), observe(&s.db)), (s.media.clone(), observe(&s.media))],
+        ..s.options.clone()
+    };
+    copy_pair(&s.db, &s.media, &at(0), &s.dest, 3, &options, &Silent, &Cancel::new()).unwrap();
 }

@@ -697,15 +697,36 @@ impl AdminOp {
         }
     }
 
-    /// Whether the operation's effect is there (after an administrator command said it succeeded).
-    fn effect(&self, owner: &Owner) -> Result<(), String> {
+    /// Whether the operation's effect is there, once an administrator command said it succeeded and `later`
+    /// operations ran after it (a folder given away and then moved is checked where it went; a folder
+    /// removed and then replaced is not looked for).
+    fn effect(&self, owner: &Owner, later: &[AdminOp]) -> Result<(), String> {
         let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+        // Where what was at `path` ended up.
+        let follow = |path: &Path| {
+            let mut at = path.to_path_buf();
+            for op in later {
+                if let AdminOp::Move { from, to } = op
+                    && *from == at
+                {
+                    at = to.clone();
+                }
+            }
+            at
+        };
+        let refilled = |path: &Path| {
+            later
+                .iter()
+                .any(|op| matches!(op, AdminOp::Move { to, .. } if to == path))
+        };
         match self {
-            AdminOp::Move { from, to } if exists(from) || !exists(to) => {
+            AdminOp::Move { from, to } if (exists(from) && !refilled(from)) || !exists(&follow(to)) => {
                 Err(format!("'{}' was not moved to '{}'", from.display(), to.display()))
             }
-            AdminOp::Remove { path } if exists(path) => Err(format!("'{}' is still there", path.display())),
-            AdminOp::Chown { path } => match scan(path, owner) {
+            AdminOp::Remove { path } if exists(path) && !refilled(path) => {
+                Err(format!("'{}' is still there", path.display()))
+            }
+            AdminOp::Chown { path } => match scan(&follow(path), owner) {
                 Ok((entries, left)) if left > 0 => Err(format!(
                     "{left} of {entries} entries of '{}' still belong to someone else",
                     path.display()
@@ -867,11 +888,12 @@ fn admin_batch(
                 }
             }
         }
-        for op in ops {
-            op.effect(owner).map_err(|reason| OwnerError::AdminFailed {
-                command: manual.clone(),
-                reason: format!("it finished, but {reason}"),
-            })?;
+        for (i, op) in ops.iter().enumerate() {
+            op.effect(owner, &ops[i + 1..])
+                .map_err(|reason| OwnerError::AdminFailed {
+                    command: manual.clone(),
+                    reason: format!("it finished, but {reason}"),
+                })?;
         }
         return Ok(via);
     }
