@@ -1,19 +1,23 @@
-//! Giving the restored media to the web server's user: "Restorer les privilèges" of the seed procedure
-//! (`chown -R daemon:daemon`), done on the staged tree before it is swapped in.
+//! The web server's files: "Restorer les privilèges" of the seed procedure (`chown -R daemon:daemon`),
+//! and every other operation of a restore on folders that belong to the web server's user — setting the
+//! live media aside, putting the staged ones in place, removing them — through ONE privileged path.
 //!
 //! Guarantees:
-//! - Only a real folder strictly inside the given folder (the target's `web/`) is ever changed; links are
-//!   never followed: in-process changes use `lchown`, and the administrator commands are `chown -R -P`
-//!   (GNU, which then changes links themselves) and `chown -R -h` (macOS, where `-P` is the default and `-h`
-//!   changes links themselves).
-//! - Administrator rights are asked for at most once, the platform's standard way: macOS shows its password
-//!   dialog (`osascript … with administrator privileges`); Linux uses `pkexec` when a desktop is there to
-//!   show its dialog, and otherwise only `sudo -n` (which never asks). When none of that works, the error
-//!   gives the exact command to run as an administrator.
-//! - After an administrator command, the tree is checked again: success means every entry belongs to the
-//!   owner.
-//! - External commands go through a [`CommandRunner`], so tests replace them; the choice of command is made
-//!   by pure functions ([`admin_commands`], [`manual_command`]) that are tested for both systems on Linux.
+//! - Only paths strictly inside the environment's folder are ever touched, judged through real folders
+//!   (`..` refused, the parent resolved); they are Secours's own folders, never names read from an archive.
+//!   Links are never followed: in-process changes use `lchown`, and the administrator commands are
+//!   `chown -R -P` (GNU, which then changes links themselves) and `chown -R -h` (macOS, where `-P` is the
+//!   default and `-h` changes links themselves); `mv -n` never replaces anything.
+//! - [`run_admin_ops`] does each operation itself first; from the first one only an administrator may do,
+//!   the rest go in ONE request: `sudo -n` when a sudoers rule allows the commands (it never asks), else the
+//!   platform's password dialog once for one shell script of fixed, quoted commands (macOS: `osascript … with
+//!   administrator privileges`; Linux with a desktop: `pkexec`). When none works, the error gives the exact
+//!   commands to run as an administrator, and [`admin_available`] tells the restore's preflight before
+//!   anything changes, with the sudoers line to grant ([`sudoers_rule`]).
+//! - After an administrator request, every operation's effect is checked: success means the folders are
+//!   where they should be and belong to the owner.
+//! - External commands go through a [`CommandRunner`], so tests replace them; the commands are built by
+//!   pure functions ([`AdminOp::argv`], [`sh_script`], [`applescript_batch`]) tested for both systems on Linux.
 //! - Accounts are looked up without `unsafe`: `/etc/passwd` and `/etc/group`, then `getent` (Linux) or
 //!   `id` and `dscl` (macOS, whose accounts live in Directory Services).
 
@@ -36,7 +40,7 @@ const SUDO: &str = "/usr/bin/sudo";
 const LINUX_CHOWN: &str = "/bin/chown";
 const MACOS_CHOWN: &str = "/usr/sbin/chown";
 
-/// The runner to pass to [`change_owner`]: the system's, with time for someone to type a password.
+/// The runner to pass to [`run_admin_ops`]: the system's, with time for someone to type a password.
 pub fn admin_runner() -> SystemRunner {
     SystemRunner { timeout: ADMIN_TIMEOUT }
 }
@@ -84,17 +88,6 @@ pub enum Via {
     Osascript,
     Pkexec,
     Sudo,
-}
-
-/// What [`change_owner`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "kebab-case")]
-pub enum OwnerOutcome {
-    /// `entries` were changed (in process), or the tree of `entries` now belongs to the owner (administrator
-    /// command).
-    Changed { entries: u64, via: Via },
-    /// Everything already belonged to the owner; nothing was asked or changed.
-    AlreadyOwned,
 }
 
 /// What the process may do, learnt once; a parameter so tests can pretend.
@@ -302,129 +295,6 @@ pub fn dscl_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 // ---------------------------------------------------------------------------------------------------------
 // Changing the owner.
 
-/// Gives the folder `path` (and everything in it, links themselves included, never what they point to) to
-/// `owner`. `path` must be a real folder strictly inside `inside`.
-pub fn change_owner(
-    path: &Path,
-    inside: &Path,
-    owner: &Owner,
-    runner: &dyn CommandRunner,
-) -> Result<OwnerOutcome, OwnerError> {
-    let privileges = Privileges::current().map_err(|source| OwnerError::Walk {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    change_owner_with(path, inside, owner, runner, &privileges)
-}
-
-/// [`change_owner`] with the process's privileges given.
-pub fn change_owner_with(
-    path: &Path,
-    inside: &Path,
-    owner: &Owner,
-    runner: &dyn CommandRunner,
-    privileges: &Privileges,
-) -> Result<OwnerOutcome, OwnerError> {
-    let path = check_inside(path, inside)?;
-    if privileges.euid == 0 || privileges.euid == owner.uid {
-        match chown_tree(&path, owner) {
-            Ok(0) => return Ok(OwnerOutcome::AlreadyOwned),
-            Ok(entries) => {
-                return Ok(OwnerOutcome::Changed {
-                    entries,
-                    via: Via::InProcess,
-                });
-            }
-            // The owner's own process, but the group is not one of its groups: an administrator can.
-            Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied && privileges.euid != 0 => {}
-            Err((path, source)) => return Err(OwnerError::Walk { path, source }),
-        }
-    } else if scan(&path, owner)?.1 == 0 {
-        return Ok(OwnerOutcome::AlreadyOwned);
-    }
-
-    let text = path
-        .to_str()
-        .ok_or_else(|| OwnerError::NotText { path: path.clone() })?;
-    let spec = owner.spec();
-    let manual = manual_command(privileges.os, &spec, text);
-    for (via, argv) in admin_commands(privileges, &spec, text) {
-        let Some((program, args)) = argv.split_first() else {
-            continue;
-        };
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        match judge(via, runner.run(Path::new(program), &args)) {
-            Attempt::Done => {
-                let (entries, left) = scan(&path, owner)?;
-                if left > 0 {
-                    return Err(OwnerError::AdminFailed {
-                        command: shell_words(&argv),
-                        reason: format!("it finished, but {left} of {entries} entries still belong to someone else"),
-                    });
-                }
-                return Ok(OwnerOutcome::Changed { entries, via });
-            }
-            Attempt::Unavailable(why) => log::info!("'{program}' could not give administrator rights: {why}"),
-            Attempt::Declined => {
-                return Err(OwnerError::Declined {
-                    owner: spec,
-                    command: manual,
-                });
-            }
-            Attempt::Failed(reason) => {
-                return Err(OwnerError::AdminFailed {
-                    command: shell_words(&argv),
-                    reason,
-                });
-            }
-        }
-    }
-    Err(OwnerError::NeedsAdmin {
-        path,
-        owner: spec,
-        command: manual,
-    })
-}
-
-/// The canonical form of `path` once it is known to be a real folder strictly inside `inside`.
-fn check_inside(path: &Path, inside: &Path) -> Result<PathBuf, OwnerError> {
-    let not_inside = || OwnerError::NotInside {
-        path: path.to_path_buf(),
-        inside: inside.to_path_buf(),
-    };
-    if path
-        .components()
-        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-    {
-        return Err(not_inside());
-    }
-    let Some(Component::Normal(name)) = path.components().next_back() else {
-        return Err(not_inside());
-    };
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let canonical = |p: &Path| {
-        fs::canonicalize(p).map_err(|source| OwnerError::Walk {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let parent = canonical(parent)?;
-    // Component-wise: `/web-old` is not inside `/web`.
-    if !parent.starts_with(canonical(inside)?) {
-        return Err(not_inside());
-    }
-    let full = parent.join(name);
-    match fs::symlink_metadata(&full) {
-        Ok(m) if m.is_dir() => Ok(full),
-        Ok(_) => Err(OwnerError::NotAFolder { path: full }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(OwnerError::NotAFolder { path: full }),
-        Err(source) => Err(OwnerError::Walk { path: full, source }),
-    }
-}
-
 /// Visits `root` and everything below it without following links.
 fn walk(
     root: &Path,
@@ -506,42 +376,6 @@ pub fn effective_uid() -> io::Result<u32> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Administrator commands (pure).
-
-/// The administrator commands to try, in order, to give `path` to `spec` (each `[program, args…]`). Only
-/// the first one may show a password dialog.
-pub fn admin_commands(privileges: &Privileges, spec: &str, path: &str) -> Vec<(Via, Vec<String>)> {
-    let argv = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match privileges.os {
-        Os::MacOs => vec![(Via::Osascript, argv(&[OSASCRIPT, "-e", &applescript(spec, path)]))],
-        Os::Linux => {
-            let mut out = Vec::new();
-            if privileges.pkexec && privileges.display {
-                out.push((Via::Pkexec, argv(&[PKEXEC, LINUX_CHOWN, "-R", "-P", spec, path])));
-            }
-            out.push((Via::Sudo, argv(&[SUDO, "-n", LINUX_CHOWN, "-R", "-P", spec, path])));
-            out
-        }
-    }
-}
-
-/// The command for a person to type in a terminal.
-pub fn manual_command(os: Os, spec: &str, path: &str) -> String {
-    match os {
-        Os::MacOs => format!("sudo {MACOS_CHOWN} -R -h {spec} {}", shell_quote(path)),
-        Os::Linux => format!("sudo {LINUX_CHOWN} -R -P {spec} {}", shell_quote(path)),
-    }
-}
-
-/// The AppleScript that runs `chown` with macOS's administrator dialog. The path reaches the shell through
-/// `quoted form of`, so it only needs AppleScript string escaping; `spec` is a plain name pair.
-pub fn applescript(spec: &str, path: &str) -> String {
-    let prompt = format!("Secours needs an administrator to give the restored documents to {spec}.");
-    format!(
-        "do shell script \"{MACOS_CHOWN} -R -h {spec} \" & quoted form of {} with prompt {} with administrator privileges",
-        applescript_string(path),
-        applescript_string(&prompt)
-    )
-}
 
 /// An AppleScript string literal: `"` and `\` escaped, line breaks and tabs written as escapes so the
 /// script stays on one line.
@@ -812,7 +646,7 @@ pub fn run_admin_ops(
         match op.in_process(owner) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied && privileges.euid != 0 => {
-                return admin_batch(&checked[i..], owner, runner, privileges).map(Some);
+                return admin_request(&checked[i..], owner, runner, privileges).map(Some);
             }
             Err(source) => {
                 return Err(OwnerError::Walk {
@@ -825,8 +659,9 @@ pub fn run_admin_ops(
     Ok(None)
 }
 
-/// The remaining operations, as root, in one request.
-fn admin_batch(
+/// The operations, as root, in one request (see [`run_admin_ops`], which calls it from the first operation
+/// Secours may not do itself).
+pub fn admin_request(
     ops: &[AdminOp],
     owner: &Owner,
     runner: &dyn CommandRunner,
@@ -1072,16 +907,27 @@ mod tests {
         assert_eq!(applescript_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 
+    // Guards the macOS request: the script reaches `do shell script` exactly, on one line, with a prompt.
     #[test]
-    fn the_applescript_quotes_the_path_for_the_shell() {
-        let script = applescript("daemon:daemon", "/tmp/it's \"x\"");
+    fn the_applescript_runs_the_script_once_with_a_prompt() {
+        let script = sh_script(&[vec![
+            "/bin/mv".into(),
+            "-n".into(),
+            "--".into(),
+            "/tmp/it's \"x\"".into(),
+            "/b".into(),
+        ]]);
+        assert_eq!(script, r#"/bin/mv -n -- '/tmp/it'\''s "x"' /b"#);
+        let apple = applescript_batch(&script, "daemon:daemon");
+        let rest = apple.strip_prefix("do shell script ").unwrap();
+        let (literal, tail) = rest.split_at(rest.find("\" with prompt ").unwrap() + 1);
+        assert_eq!(applescript_unescape(literal), script);
         assert_eq!(
-            script,
-            "do shell script \"/usr/sbin/chown -R -h daemon:daemon \" & quoted form of \"/tmp/it's \\\"x\\\"\" \
-             with prompt \"Secours needs an administrator to give the restored documents to daemon:daemon.\" \
-             with administrator privileges"
+            tail,
+            " with prompt \"Secours needs an administrator to put the restored documents in place and give them to \
+             daemon:daemon.\" with administrator privileges"
         );
-        assert!(!script.contains('\n'));
+        assert!(!apple.contains('\n'));
     }
 
     proptest::proptest! {
@@ -1107,58 +953,66 @@ mod tests {
         }
     }
 
-    fn privileges(os: Os, pkexec: bool, display: bool) -> Privileges {
-        Privileges {
-            euid: 501,
-            os,
-            pkexec,
-            display,
+    // Guards the exact commands of the privileged path on both systems (what a sudoers rule must allow).
+    #[test]
+    fn each_operation_has_one_fixed_command_per_system() {
+        let chown = AdminOp::Chown {
+            path: "/srv/app/.stage x/documents".into(),
+        };
+        let mv = AdminOp::Move {
+            from: "/srv/app/web/documents".into(),
+            to: "/srv/app/.prev/documents".into(),
+        };
+        let rm = AdminOp::Remove {
+            path: "/srv/app/.prev".into(),
+        };
+        let line = |op: &AdminOp, os| op.argv(os, "daemon:daemon").unwrap().join(" ");
+        assert_eq!(
+            line(&chown, Os::Linux),
+            "/bin/chown -R -P daemon:daemon /srv/app/.stage x/documents"
+        );
+        assert_eq!(
+            line(&chown, Os::MacOs),
+            "/usr/sbin/chown -R -h daemon:daemon /srv/app/.stage x/documents"
+        );
+        assert_eq!(
+            line(&mv, Os::Linux),
+            "/bin/mv -n -T -- /srv/app/web/documents /srv/app/.prev/documents"
+        );
+        assert_eq!(
+            line(&mv, Os::MacOs),
+            "/bin/mv -n -- /srv/app/web/documents /srv/app/.prev/documents"
+        );
+        assert_eq!(line(&rm, Os::Linux), "/bin/rm -rf -- /srv/app/.prev");
+        assert_eq!(line(&rm, Os::MacOs), "/bin/rm -rf -- /srv/app/.prev");
+    }
+
+    // Guards the sudoers line Secours tells an administrator to grant: it parses (visudo, when there) and
+    // allows exactly the three command forms inside the environment's folder.
+    #[test]
+    fn the_sudoers_rule_allows_the_three_commands_inside_the_folder() {
+        let rule = sudoers_rule(
+            "pierre",
+            "daemon:daemon",
+            Path::new("/Applications/mampstack 8/apps/secours"),
+            Os::MacOs,
+        );
+        assert_eq!(
+            rule,
+            r"pierre ALL=(root) NOPASSWD: /usr/sbin/chown -R -h daemon\:daemon /Applications/mampstack\ 8/apps/secours/*, /bin/mv -n -- /Applications/mampstack\ 8/apps/secours/* /Applications/mampstack\ 8/apps/secours/*, /bin/rm -rf -- /Applications/mampstack\ 8/apps/secours/*"
+        );
+        let visudo = Path::new("/usr/sbin/visudo");
+        if visudo.exists() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("rule");
+            std::fs::write(&file, format!("{rule}\n")).unwrap();
+            let out = std::process::Command::new(visudo)
+                .arg("-cf")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         }
-    }
-
-    fn argvs(p: &Privileges) -> Vec<(Via, Vec<String>)> {
-        admin_commands(p, "daemon:daemon", "/srv/web/stage x")
-    }
-
-    #[test]
-    fn admin_commands_per_system() {
-        let chown = ["/bin/chown", "-R", "-P", "daemon:daemon", "/srv/web/stage x"];
-        let pkexec: Vec<String> = std::iter::once("/usr/bin/pkexec")
-            .chain(chown)
-            .map(String::from)
-            .collect();
-        let sudo: Vec<String> = ["/usr/bin/sudo", "-n"]
-            .into_iter()
-            .chain(chown)
-            .map(String::from)
-            .collect();
-        assert_eq!(
-            argvs(&privileges(Os::Linux, true, true)),
-            vec![(Via::Pkexec, pkexec), (Via::Sudo, sudo.clone())]
-        );
-        // No desktop to show pkexec's dialog, or no pkexec: only sudo, which never asks.
-        assert_eq!(
-            argvs(&privileges(Os::Linux, true, false)),
-            vec![(Via::Sudo, sudo.clone())]
-        );
-        assert_eq!(argvs(&privileges(Os::Linux, false, true)), vec![(Via::Sudo, sudo)]);
-        let mac = argvs(&privileges(Os::MacOs, true, true));
-        assert_eq!(mac.len(), 1);
-        assert_eq!(mac[0].0, Via::Osascript);
-        assert_eq!(mac[0].1[..2], ["/usr/bin/osascript".to_string(), "-e".to_string()]);
-        assert_eq!(mac[0].1[2], applescript("daemon:daemon", "/srv/web/stage x"));
-    }
-
-    #[test]
-    fn manual_commands_are_ready_to_paste() {
-        assert_eq!(
-            manual_command(Os::Linux, "daemon:daemon", "/srv/web/it's"),
-            r"sudo /bin/chown -R -P daemon:daemon '/srv/web/it'\''s'"
-        );
-        assert_eq!(
-            manual_command(Os::MacOs, "daemon:daemon", "/Application/web/.stage"),
-            "sudo /usr/sbin/chown -R -h daemon:daemon /Application/web/.stage"
-        );
     }
 
     fn out(code: i32, stderr: &str) -> io::Result<Output> {
