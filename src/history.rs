@@ -1159,6 +1159,16 @@ fn apply_migration(conn: &Connection, script: &str, version: u32) -> rusqlite::R
 mod tests {
     use super::*;
 
+    // Guards the restore journal's durability: a step is announced durably before it acts.
+    #[test]
+    fn a_journal_history_commits_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("history.sqlite")).unwrap();
+        assert!(!h.is_durable(), "the app's history keeps the cheaper NORMAL");
+        h.make_durable().unwrap();
+        assert!(h.is_durable());
+    }
+
     fn t(secs: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + secs).unwrap()
     }

@@ -230,3 +230,22 @@ fn drill_is_reported_and_never_changes_the_exit_code() {
     let (_, out) = text();
     assert!(out.contains("Last restore rehearsal: 40 d ago\n"), "{out}");
 }
+
+// Guards issue 12's secrets at rest: the configuration `config --init` writes (it will hold database
+// passwords) and the demo's are readable by their owner only.
+#[test]
+fn written_configurations_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("conf/config.toml");
+    secours(tmp.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "--init"])
+        .assert()
+        .success();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&config), 0o600);
+    let (_demo_tmp, dir) = demo();
+    assert_eq!(mode(&dir.join("config.toml")), 0o600);
+}

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use secours::progress::Cancel;
 use sha2::{Digest, Sha256};
 use support::mariadb::{self, PASSWORD, Server, USER};
 use support::schema::{mariadb_dump, rich_schema};
@@ -275,6 +276,11 @@ fn state(server: &Server, site: &Site, env: &str, db: &str) -> (String, BTreeMap
 
 /// What a restore must not leave behind: anything of Secours's inside web/ (it is served), and staging
 /// folders beside it.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
 fn leftovers(site: &Site) -> Vec<String> {
     let names = |dir: &Path| -> Vec<String> {
         fs::read_dir(dir)
@@ -334,6 +340,9 @@ fn a_full_restore_makes_the_standby_equal_to_production() {
     // The test user may create databases: the old tables were set aside, not dumped.
     assert!(!previous.join("database.gz").exists());
     assert!(previous.join("definitions.gz").is_file());
+    // What may hold the data is only its owner's.
+    assert_eq!(mode(&previous.join("definitions.gz")), 0o600);
+    assert_eq!(mode(&previous.join("database.schema")), 0o600);
     let record = fs::read_to_string(previous.join("database.schema")).unwrap();
     let side = record.lines().next().unwrap();
     assert_eq!(record.lines().nth(1), Some("2"), "{record}");
@@ -834,6 +843,8 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
     let previous = PathBuf::from(json["restore"]["previous"].as_str().unwrap());
     assert!(previous.join("database.gz").is_file());
     assert!(!previous.join("database.schema").exists());
+    // The safety dump holds the data: only its owner may read it.
+    assert_eq!(mode(&previous.join("database.gz")), 0o600);
     // Equal to prod but for the DEFINERs, which a user without SUPER takes over (and the summary says).
     let without_definers = |(db, media): (String, BTreeMap<String, String>)| {
         let kept: Vec<&str> = db.lines().filter(|l| !l.contains("_md5:")).collect();
@@ -994,4 +1005,99 @@ fn as_an_ordinary_user_without_rights_the_restore_is_refused_before_any_change()
     assert_eq!(state(server, &site, "secours", &site.secours_db), before);
     assert!(media_owned_by_daemon(&site));
     assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+}
+
+// Guards issue 12's second data loss: a real `mysqldump --databases X --add-drop-database` dump made the
+// restore drop another database of the same server. And "a failed import is rolled back" as the office
+// runs it: a dump whose import fails half-way leaves the standby wholly old, owned by daemon.
+#[test]
+fn as_an_ordinary_user_a_failing_import_is_rolled_back_and_a_rewritten_pair_is_never_resumed() {
+    let test = "as_an_ordinary_user_a_failing_import_is_rolled_back_and_a_rewritten_pair_is_never_resumed";
+    let Some(server) = mariadb::require(test) else {
+        return;
+    };
+    let Some(tester) = user::require(test, user::WITH_SUDO) else {
+        return;
+    };
+    let site = site_as(server, "userfail", Some(tester));
+    let before = state(server, &site, "secours", &site.secours_db);
+
+    // A pair whose dump fails on the server half-way (a row for a table that does not exist).
+    let bad = site.root().join("bad");
+    fs::create_dir_all(&bad).unwrap();
+    let backup = site.root().join("prod/runtime/backup");
+    let mut sql = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(fs::File::open(backup.join(format!("{}.gz", site.prod_db))).unwrap()),
+        &mut sql,
+    )
+    .unwrap();
+    let half = sql.len() / 2;
+    let cut = half + sql[half..].windows(2).position(|w| w == b";\n").unwrap() + 2;
+    let mut broken = sql[..cut].to_vec();
+    broken.extend_from_slice(b"INSERT INTO `no_such_table` VALUES (1);\n");
+    broken.extend_from_slice(&sql[cut..]);
+    let mut gz = flate2::write::GzEncoder::new(
+        fs::File::create(bad.join(format!("{}.gz", site.prod_db))).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&broken).unwrap();
+    gz.finish().unwrap();
+    fs::copy(backup.join("media.taz"), bad.join("media.taz")).unwrap();
+    let when = std::time::SystemTime::now() - Duration::from_secs(300);
+    for f in fs::read_dir(&bad).unwrap() {
+        let f = fs::File::options().write(true).open(f.unwrap().path()).unwrap();
+        f.set_modified(when).unwrap();
+    }
+    site.own();
+    let (code, out, err) = site.restore(&["--yes", "--from", bad.to_str().unwrap()], None);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("no_such_table") && err.contains("'database'"), "{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(media_owned_by_daemon(&site));
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+
+    // Killed after the swap, then the hourly backup rewrites the pair: --resume refuses it by name, and
+    // --rollback still puts the standby back.
+    kill_at(&site, "pause:check");
+    let media = backup.join("media.taz");
+    let bytes = fs::read(&media).unwrap();
+    fs::remove_file(&media).unwrap();
+    fs::write(&media, &bytes).unwrap();
+    let (code, out, err) = site.restore(&["--resume"], None);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("media.taz") && err.contains("--rollback"), "{err}");
+    let (code, out, err) = site.restore(&["--rollback"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(media_owned_by_daemon(&site));
+}
+
+// Guards "a side database is used only if this restore created it": a database already holding the name
+// the snapshot would use is left alone, and the restore's tables go to another name.
+#[test]
+fn a_side_database_name_already_taken_is_never_adopted() {
+    let Some(server) = mariadb::require("a_side_database_name_already_taken_is_never_adopted") else {
+        return;
+    };
+    let site = site(server, "sidename");
+    let settings = server.tcp_settings(&site.secours_db);
+    let work = site.root().join("work/2026-01-01_000000");
+    fs::create_dir_all(&work).unwrap();
+    let taken = secours::restore::snapshot::side_schema_name(&site.secours_db, &work);
+    server.fresh_db(&taken);
+    server.run_sql(
+        &taken,
+        "CREATE TABLE someone_elses (id INT PRIMARY KEY); INSERT INTO someone_elses VALUES (7);",
+    );
+    let theirs = server.fingerprint(&taken);
+    let aside = secours::restore::snapshot::set_aside(&settings, &work, &secours::progress::Silent, &Cancel::new())
+        .unwrap()
+        .unwrap();
+    assert_ne!(aside.schema, taken);
+    assert!(aside.schema.starts_with(&taken), "{}", aside.schema);
+    assert_eq!(server.fingerprint(&taken), theirs);
+    assert_eq!(server.fingerprint(&aside.schema).lines().next(), Some("base_tables: 2"));
+    assert!(secours::restore::snapshot::put_back(&settings, &work, false).unwrap());
+    assert_eq!(server.fingerprint(&taken), theirs);
 }
