@@ -672,10 +672,22 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
         }
     }
 
+    // The media: what the archive's layout says will be extracted (the files counted by the plan, the
+    // confirmation, the result and the check alike), or why the archive cannot be restored.
+    let (backup_files, backup_media_bytes) = match verification.map(|v| media::media_plan(&v.media.details)) {
+        Some(Ok(m)) => {
+            if m.strips() {
+                warnings.push(format!("{}; the prefix is removed.", m.describe()));
+            }
+            (Some(m.files), Some(m.bytes))
+        }
+        Some(Err(why)) => {
+            problems.push(why);
+            (None, None)
+        }
+        None => (None, None),
+    };
     // Space: the extracted media and the snapshot (compressed, about a third of the data) on the target's disk.
-    let counts = verification.and_then(|v| v.media.details.get("counts").cloned());
-    let backup_media_bytes = counts.as_ref().and_then(|c| c.get("bytes")).and_then(|b| b.as_u64());
-    let backup_files = counts.as_ref().and_then(|c| c.get("files")).and_then(|b| b.as_u64());
     let backup_tables = verification
         .and_then(|v| v.db.details.get("counts").cloned())
         .and_then(|c| c.get("tables").and_then(|t| t.as_u64()));
