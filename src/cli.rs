@@ -736,6 +736,10 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
             let reason = f.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
             println!("{:<10} {}  {reason}", f.verdict, f.path.display());
         }
+        // Where the media folders are in the archive, and what a restore would take from it.
+        if let Some(layout) = crate::verify::MediaLayout::from_details(&v.media.details) {
+            println!("{:<10} {}", "", layout.describe());
+        }
         println!("{}", if v.verdict == "ok" { t.verify_ok } else { t.verify_bad });
     }
     Ok(v.exit_code())

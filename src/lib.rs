@@ -29,6 +29,7 @@ pub mod inspect;
 pub mod instance;
 pub mod logging;
 pub mod login_item;
+pub mod mac_metadata;
 pub mod menu;
 pub mod notifications;
 pub mod operations;

@@ -198,7 +198,14 @@ pub fn verify(
             details: serde_json::from_str(&v.details_json).unwrap_or(serde_json::Value::Null),
         })
     };
-    let (db, media) = match (remembered(&pair.db), remembered(&pair.media)) {
+    // A media verdict stands for a restore only with the layout of the very media folders asked for now
+    // (one recorded before layouts were, or for other folders, is read again).
+    let media_remembered = remembered(&pair.media).filter(|v| {
+        v.verdict != "ok"
+            || pair.media_dirs.is_empty()
+            || verify::MediaLayout::from_details(&v.details).is_some_and(|l| l.expected == pair.media_dirs)
+    });
+    let (db, media) = match (remembered(&pair.db), media_remembered) {
         (Some(db), Some(media)) => (db, media),
         _ => {
             let report: PairReport =

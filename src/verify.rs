@@ -15,15 +15,30 @@
 //!   the tree, devices, FIFOs) make the verdict `unsafe` and are listed. Top-level entries outside the
 //!   expected media folders are *warnings*, not faults: the archive is intact and the restore extracts only
 //!   the expected folders.
+//! - Media layout ([`MediaLayout`], found in the same single read): where the media folders sit in the
+//!   archive and what a restore will extract from them. The rule: for every entry, the *shallowest*
+//!   component that names a media folder (`documents`, `pictures`) marks where it sits, and what comes
+//!   before is its prefix (`""`, `"./"`, `"web/"`, `"x/apps/prod/web/"`). The prefixes of the smallest depth
+//!   seen win (an `old/documents/` deeper down is only something else the archive holds). Exactly one
+//!   such prefix, made of plain components (never `..`, never absolute), is understood: the restore strips
+//!   it and takes the media folders from there, everything else is skipped. Media folders at that depth
+//!   under different prefixes (`a/documents`, `b/pictures`), no media folder at all, a media folder that is
+//!   not a folder, or media folders that hold no file are refused for a restore, with a sentence naming
+//!   what the archive holds at its top and what was expected ("would leave the standby without media").
+//! - Counts never include macOS AppleDouble entries (`._name` whose data starts with `00 05 16 07`, see
+//!   [`crate::mac_metadata`]): they are metadata, never extracted as files. Hard-link entries count as
+//!   files (the restore extracts them as copies) but add no bytes (their data is stored once).
 //! - "Cannot read" (open/permission/I-O errors) is a [`VerifyError`], distinct from a `corrupt` verdict.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::{Decompress, FlushDecompress, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::mac_metadata;
 
 use crate::db::importer::DumpFacts;
 use crate::db::reader::DumpReader;
@@ -83,12 +98,127 @@ impl Verdict {
     }
 }
 
-/// What was counted inside the file.
+/// What was counted inside the file. Media: every entry of the archive, inside the media folders or not;
+/// `files` are regular files and hard links (extracted as copies), `bytes` the file data stored (a hard
+/// link stores none); AppleDouble entries are not counted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Counts {
     Db { tables: u64, inserts: u64 },
     Media { files: u64, folders: u64, bytes: u64 },
+}
+
+/// Where the media folders sit inside a media archive, and what a restore will extract from them (see the
+/// module documentation for the rule). Kept with the verification's details (history), read back by the
+/// restore's preflight ([`crate::restore::media::media_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaLayout {
+    /// The media folders looked for (the environment's `media-dirs`).
+    pub expected: Vec<String>,
+    /// What comes before the media folders in the entry names, as first written in the archive: `""`,
+    /// `"./"`, `"web/"`, `"x/apps/prod/web/"`. `None` when they were not found in exactly one place.
+    pub prefix: Option<String>,
+    /// True when a restore can use the archive.
+    pub usable: bool,
+    /// Why a restore refuses the archive (`None` when usable).
+    pub refusal: Option<String>,
+    /// The media folders found under the prefix, with what will be extracted from each.
+    pub folders: Vec<MediaFolder>,
+    /// Files that will be extracted: regular files and hard links (extracted as copies).
+    pub files: u64,
+    /// Bytes of file data stored in the archive for them (a hard-link copy adds its target's size on disk).
+    pub bytes: u64,
+    /// Entries a restore skips: outside the media folders, and not the folders that lead to them.
+    pub skipped: u64,
+    /// macOS AppleDouble entries (`._name`): metadata, never extracted as files.
+    pub apple_double: u64,
+    /// The archive's top-level names (the first 20), AppleDouble entries left out.
+    pub top_level: Vec<String>,
+}
+
+/// One media folder of a [`MediaLayout`]: what will be extracted from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFolder {
+    pub name: String,
+    /// Regular files and hard links.
+    pub files: u64,
+    pub bytes: u64,
+    /// Folders, the media folder's own entry included.
+    pub folders: u64,
+    pub symlinks: u64,
+}
+
+impl MediaLayout {
+    /// Reads the layout back from a verification's stored details (the media file's `FileOutcome` as JSON);
+    /// `None` when there is none (a verification recorded before layouts were, or not of a media file).
+    pub fn from_details(details: &serde_json::Value) -> Option<MediaLayout> {
+        serde_json::from_value(details.get("layout")?.clone()).ok()
+    }
+
+    /// True when the prefix is empty or only `./`: nothing to strip.
+    pub fn at_top(&self) -> bool {
+        self.prefix.as_deref().is_some_and(|p| components(p).next().is_none())
+    }
+
+    /// One sentence for people: where the media folders are and how many files will be restored, or why
+    /// the archive cannot be restored.
+    pub fn describe(&self) -> String {
+        let Some(prefix) = self.prefix.as_deref().filter(|_| self.usable) else {
+            return format!(
+                "the archive cannot be restored: {}",
+                self.refusal.as_deref().unwrap_or("no media folder")
+            );
+        };
+        let place = if prefix.is_empty() {
+            "at the top of the archive".to_owned()
+        } else {
+            format!("under '{prefix}'")
+        };
+        let each: Vec<String> = self
+            .folders
+            .iter()
+            .map(|f| format!("'{}': {}", f.name, grouped(f.files)))
+            .collect();
+        let mut out = format!(
+            "media folders found {place}: {} will be restored ({})",
+            counted(self.files, "file", "files"),
+            each.join(", ")
+        );
+        if self.apple_double > 0 {
+            out.push_str(&format!(
+                "; {} ('._…') left out: macOS metadata, not files",
+                counted(
+                    self.apple_double,
+                    "macOS AppleDouble entry",
+                    "macOS AppleDouble entries"
+                )
+            ));
+        }
+        out
+    }
+}
+
+/// `5,002 files`, `1 file`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// `5002` → `5,002`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The real components of an entry name: no empty or `.` components.
+fn components(name: &str) -> impl Iterator<Item = &str> {
+    name.split('/').filter(|c| !c.is_empty() && *c != ".")
 }
 
 /// The report on one file.
@@ -113,6 +243,9 @@ pub struct FileReport {
     /// Db only, when the verdict is ok: what an import's preflight needs (remembered with the verdict).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub import_facts: Option<DumpFacts>,
+    /// Media only, when the archive was read to its end and media folders were expected: where they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<MediaLayout>,
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -206,6 +339,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         header: scan.header_line(),
         warnings: Vec::new(),
         import_facts,
+        layout: None,
     })
 }
 
@@ -274,7 +408,10 @@ pub fn verify_media(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<FileReport, VerifyError> {
-    let mut scan = TarScan::default();
+    let mut scan = TarScan {
+        layout: LayoutScan::new(expected_top),
+        ..TarScan::default()
+    };
     let driven = drive(path, "verify-media", progress, cancel, &mut scan)?;
     let mut warnings = Vec::new();
     let clean = driven.fault.is_none();
@@ -289,9 +426,14 @@ pub fn verify_media(
         }
         None => Verdict::Ok,
     };
+    let mut layout = None;
     if clean {
         warnings.extend(scan.warnings.iter().cloned());
-        warnings.extend(top_level_warnings(&scan.top_level, expected_top));
+        if !expected_top.is_empty() {
+            let found = scan.layout.finish(&scan.top_level, scan.apple_double);
+            warnings.extend(layout_warnings(&found, &scan.top_level));
+            layout = Some(found);
+        }
     }
     Ok(FileReport {
         path: path.to_path_buf(),
@@ -308,6 +450,7 @@ pub fn verify_media(
         header: None,
         warnings,
         import_facts: None,
+        layout,
     })
 }
 
@@ -338,32 +481,284 @@ pub fn verify_pair(
     }
 }
 
-fn top_level_warnings(seen: &BTreeSet<String>, expected: &[String]) -> Vec<String> {
+/// What is worth saying about an archive whose layout was found: entries the restore ignores, media folders
+/// it lacks. (A refused layout says it all in its refusal.)
+fn layout_warnings(layout: &MediaLayout, top_level: &BTreeSet<String>) -> Vec<String> {
     let mut out = Vec::new();
-    if expected.is_empty() {
+    let Some(prefix) = layout.prefix.as_deref() else {
+        if let Some(why) = &layout.refusal {
+            out.push(why.clone());
+        }
         return out;
+    };
+    let wanted = |p: &str| {
+        layout
+            .expected
+            .iter()
+            .map(|e| format!("'{p}{e}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if layout.skipped > 0 {
+        if layout.at_top() {
+            let unexpected: Vec<String> = top_level
+                .iter()
+                .filter(|t| !layout.expected.iter().any(|e| e == *t))
+                .map(|t| format!("'{t}'"))
+                .collect();
+            out.push(format!(
+                "unexpected top-level entries {} (expected only {}); the restore ignores them",
+                unexpected.join(", "),
+                wanted("")
+            ));
+        } else {
+            out.push(format!(
+                "{} outside {} (the media folders under '{prefix}'); the restore ignores them",
+                counted(layout.skipped, "entry lies", "entries lie"),
+                wanted(prefix)
+            ));
+        }
     }
-    let unexpected: Vec<String> = seen
+    let shown = if layout.at_top() { "" } else { prefix };
+    let missing: Vec<String> = layout
+        .expected
         .iter()
-        .filter(|t| !expected.iter().any(|e| e == *t))
-        .map(|t| format!("'{t}'"))
-        .collect();
-    let wanted = expected.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
-    if !unexpected.is_empty() {
-        out.push(format!(
-            "unexpected top-level entries {} (expected only {wanted}); the restore ignores them",
-            unexpected.join(", ")
-        ));
-    }
-    let missing: Vec<String> = expected
-        .iter()
-        .filter(|e| !seen.contains(*e))
-        .map(|e| format!("'{e}'"))
+        .filter(|e| !layout.folders.iter().any(|f| f.name == **e))
+        .map(|e| format!("'{shown}{e}'"))
         .collect();
     if !missing.is_empty() {
         out.push(format!("the archive holds no {} folder", missing.join(" or ")));
     }
+    if let Some(why) = &layout.refusal {
+        out.push(why.clone());
+    }
     out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The layout of a media archive.
+
+/// Candidate prefixes kept at once; two already make the layout ambiguous.
+const MAX_CANDIDATES: usize = 8;
+/// Folders outside the media folders remembered (to tell the prefix's own folders from skipped entries),
+/// and how deep.
+const MAX_SHALLOW: usize = 4096;
+const MAX_PREFIX_DEPTH: usize = 16;
+/// Names listed in messages.
+const MAX_NAMES: usize = 20;
+
+/// Media folders found under one prefix.
+struct Candidate {
+    comps: Vec<String>,
+    shown: String,
+    /// Indexed like `LayoutScan::expected`.
+    folders: Vec<Option<MediaFolder>>,
+    /// Entries under this prefix's media folders (the media folders' own entries included).
+    under: u64,
+    /// A media folder's own entry that is not a folder.
+    not_folder: Option<String>,
+}
+
+/// Finds the layout while the archive is read (see the module documentation for the rule).
+#[derive(Default)]
+struct LayoutScan {
+    expected: Vec<String>,
+    min_depth: Option<usize>,
+    candidates: Vec<Candidate>,
+    more_candidates: bool,
+    /// Entries seen (AppleDouble left out).
+    entries: u64,
+    /// Folder entries outside any media folder, by components (the first `MAX_SHALLOW`).
+    shallow_dirs: BTreeMap<Vec<String>, u64>,
+}
+
+impl LayoutScan {
+    fn new(expected: &[String]) -> Self {
+        LayoutScan {
+            expected: expected.to_vec(),
+            ..LayoutScan::default()
+        }
+    }
+
+    fn observe(&mut self, name: &str, kind: u8, size: u64) {
+        if self.expected.is_empty() {
+            return;
+        }
+        self.entries += 1;
+        let comps: Vec<&str> = components(name).collect();
+        if name.starts_with('/') || comps.contains(&"..") {
+            return; // Unsafe: the verdict says so, and the restore refuses the archive.
+        }
+        let is_folder = matches!(kind, b'5' | b'D');
+        let Some(k) = comps.iter().position(|c| self.expected.iter().any(|e| e == c)) else {
+            if is_folder && comps.len() <= MAX_PREFIX_DEPTH {
+                let key: Vec<String> = comps.iter().map(|c| (*c).to_owned()).collect();
+                if let Some(n) = self.shallow_dirs.get_mut(&key) {
+                    *n += 1;
+                } else if self.shallow_dirs.len() < MAX_SHALLOW {
+                    self.shallow_dirs.insert(key, 1);
+                }
+            }
+            return;
+        };
+        match self.min_depth {
+            Some(m) if k > m => return,
+            Some(m) if k == m => {}
+            _ => {
+                self.min_depth = Some(k);
+                self.candidates.clear();
+                self.more_candidates = false;
+            }
+        }
+        let prefix = &comps[..k];
+        let i = match self.candidates.iter().position(|c| c.comps == prefix) {
+            Some(i) => i,
+            None if self.candidates.len() >= MAX_CANDIDATES => {
+                self.more_candidates = true;
+                return;
+            }
+            None => {
+                self.candidates.push(Candidate {
+                    comps: prefix.iter().map(|c| (*c).to_owned()).collect(),
+                    shown: literal_prefix(name, k),
+                    folders: vec![None; self.expected.len()],
+                    under: 0,
+                    not_folder: None,
+                });
+                self.candidates.len() - 1
+            }
+        };
+        let c = &mut self.candidates[i];
+        c.under += 1;
+        let Some(which) = self.expected.iter().position(|e| e == comps[k]) else {
+            return;
+        };
+        let folder = c.folders[which].get_or_insert_with(|| MediaFolder {
+            name: comps[k].to_owned(),
+            files: 0,
+            bytes: 0,
+            folders: 0,
+            symlinks: 0,
+        });
+        if comps.len() == k + 1 && !is_folder {
+            c.not_folder.get_or_insert_with(|| name.to_owned());
+        }
+        match kind {
+            b'0' | b'\0' | b'7' | b'S' => {
+                folder.files += 1;
+                folder.bytes += size;
+            }
+            b'1' => folder.files += 1,
+            b'5' | b'D' => folder.folders += 1,
+            b'2' => folder.symlinks += 1,
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, top_level: &BTreeSet<String>, apple_double: u64) -> MediaLayout {
+        let expected = self.expected.clone();
+        let top: Vec<String> = top_level.iter().take(MAX_NAMES).cloned().collect();
+        let wanted = |p: &str| {
+            expected
+                .iter()
+                .map(|e| format!("'{p}{e}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        let holds = if top.is_empty() {
+            "it holds no entries".to_owned()
+        } else {
+            let mut names = top.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+            if top_level.len() > top.len() {
+                names.push_str(", …");
+            }
+            format!("its top level holds {names}")
+        };
+        let mut layout = MediaLayout {
+            expected: expected.clone(),
+            prefix: None,
+            usable: false,
+            refusal: None,
+            folders: Vec::new(),
+            files: 0,
+            bytes: 0,
+            skipped: self.entries,
+            apple_double,
+            top_level: top.clone(),
+        };
+        const REBUILD: &str = "Check the hourly backup: it should run 'tar czf media.taz documents pictures' in the web \
+                               folder.";
+        if self.candidates.is_empty() {
+            layout.refusal = Some(format!(
+                "the archive holds no {} folder, neither at its top nor under a common folder ({holds}): a restore \
+                 would leave the standby without media. {REBUILD}",
+                wanted("")
+            ));
+            return layout;
+        }
+        if self.candidates.len() > 1 || self.more_candidates {
+            let places: Vec<String> = self
+                .candidates
+                .iter()
+                .map(|c| format!("'{}'", if c.shown.is_empty() { "./" } else { &c.shown }))
+                .collect();
+            layout.refusal = Some(format!(
+                "the archive holds media folders in several places ({}{}): Secours cannot tell which to restore. \
+                 {REBUILD}",
+                places.join(", "),
+                if self.more_candidates { ", …" } else { "" }
+            ));
+            return layout;
+        }
+        let c = &self.candidates[0];
+        let ancestors: u64 = self
+            .shallow_dirs
+            .iter()
+            .filter(|(k, _)| c.comps.starts_with(k))
+            .map(|(_, n)| n)
+            .sum();
+        layout.prefix = Some(c.shown.clone());
+        layout.folders = c.folders.iter().flatten().cloned().collect();
+        layout.files = layout.folders.iter().map(|f| f.files).sum();
+        layout.bytes = layout.folders.iter().map(|f| f.bytes).sum();
+        layout.skipped = self.entries.saturating_sub(c.under + ancestors);
+        let found = layout
+            .folders
+            .iter()
+            .map(|f| format!("'{}{}'", c.shown, f.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(entry) = &c.not_folder {
+            layout.refusal = Some(format!(
+                "the archive's '{entry}' is not a folder (a media folder must be one): a restore would refuse it. \
+                 {REBUILD}"
+            ));
+        } else if layout.files == 0 {
+            layout.refusal = Some(format!(
+                "the archive's media folders ({found}) hold no files: a restore would leave the standby without \
+                 media. {REBUILD}"
+            ));
+        } else {
+            layout.usable = true;
+        }
+        layout
+    }
+}
+
+/// The part of `name` before its `k`-th real component, as written (`./web/` for `./web/documents/a`).
+fn literal_prefix(name: &str, k: usize) -> String {
+    let mut seen = 0;
+    let mut at = 0;
+    for part in name.split('/') {
+        if !part.is_empty() && part != "." {
+            if seen == k {
+                return name[..at].to_owned();
+            }
+            seen += 1;
+        }
+        at += part.len() + 1;
+    }
+    String::new()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1025,6 +1420,18 @@ struct TarScan {
     unsafe_entries: Vec<String>,
     unsafe_count: u64,
     warnings: Vec<String>,
+    /// A regular file named `._…` waiting for its first bytes: AppleDouble or a file?
+    sniff: Option<Sniff>,
+    apple_double: u64,
+    layout: LayoutScan,
+}
+
+/// An entry counted once its first four bytes are known.
+struct Sniff {
+    name: String,
+    kind: u8,
+    size: u64,
+    head: Vec<u8>,
 }
 
 impl Scanner for TarScan {
@@ -1050,6 +1457,13 @@ impl Scanner for TarScan {
                     let avail = (data.len() - i) as u64;
                     if left > 0 {
                         let k = left.min(avail) as usize;
+                        if let Some(sniff) = &mut self.sniff {
+                            let want = (4 - sniff.head.len()).min(k);
+                            sniff.head.extend_from_slice(&data[i..i + want]);
+                            if sniff.head.len() == 4 {
+                                self.sniffed();
+                            }
+                        }
                         if self.meta != Meta::None {
                             if self.meta_buf.len() as u64 + k as u64 > MAX_META {
                                 return Err(self.fault_here(offset + i as u64, "an extended tar header is too large"));
@@ -1245,27 +1659,55 @@ impl TarScan {
         let name = String::from_utf8_lossy(&name).into_owned();
         let link = String::from_utf8_lossy(&link).into_owned();
         self.entry = Some(name.clone());
-        match kind {
-            b'0' | b'\0' | b'7' | b'S' => {
-                self.files += 1;
-                self.bytes += size;
-            }
-            b'5' | b'D' => self.folders += 1,
-            b'1' | b'2' | b'3' | b'4' | b'6' => {}
-            other => self.warnings.push(format!(
-                "entry '{name}' has an unknown type '{}'; the restore skips it",
-                other.escape_ascii()
-            )),
-        }
-        if let Some(top) = top_component(&name) {
-            self.top_level.insert(top.to_string());
-        }
         if let Some(why) = unsafe_reason(&name, kind, &link) {
             self.unsafe_count += 1;
             if self.unsafe_entries.len() < MAX_LISTED {
                 self.unsafe_entries.push(format!("{name}: {why}"));
             }
         }
+        // The restore makes the same decision (`restore::media`), on the same first four bytes.
+        if matches!(kind, b'0' | b'\0' | b'7') && size >= 4 && mac_metadata::has_apple_double_name(name.as_bytes()) {
+            self.sniff = Some(Sniff {
+                name,
+                kind,
+                size,
+                head: Vec::with_capacity(4),
+            });
+            return;
+        }
+        self.count(&name, kind, size);
+    }
+
+    /// The first four bytes of a `._…` entry are here.
+    fn sniffed(&mut self) {
+        let Some(s) = self.sniff.take() else { return };
+        if mac_metadata::is_apple_double(s.name.as_bytes(), &s.head) {
+            self.apple_double += 1;
+        } else {
+            self.count(&s.name, s.kind, s.size);
+        }
+    }
+
+    /// Counts an entry that is not AppleDouble.
+    fn count(&mut self, name: &str, kind: u8, size: u64) {
+        match kind {
+            b'0' | b'\0' | b'7' | b'S' => {
+                self.files += 1;
+                self.bytes += size;
+            }
+            // Extracted as an independent copy: one more file, no more data in the archive.
+            b'1' => self.files += 1,
+            b'5' | b'D' => self.folders += 1,
+            b'2' | b'3' | b'4' | b'6' => {}
+            other => self.warnings.push(format!(
+                "entry '{name}' has an unknown type '{}'; the restore skips it",
+                other.escape_ascii()
+            )),
+        }
+        if let Some(top) = top_component(name) {
+            self.top_level.insert(top.to_string());
+        }
+        self.layout.observe(name, kind, size);
     }
 }
 
@@ -1462,6 +1904,91 @@ mod tests {
             recs,
             vec![(&b"path"[..], &b"documents/a"[..]), (&b"size"[..], &b"123"[..])]
         );
+    }
+
+    fn layout_of(entries: &[(&str, u8, u64)]) -> MediaLayout {
+        let expected = vec!["documents".to_string(), "pictures".to_string()];
+        let mut scan = LayoutScan::new(&expected);
+        let mut top = BTreeSet::new();
+        for (name, kind, size) in entries {
+            scan.observe(name, *kind, *size);
+            if let Some(t) = top_component(name) {
+                top.insert(t.to_owned());
+            }
+        }
+        scan.finish(&top, 0)
+    }
+
+    #[test]
+    fn the_shallowest_media_folder_sets_the_prefix() {
+        let l = layout_of(&[
+            ("web/", b'5', 0),
+            ("web/index.php", b'0', 5),
+            ("web/documents/", b'5', 0),
+            ("web/documents/a", b'0', 3),
+            ("web/old/pictures/x", b'0', 1),
+            ("web/pictures/p", b'0', 2),
+        ]);
+        assert_eq!((l.prefix.as_deref(), l.usable), (Some("web/"), true));
+        // `web/` leads to the media folders; `index.php` and the deeper `old/pictures` are skipped.
+        assert_eq!((l.files, l.bytes, l.skipped), (2, 5, 2));
+        // A shallower media folder seen later wins; what was counted under the deeper one is skipped.
+        let l = layout_of(&[("old/x/documents/a", b'0', 1), ("./documents/b", b'0', 2)]);
+        assert_eq!((l.prefix.as_deref(), l.files, l.skipped), (Some("./"), 1, 1));
+        assert!(l.at_top());
+        // Unsafe names take no part.
+        let l = layout_of(&[("../documents/a", b'0', 1), ("/documents/b", b'0', 1)]);
+        assert_eq!(l.prefix, None);
+        // A media folder that is a file.
+        let l = layout_of(&[("documents", b'0', 1), ("pictures/a", b'0', 1)]);
+        assert!(l.refusal.unwrap().contains("'documents' is not a folder"));
+    }
+
+    #[test]
+    fn literal_prefixes_and_grouped_numbers() {
+        assert_eq!(literal_prefix("./web//documents/a", 1), "./web//");
+        assert_eq!(literal_prefix("documents/a", 0), "");
+        assert_eq!(literal_prefix("./documents", 0), "./");
+        assert_eq!(
+            (grouped(5002), grouped(999), grouped(1_234_567)),
+            ("5,002".into(), "999".into(), "1,234,567".into())
+        );
+        assert_eq!(counted(1, "file", "files"), "1 file");
+    }
+
+    // Guards the AppleDouble decision when its four magic bytes arrive in separate chunks.
+    #[test]
+    fn apple_double_is_recognised_across_chunk_boundaries() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            b.append_data(&mut h, name, data).unwrap();
+        };
+        add("documents/._a", &[0, 5, 0x16, 7, 0, 2, 0, 0, 9, 9]);
+        add("documents/a", b"data");
+        add("documents/._b", b"plain text");
+        add("._documents", &[0, 5, 0x16, 7]);
+        let tar = b.into_inner().unwrap();
+        for chunk in [1, 2, 3, 511, 512, 513, tar.len()] {
+            let mut scan = TarScan {
+                layout: LayoutScan::new(&["documents".to_string()]),
+                ..TarScan::default()
+            };
+            let mut offset = 0;
+            for c in tar.chunks(chunk) {
+                scan.feed(c, offset).unwrap();
+                offset += c.len() as u64;
+            }
+            scan.finish(offset).unwrap();
+            assert_eq!((scan.files, scan.bytes, scan.apple_double), (2, 14, 2), "chunk {chunk}");
+            assert_eq!(
+                scan.top_level.iter().collect::<Vec<_>>(),
+                vec!["documents"],
+                "chunk {chunk}"
+            );
+        }
     }
 
     #[test]

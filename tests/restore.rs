@@ -1101,3 +1101,59 @@ fn a_side_database_name_already_taken_is_never_adopted() {
     assert!(secours::restore::snapshot::put_back(&settings, &work, false).unwrap());
     assert_eq!(server.fingerprint(&taken), theirs);
 }
+
+// Guards issue 12's third data loss: a media.taz packed one folder up (`web/documents/…`) was verified, then
+// restored as "0 files", leaving the standby without media. Now the prefix is understood (and said), and an
+// archive with no media folder is refused before anything changes.
+#[test]
+fn an_archive_packed_one_folder_up_restores_its_files_and_one_without_media_is_refused() {
+    let Some(server) = mariadb::require("an_archive_packed_one_folder_up_restores_its_files") else {
+        return;
+    };
+    let site = site(server, "layout");
+    let before = state(server, &site, "secours", &site.secours_db);
+    let backup = site.root().join("prod/runtime/backup");
+    let repack = |args: &[&str]| {
+        let status = Command::new("tar")
+            .arg("czf")
+            .arg(backup.join("media.taz"))
+            .args(args)
+            .current_dir(site.root().join("prod"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let when = std::time::SystemTime::now() - Duration::from_secs(300);
+        fs::File::options()
+            .write(true)
+            .open(backup.join("media.taz"))
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+
+    // Nothing under documents/ or pictures/: refused, nothing changed.
+    repack(&["config"]);
+    let (code, out, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("without media") || err.contains("no media folder"),
+        "{err}"
+    );
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+
+    // Packed from the environment's folder: the prefix 'web/' is stripped and every file restored.
+    repack(&["web/documents", "web/pictures"]);
+    let (code, out, err) = site.restore(&["--dry-run"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("web/"), "the plan says where the media folders are: {out}");
+    let (code, out, err) = site.restore(&["--yes", "--json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["restore"]["media"]["files"], 60, "{out}");
+    assert_eq!(json["restore"]["check"]["files"], 60, "{out}");
+    assert_eq!(
+        state(server, &site, "secours", &site.secours_db),
+        state(server, &site, "prod", &site.prod_db)
+    );
+}

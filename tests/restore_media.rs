@@ -13,10 +13,14 @@ use std::sync::Mutex;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use secours::mac_metadata::{QUARANTINE, Xattr, apple_double_xattrs};
 use secours::progress::{Cancel, Silent, Update};
-use secours::restore::media::{ExtractSummary, MediaError, count_tree, extract_media};
-use secours::restore::owner::{OwnerError, resolve_owner};
-use secours::verify::{Stream, Verdict, verify_media};
+use secours::restore::media::{
+    ExtractSummary, MediaError, check_private_tree, count_tree, extract_media, extract_media_under, file_mode,
+    folder_mode, media_plan,
+};
+use secours::restore::owner::{OwnerError, effective_uid, resolve_owner};
+use secours::verify::{Counts, FileReport, Stream, Verdict, verify_media};
 use tar::EntryType;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -77,19 +81,29 @@ fn raw(b: &mut tar::Builder<Vec<u8>>, kind: EntryType, name: &str, target: &str,
 
 /// A POSIX extended header giving the next entry's path (how bsdtar on macOS stores accented names).
 fn pax_path(b: &mut tar::Builder<Vec<u8>>, path: &str) {
-    let body = format!(" path={path}\n");
-    let mut len = body.len() + 1;
-    while format!("{len}{body}").len() != len {
-        len += 1;
+    pax(b, &[("path", path.as_bytes())]);
+}
+
+/// A POSIX extended header with these records for the next entry.
+fn pax(b: &mut tar::Builder<Vec<u8>>, records: &[(&str, &[u8])]) {
+    let mut record = Vec::new();
+    for (key, value) in records {
+        let body_len = 1 + key.len() + 1 + value.len() + 1;
+        let mut len = body_len + 1;
+        while len.to_string().len() + body_len != len {
+            len += 1;
+        }
+        record.extend_from_slice(format!("{len} {key}=").as_bytes());
+        record.extend_from_slice(value);
+        record.push(b'\n');
     }
-    let record = format!("{len}{body}");
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(EntryType::XHeader);
     h.set_path("PaxHeader/entry").unwrap();
     h.set_mode(0o644);
     h.set_size(record.len() as u64);
     h.set_cksum();
-    b.append(&h, record.as_bytes()).unwrap();
+    b.append(&h, record.as_slice()).unwrap();
 }
 
 /// Incompressible bytes (xorshift), so the archive is big enough to report progress several times.
@@ -263,9 +277,12 @@ fn a_normal_archive_is_extracted_completely_with_modes_and_times() {
     );
     assert_eq!(fs::read(st.join("documents/lien")).unwrap().len(), 16 * 6000);
     assert_eq!(fs::read(st.join("pictures/vers-documents")).unwrap(), b"lisez-moi\n");
+    // Guards the staged tree handed to root: a hard link comes out as an independent copy, one link each.
     let dur = fs::symlink_metadata(st.join("documents/dur")).unwrap();
     let readme = fs::symlink_metadata(st.join("documents/readme.txt")).unwrap();
-    assert_eq!(dur.ino(), readme.ino(), "the hard link shares its target's data");
+    assert_ne!(dur.ino(), readme.ino(), "the hard link is extracted as a copy");
+    assert_eq!((dur.nlink(), readme.nlink()), (1, 1));
+    assert_eq!(fs::read(st.join("documents/dur")).unwrap(), b"lisez-moi\n");
 
     let mode = |p: &str| fs::symlink_metadata(st.join(p)).unwrap().mode() & 0o7777;
     let mtime = |p: &str| fs::symlink_metadata(st.join(p)).unwrap().mtime() as u64;
@@ -274,7 +291,11 @@ fn a_normal_archive_is_extracted_completely_with_modes_and_times() {
     assert_eq!(mode("documents/Factures 2024"), 0o750);
     assert_eq!(mode("documents/Factures 2024/vide"), 0o700);
     assert_eq!(mode(PAX_NAME), 0o600);
-    assert_eq!(fs::symlink_metadata(st).unwrap().mode() & 0o7777, 0o755);
+    assert_eq!(
+        fs::symlink_metadata(st).unwrap().mode() & 0o7777,
+        0o700,
+        "staging is private"
+    );
     assert_eq!(mtime(FACTURE), T0 + 3);
     assert_eq!(mtime(PHOTO), T0 + 10);
     // Folder times survive the files written into them afterwards.
@@ -288,8 +309,11 @@ fn a_normal_archive_is_extracted_completely_with_modes_and_times() {
             files: 7,
             folders: 5,
             symlinks: 2,
-            bytes: 16 * 6000 + 4 + 10 + 10 + 300_000 + 3,
+            bytes: 16 * 6000 + 4 + 10 + 10 + 300_000 + 3 + 10,
             hard_links: 1,
+            hard_link_bytes: 10,
+            apple_double: 0,
+            xattrs: 0,
             implied_folders: 0,
             skipped: vec![],
             skipped_count: 0,
@@ -297,6 +321,7 @@ fn a_normal_archive_is_extracted_completely_with_modes_and_times() {
         }
     );
     assert_eq!(count_tree(st).unwrap(), s.tree_count());
+    assert_eq!(check_private_tree(st).unwrap(), s.tree_count());
 }
 
 // Guards the agreement the restore relies on: what `verify` counted is what was extracted.
@@ -308,6 +333,10 @@ fn counts_agree_with_verify_and_with_the_tree_on_disk() {
     let s = w.extract().unwrap();
     assert_eq!(s.archive_counts(), report.counts);
     assert_eq!(count_tree(&w.staging).unwrap(), s.tree_count());
+    // And what the layout promised the plan and the check: every file, the hard-link copy included.
+    let layout = report.layout.unwrap();
+    assert_eq!((layout.prefix.as_deref(), layout.usable), (Some(""), true));
+    assert_eq!(layout.files, s.files);
 }
 
 #[test]
@@ -619,7 +648,556 @@ fn unsafe_errors_say_what_happened_and_what_to_do() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Where the media folders sit in the archive.
+
+/// A web folder as on the production Mac, with media, code and configuration, below `root/web`.
+fn site_web(root: &Path) -> PathBuf {
+    let web = root.join("web");
+    for (name, data) in [
+        ("documents/Factures 2024/facture 1.pdf", &b"%PDF-1"[..]),
+        ("documents/Factures 2024/facture 2.pdf", b"%PDF-22"),
+        ("documents/lisez-moi.txt", b"lisez-moi"),
+        ("pictures/été/photo 1.jpg", b"jpeg-1"),
+        ("pictures/logo.png", b"png"),
+        ("index.php", b"<?php"),
+        ("config/db.php", b"<?php return [];"),
+    ] {
+        let p = web.join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+    fs::create_dir_all(web.join("pictures/vide")).unwrap();
+    web
+}
+
+/// Runs the system `tar czf <archive> <args>` in `dir`.
+fn system_tar(dir: &Path, archive: &Path, args: &[&str]) {
+    let status = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(archive)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The media file's stored verification details, as history keeps them.
+fn details(report: &FileReport) -> serde_json::Value {
+    serde_json::to_value(report).unwrap()
+}
+
+fn verified(archive: &Path) -> FileReport {
+    let report = verify_media(archive, &media_dirs(), &Silent, &Cancel::new()).unwrap();
+    assert_eq!(report.verdict, Verdict::Ok, "{report:#?}");
+    report
+}
+
+/// The files below `root`, as sorted relative paths.
+fn files_below(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = all_entries(root)
+        .into_iter()
+        .filter(|p| fs::symlink_metadata(p).unwrap().is_file())
+        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+const SITE_MEDIA: [&str; 5] = [
+    "documents/Factures 2024/facture 1.pdf",
+    "documents/Factures 2024/facture 2.pdf",
+    "documents/lisez-moi.txt",
+    "pictures/logo.png",
+    "pictures/été/photo 1.jpg",
+];
+
+// Guards the bug of issue 12: an archive packed from above web/ ('web/documents/…') passed verify, then the
+// restore said "Done: 0 files" and replaced the standby's media by nothing.
+#[test]
+fn an_archive_packed_from_above_web_is_understood_and_its_prefix_stripped() {
+    let w = world(&[]);
+    site_web(&w.root);
+    system_tar(&w.root, &w.archive, &["web/documents", "web/pictures"]);
+
+    let report = verified(&w.archive);
+    let layout = report.layout.clone().unwrap();
+    assert_eq!(layout.prefix.as_deref(), Some("web/"));
+    assert!(layout.usable, "{layout:?}");
+    assert_eq!((layout.files, layout.bytes, layout.skipped), (5, 6 + 7 + 9 + 6 + 3, 0));
+    assert!(
+        layout
+            .describe()
+            .starts_with("media folders found under 'web/': 5 files will be restored"),
+        "{}",
+        layout.describe()
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+
+    let plan = media_plan(&details(&report)).unwrap();
+    assert_eq!((plan.strip.as_str(), plan.files, plan.strips()), ("web/", 5, true));
+
+    // The extractor, given the prefix, restores exactly those files.
+    let s = extract_media_under(
+        &w.archive,
+        &w.staging,
+        &media_dirs(),
+        &plan.strip,
+        &Silent,
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(files_below(&w.staging), SITE_MEDIA);
+    assert_eq!(World::names(&w.staging), vec!["documents", "pictures"]);
+    assert_eq!(s.files, plan.files);
+    assert_eq!(fs::read(w.staging.join("pictures/été/photo 1.jpg")).unwrap(), b"jpeg-1");
+    assert_eq!(count_tree(&w.staging).unwrap(), s.tree_count());
+
+    // Without the prefix nothing would land: the last line of defence refuses instead of emptying the media.
+    fs::remove_dir_all(&w.staging).unwrap();
+    let e = w.extract().unwrap_err();
+    assert!(matches!(e, MediaError::NoMedia { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("holds no file under 'documents' or 'pictures'"), "{msg}");
+    assert!(msg.contains("'web'"), "{msg}");
+    assert!(msg.contains("without media"), "{msg}");
+}
+
+// Guards `tar czf media.taz .` inside web/: './documents/…' at the top, beside the application's files.
+#[test]
+fn an_archive_packed_from_inside_web_with_dot_is_at_the_top() {
+    let w = world(&[]);
+    let web = site_web(&w.root.join("site"));
+    system_tar(&web, &w.archive, &["."]);
+
+    let report = verified(&w.archive);
+    let layout = report.layout.clone().unwrap();
+    assert_eq!(layout.prefix.as_deref(), Some("./"));
+    assert!(layout.usable && layout.at_top(), "{layout:?}");
+    assert_eq!(layout.files, 5);
+    // './index.php' and './config/', './config/db.php' are ignored, and said so; './' itself is not.
+    assert_eq!(layout.skipped, 3);
+    assert_eq!(
+        report.warnings,
+        vec![
+            "unexpected top-level entries 'config', 'index.php' (expected only 'documents', 'pictures'); the \
+             restore ignores them"
+                .to_string()
+        ]
+    );
+    let plan = media_plan(&details(&report)).unwrap();
+    assert!(!plan.strips());
+
+    let s = extract_media_under(
+        &w.archive,
+        &w.staging,
+        &media_dirs(),
+        &plan.strip,
+        &Silent,
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(files_below(&w.staging), SITE_MEDIA);
+    assert_eq!((s.files, s.skipped_count), (5, 3));
+    let mut skipped = s.skipped.clone();
+    skipped.sort();
+    assert_eq!(skipped, vec!["config".to_string(), "index.php".into()]);
+}
+
+#[test]
+fn a_deep_prefix_is_understood_and_entries_beside_it_skipped() {
+    let tar = tar_bytes(|b| {
+        dir(b, "x", 0o755, T0);
+        dir(b, "x/apps", 0o755, T0);
+        dir(b, "x/apps/prod", 0o755, T0);
+        dir(b, "x/apps/prod/web", 0o755, T0);
+        file(b, "x/apps/prod/web/index.php", b"<?php", 0o644, T0);
+        dir(b, "x/apps/prod/web/documents", 0o755, T0);
+        file(b, "x/apps/prod/web/documents/a.pdf", b"a", 0o644, T0);
+        file(b, "x/apps/prod/web/pictures/p.jpg", b"pp", 0o644, T0);
+        link(b, EntryType::Symlink, "x/apps/prod/web/pictures/lien", "p.jpg");
+        link(
+            b,
+            EntryType::Link,
+            "x/apps/prod/web/pictures/dur",
+            "x/apps/prod/web/pictures/p.jpg",
+        );
+        // Deeper down, a 'documents' that is only something else the archive holds.
+        file(b, "x/apps/prod/runtime/backup/old/documents/z.pdf", b"z", 0o644, T0);
+        file(b, "x/README", b"r", 0o644, T0);
+    });
+    let w = world(&tar);
+    let report = verified(&w.archive);
+    let layout = report.layout.clone().unwrap();
+    assert_eq!(layout.prefix.as_deref(), Some("x/apps/prod/web/"));
+    assert!(layout.usable, "{layout:?}");
+    assert_eq!((layout.files, layout.bytes, layout.skipped), (3, 3, 3));
+    assert_eq!(
+        report.warnings,
+        vec![
+            "3 entries lie outside 'x/apps/prod/web/documents', 'x/apps/prod/web/pictures' (the media folders under \
+             'x/apps/prod/web/'); the restore ignores them"
+                .to_string()
+        ]
+    );
+    let plan = media_plan(&details(&report)).unwrap();
+    let s = extract_media_under(
+        &w.archive,
+        &w.staging,
+        &media_dirs(),
+        &plan.strip,
+        &Silent,
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(s.files, plan.files);
+    assert_eq!((s.symlinks, s.hard_links, s.skipped_count), (1, 1, 3));
+    assert_eq!(
+        s.skipped,
+        vec![
+            "x/apps/prod/web/index.php".to_string(),
+            "x/apps/prod/runtime".into(),
+            "x/README".into()
+        ]
+    );
+    assert_eq!(fs::read(w.staging.join("pictures/dur")).unwrap(), b"pp");
+    assert_eq!(fs::read(w.staging.join("pictures/lien")).unwrap(), b"pp");
+    assert_eq!(count_tree(&w.staging).unwrap(), s.tree_count());
+}
+
+// Guards "would leave the standby without media": no media folder at all is refused by the plan and by the
+// extractor alike, naming what the archive holds.
+#[test]
+fn an_archive_without_media_folders_is_refused_for_a_restore() {
+    let w = world(&[]);
+    site_web(&w.root.join("site"));
+    system_tar(&w.root.join("site"), &w.archive, &["web/config", "web/index.php"]);
+
+    let report = verified(&w.archive);
+    let layout = report.layout.clone().unwrap();
+    assert_eq!((layout.prefix.as_deref(), layout.usable), (None, false));
+    let refusal = layout.refusal.clone().unwrap();
+    assert!(
+        refusal.contains("holds no 'documents' or 'pictures' folder"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("its top level holds 'web'"), "{refusal}");
+    assert!(refusal.contains("would leave the standby without media"), "{refusal}");
+    assert_eq!(report.warnings, vec![refusal.clone()]);
+    let why = media_plan(&details(&report)).unwrap_err();
+    assert!(why.contains("cannot be restored") && why.contains(&refusal), "{why}");
+
+    let e = w.extract().unwrap_err();
+    assert!(matches!(e, MediaError::NoMedia { .. }), "{e:?}");
+    assert!(e.to_string().contains("'web'"), "{e}");
+}
+
+#[test]
+fn media_folders_in_several_places_or_empty_are_refused() {
+    let w = world(&tar_bytes(|b| {
+        file(b, "a/documents/x.pdf", b"x", 0o644, T0);
+        file(b, "b/pictures/y.jpg", b"y", 0o644, T0);
+    }));
+    let layout = verified(&w.archive).layout.unwrap();
+    assert!(!layout.usable);
+    let refusal = layout.refusal.unwrap();
+    assert!(refusal.contains("several places ('a/', 'b/')"), "{refusal}");
+
+    let w = world(&tar_bytes(|b| {
+        dir(b, "web/documents", 0o755, T0);
+        dir(b, "web/pictures/vide", 0o755, T0);
+    }));
+    let report = verified(&w.archive);
+    let refusal = report.layout.unwrap().refusal.unwrap();
+    assert!(
+        refusal.contains("media folders ('web/documents', 'web/pictures') hold no files"),
+        "{refusal}"
+    );
+    let e = extract_media_under(&w.archive, &w.staging, &media_dirs(), "web/", &Silent, &Cancel::new()).unwrap_err();
+    assert!(matches!(e, MediaError::NoMedia { .. }), "{e:?}");
+}
+
+// Guards the preflight against a remembered verdict that says nothing of the layout.
+#[test]
+fn a_verification_without_layout_asks_for_a_new_one() {
+    let why = media_plan(&serde_json::json!({"path": "/b/media.taz", "verdict": "ok"})).unwrap_err();
+    assert!(why.contains("secours verify --force"), "{why}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Archives made by macOS's own tar.
+
+const AD_MAGIC: [u8; 4] = [0, 5, 0x16, 7];
+
+/// AppleDouble data as macOS lays it out: the Finder-info entry (id 9) holding an ATTR block.
+fn apple_double(attrs: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut d = AD_MAGIC.to_vec();
+    d.extend_from_slice(&0x0002_0000u32.to_be_bytes());
+    d.extend_from_slice(b"Mac OS X        ");
+    d.extend_from_slice(&2u16.to_be_bytes());
+    d.extend_from_slice(&[0; 24]); // entry table, filled in below
+    d.extend_from_slice(&[0; 34]); // Finder info and padding
+    let header = d.len();
+    d.extend_from_slice(b"ATTR");
+    d.extend_from_slice(&[0; 28]);
+    d.extend_from_slice(&0u16.to_be_bytes());
+    d.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+    let mut entries = Vec::new();
+    for (name, _) in attrs {
+        entries.push(d.len());
+        d.extend_from_slice(&[0; 10]);
+        d.push(name.len() as u8 + 1);
+        d.extend_from_slice(name.as_bytes());
+        d.push(0);
+        while d.len() % 4 != 0 {
+            d.push(0);
+        }
+    }
+    for ((_, value), at) in attrs.iter().zip(entries) {
+        let offset = d.len() as u32;
+        d[at..at + 4].copy_from_slice(&offset.to_be_bytes());
+        d[at + 4..at + 8].copy_from_slice(&(value.len() as u32).to_be_bytes());
+        d.extend_from_slice(value);
+    }
+    let total = d.len() as u32;
+    d[header + 8..header + 12].copy_from_slice(&total.to_be_bytes());
+    d[26..30].copy_from_slice(&9u32.to_be_bytes());
+    d[30..34].copy_from_slice(&50u32.to_be_bytes());
+    d[34..38].copy_from_slice(&(total - 50).to_be_bytes());
+    d[38..42].copy_from_slice(&2u32.to_be_bytes());
+    d[42..46].copy_from_slice(&total.to_be_bytes());
+    d
+}
+
+fn mac_apple_double() -> Vec<u8> {
+    apple_double(&[
+        ("com.apple.metadata:_kMDItemUserTags", b"tags"),
+        (QUARANTINE, b"0081;5f5e1000;Safari;"),
+        ("com.apple.lastuseddate#PS", b"12345678"),
+    ])
+}
+
+/// What `tar czf media.taz documents pictures` makes on a Mac: AppleDouble entries before the files and
+/// folders they describe, PAX xattr keys (one of them the quarantine), and a user's file that merely has
+/// a `._` name.
+fn mac_tar() -> Vec<u8> {
+    tar_bytes(|b| {
+        file(b, "._documents", &mac_apple_double(), 0o644, T0);
+        dir(b, "documents", 0o755, T0);
+        file(b, "documents/._facture 2024.pdf", &mac_apple_double(), 0o644, T0);
+        pax(
+            b,
+            &[
+                ("LIBARCHIVE.xattr.com.apple.quarantine", b"MDA4MTs1ZjVlMTAwMDtTYWZhcmk7"),
+                (
+                    "LIBARCHIVE.xattr.com.apple.metadata%3AkMDItemWhereFroms",
+                    b"aHR0cDovL3g=",
+                ),
+                ("SCHILY.xattr.com.apple.metadata:kMDItemWhereFroms", b"http://x"),
+            ],
+        );
+        file(b, "documents/facture 2024.pdf", b"%PDF-1.7 facture", 0o644, T0);
+        file(b, "documents/._notes.txt", b"not AppleDouble, a file", 0o644, T0);
+        dir(b, "pictures", 0o755, T0);
+        file(b, "pictures/photo.jpg", b"jpeg", 0o644, T0);
+        // AppleDouble after its file (another tar's order) and for a file that is not there.
+        file(b, "pictures/._photo.jpg", &mac_apple_double(), 0o644, T0);
+        file(b, "pictures/._gone.jpg", &mac_apple_double(), 0o644, T0);
+    })
+}
+
+/// The extended attributes of `path` (not following links), minus the system's own (SELinux labels…).
+fn user_xattrs(path: &Path) -> Vec<String> {
+    let mut buf = vec![0u8; 4096];
+    let n = rustix::fs::llistxattr(path, &mut buf[..]).unwrap_or(0);
+    buf[..n]
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .filter(|n| !n.starts_with("security.") && !n.starts_with("system."))
+        .collect()
+}
+
+// Guards the junk `._…` files a Mac's archive left in the standby's web folders, and the quarantine
+// attribute a Mac would otherwise put back.
+#[test]
+fn a_macos_archive_leaves_no_apple_double_files_and_counts_agree() {
+    let w = world(&mac_tar());
+    let report = verified(&w.archive);
+    let layout = report.layout.clone().unwrap();
+    assert_eq!((layout.apple_double, layout.files, layout.skipped), (4, 3, 0));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(
+        report.counts,
+        Counts::Media {
+            files: 3,
+            folders: 2,
+            bytes: 16 + 23 + 4
+        }
+    );
+
+    let s = w.extract().unwrap();
+    assert_eq!(
+        files_below(&w.staging),
+        vec![
+            "documents/._notes.txt",
+            "documents/facture 2024.pdf",
+            "pictures/photo.jpg"
+        ]
+    );
+    assert_eq!(
+        fs::read(w.staging.join("documents/._notes.txt")).unwrap(),
+        b"not AppleDouble, a file"
+    );
+    assert_eq!((s.files, s.apple_double, s.skipped_count), (3, 4, 0));
+    assert_eq!(s.archive_counts(), report.counts);
+    assert_eq!(s.files, layout.files);
+    assert_eq!(count_tree(&w.staging).unwrap(), s.tree_count());
+
+    if cfg!(target_os = "macos") {
+        assert_eq!(s.xattrs, 2 + 2 + 1 + 2);
+    } else {
+        // Left out on Linux, as the manual 'tar xzf' there would leave them.
+        assert_eq!(s.xattrs, 0);
+        for p in all_entries(&w.staging) {
+            assert_eq!(user_xattrs(&p), Vec::<String>::new(), "{}", p.display());
+        }
+    }
+    // What a Mac would set: the two attributes, never the quarantine.
+    assert_eq!(
+        apple_double_xattrs(&mac_apple_double()).unwrap(),
+        vec![
+            Xattr {
+                name: "com.apple.metadata:_kMDItemUserTags".into(),
+                value: b"tags".to_vec()
+            },
+            Xattr {
+                name: "com.apple.lastuseddate#PS".into(),
+                value: b"12345678".to_vec()
+            },
+        ]
+    );
+}
+
+// Guards the same decision in verify and extraction when a `._` entry is AppleDouble under a prefix
+// (`web/._documents` describes the media folder `web/documents`).
+#[test]
+fn apple_double_entries_do_not_change_the_layout() {
+    let w = world(&tar_bytes(|b| {
+        file(b, "._web", &mac_apple_double(), 0o644, T0);
+        file(b, "web/._documents", &mac_apple_double(), 0o644, T0);
+        file(b, "web/documents/a.pdf", b"a", 0o644, T0);
+    }));
+    let report = verified(&w.archive);
+    let layout = report.layout.unwrap();
+    assert_eq!(layout.prefix.as_deref(), Some("web/"));
+    assert_eq!(layout.top_level, vec!["web"]);
+    assert_eq!((layout.files, layout.skipped, layout.apple_double), (1, 0, 2));
+    let s = extract_media_under(&w.archive, &w.staging, &media_dirs(), "web/", &Silent, &Cancel::new()).unwrap();
+    assert_eq!((s.files, s.skipped_count, s.apple_double), (1, 0, 2));
+    assert_eq!(files_below(&w.staging), vec!["documents/a.pdf"]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The staged tree, safe to hand to root's chown.
+
+#[test]
+fn modes_are_normalised() {
+    assert_eq!(
+        (file_mode(0o666), file_mode(0o777), file_mode(0o640)),
+        (0o644, 0o755, 0o640)
+    );
+    assert_eq!(
+        (file_mode(0o4755), file_mode(0o444), file_mode(0o000)),
+        (0o755, 0o644, 0o600)
+    );
+    assert_eq!((file_mode(0o611), file_mode(0o2700)), (0o600, 0o700));
+    assert_eq!(
+        (folder_mode(0o777), folder_mode(0o700), folder_mode(0o1777)),
+        (0o755, 0o700, 0o755)
+    );
+    assert_eq!((folder_mode(0o555), folder_mode(0o2750)), (0o755, 0o750));
+
+    let w = world(&tar_bytes(|b| {
+        dir(b, "documents", 0o777, T0);
+        dir(b, "documents/partagé", 0o777, T0);
+        file(b, "documents/partagé/a.pdf", b"a", 0o666, T0);
+        file(b, "documents/run.sh", b"#!", 0o777, T0);
+        file(b, "documents/ro.txt", b"ro", 0o444, T0);
+        dir(b, "pictures", 0o1777, T0);
+    }));
+    w.extract().unwrap();
+    let mode = |p: &str| fs::symlink_metadata(w.staging.join(p)).unwrap().mode() & 0o7777;
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode("documents"), 0o755);
+    assert_eq!(mode("documents/partagé"), 0o755);
+    assert_eq!(mode("documents/partagé/a.pdf"), 0o644);
+    assert_eq!(mode("documents/run.sh"), 0o755);
+    assert_eq!(mode("documents/ro.txt"), 0o644);
+    assert_eq!(mode("pictures"), 0o755);
+    check_private_tree(&w.staging).unwrap();
+}
+
+// Guards the privileged chown against being led onto a file outside the staged tree through a second name.
+#[test]
+fn check_private_tree_refuses_a_planted_hard_link_and_shared_writes() {
+    let w = world(&normal_tar());
+    let s = w.extract().unwrap();
+    assert_eq!(check_private_tree(&w.staging).unwrap(), s.tree_count());
+
+    // A second name for a staged file, planted from outside.
+    let planted = w.root.join("outside/planted");
+    fs::hard_link(w.staging.join("documents/readme.txt"), &planted).unwrap();
+    let e = check_private_tree(&w.staging).unwrap_err();
+    match &e {
+        MediaError::NotPrivate { path, reason, .. } => {
+            assert_eq!(path, &w.staging.join("documents/readme.txt"));
+            assert!(reason.contains("2 names (hard links)"), "{reason}");
+        }
+        other => panic!("expected NotPrivate, got {other:?}"),
+    }
+    assert!(e.to_string().contains("Nothing was given away"), "{e}");
+    fs::remove_file(&planted).unwrap();
+    check_private_tree(&w.staging).unwrap();
+
+    // A folder others may write to.
+    use std::os::unix::fs::PermissionsExt;
+    let f = w.staging.join("pictures/été");
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o777)).unwrap();
+    let e = check_private_tree(&w.staging).unwrap_err();
+    assert!(e.to_string().contains("may be changed by everyone (mode 777)"), "{e}");
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o775)).unwrap();
+    assert!(
+        check_private_tree(&w.staging)
+            .unwrap_err()
+            .to_string()
+            .contains("its group")
+    );
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
+
+    // A link to a folder outside is not followed (and so not judged by what it leads to).
+    std::os::unix::fs::symlink(&w.sentinel, w.staging.join("documents/dehors")).unwrap();
+    fs::set_permissions(&w.sentinel, fs::Permissions::from_mode(0o777)).unwrap();
+    check_private_tree(&w.staging).unwrap();
+
+    // An entry someone else owns (only root can make one).
+    if is_root() {
+        std::os::unix::fs::lchown(w.staging.join("documents/readme.txt"), Some(1), Some(1)).unwrap();
+        let e = check_private_tree(&w.staging).unwrap_err();
+        assert!(e.to_string().contains("belongs to user 1"), "{e}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Ownership (the privileged path itself is tested in tests/privileged.rs).
+
+fn is_root() -> bool {
+    let root = effective_uid().unwrap() == 0;
+    if !root {
+        eprintln!("skipped: changing owners needs root (CI runs the tests as root)");
+    }
+    root
+}
 
 #[test]
 fn a_missing_user_is_named_with_what_to_do() {
@@ -629,4 +1207,20 @@ fn a_missing_user_is_named_with_what_to_do() {
     assert!(msg.contains("[restore] owner"), "{msg}");
     let e = resolve_owner("daemon:secours-no-such-group").unwrap_err();
     assert!(matches!(e, OwnerError::NoGroup { .. }), "{e:?}");
+}
+
+/// `root` and everything below it, links not followed.
+fn all_entries(root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i].clone();
+        if fs::symlink_metadata(&p).unwrap().is_dir() {
+            for e in fs::read_dir(&p).unwrap() {
+                out.push(e.unwrap().path());
+            }
+        }
+        i += 1;
+    }
+    out
 }

@@ -410,6 +410,100 @@ fn unexpected_top_level_folders_are_warnings_not_faults() {
     );
 }
 
+// Guards issue 12's bug at its source: verify says where the media folders are, and what a restore takes.
+#[test]
+fn the_layout_says_where_the_media_folders_are() {
+    let t = tempfile::tempdir().unwrap();
+    let tar = tar_bytes(|b| {
+        dir(b, "web");
+        dir(b, "web/documents");
+        file(b, "web/documents/a.pdf", b"aaaa");
+        // A hard link is one more file to restore (extracted as a copy), with no data of its own.
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_size(0);
+        b.append_link(&mut h, "web/documents/b.pdf", "web/documents/a.pdf")
+            .unwrap();
+        file(b, "web/pictures/p.jpg", b"pp");
+        file(b, "web/index.php", b"<?php");
+    });
+    let r = media(&write(t.path(), "media.taz", &gz(&tar)));
+    assert_eq!(r.verdict, Verdict::Ok);
+    assert_eq!(
+        r.counts,
+        Counts::Media {
+            files: 4,
+            folders: 2,
+            bytes: 4 + 2 + 5
+        }
+    );
+    let layout = r.layout.clone().unwrap();
+    assert_eq!(layout.prefix.as_deref(), Some("web/"));
+    assert_eq!(
+        (layout.usable, layout.files, layout.bytes, layout.skipped),
+        (true, 3, 6, 1)
+    );
+    assert_eq!(layout.folders[0].name, "documents");
+    assert_eq!((layout.folders[0].files, layout.folders[0].folders), (2, 1));
+    assert_eq!(
+        layout.describe(),
+        "media folders found under 'web/': 3 files will be restored ('documents': 2, 'pictures': 1)"
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["layout"]["prefix"], "web/");
+    assert_eq!(json["layout"]["files"], 3);
+    assert_eq!(json["layout"]["usable"], true);
+
+    // No expectation, no layout.
+    let r = verify_media(&write(t.path(), "m2.taz", &gz(&tar)), &[], &Silent, &Cancel::new()).unwrap();
+    assert_eq!(r.layout, None);
+}
+
+// Guards the text and JSON of `secours verify`: both say where the media folders are, or why a restore
+// would refuse the archive.
+#[test]
+fn the_verify_command_says_where_the_media_folders_are() {
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("backup");
+    std::fs::create_dir(&folder).unwrap();
+    write(&folder, "app.gz", &gz(&dump_sql()));
+    let tar = tar_bytes(|b| {
+        dir(b, "web/documents");
+        file(b, "web/documents/a.pdf", b"a");
+    });
+    write(&folder, "media.taz", &gz(&tar));
+    let config = write(t.path(), "config.toml", b"");
+    let secours = || {
+        let mut c = assert_cmd::Command::cargo_bin("secours").unwrap();
+        c.env_remove("SECOURS_CONFIG")
+            .env("SECOURS_DATA_DIR", t.path().join("data"))
+            .env("LANG", "C")
+            .arg("--config")
+            .arg(&config);
+        c
+    };
+    let out = secours().arg("verify").arg(&folder).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("media folders found under 'web/': 1 file will be restored"),
+        "{text}"
+    );
+    let out = secours()
+        .args(["verify", "--json", "--force"])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["media"]["details"]["layout"]["prefix"], "web/");
+
+    write(&folder, "media.taz", &gz(&tar_bytes(|b| file(b, "other/x", b"x"))));
+    let out = secours().arg("verify").arg(&folder).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the archive cannot be restored"), "{text}");
+    assert!(text.contains("without media"), "{text}");
+}
+
 #[test]
 fn a_missing_file_is_an_error_not_a_verdict() {
     let t = tempfile::tempdir().unwrap();

@@ -13,24 +13,39 @@
 //!   anything but a regular file extracted before them, and paths that go through a symbolic link or a file.
 //!   The caller removes `staging` after any error but [`MediaError::StagingExists`] (then nothing was
 //!   created, and the folder there is not ours).
-//! - Only the top-level folders named in `media_dirs` are extracted; other top-level entries are skipped
-//!   and listed. A media folder missing from the archive is created empty, because the application expects
-//!   it.
+//! - Only the media folders named in `media_dirs` are extracted, found under the prefix `strip` (`""` or
+//!   `"./"`: at the top; `"web/"`, `"x/apps/prod/web/"`: the archive was made from higher up, see
+//!   [`crate::verify::MediaLayout`] and [`media_plan`]); the prefix is removed, so `web/documents/a` lands
+//!   as `documents/a`. The folders that lead to the prefix (`./`, `web/`) are not extracted; every other
+//!   entry is skipped and listed. A media folder missing from the archive is created empty, because the
+//!   application expects it; but an archive from which no file at all lands in the media folders is refused
+//!   ([`MediaError::NoMedia`]): it would leave the standby without media.
+//! - macOS AppleDouble entries (`._name` whose data starts with `00 05 16 07`) are never written as files:
+//!   on macOS their extended attributes (and those of PAX `LIBARCHIVE.xattr.*` / `SCHILY.xattr.*` keys) are
+//!   set on the file or folder they describe, as the Mac's own `tar` does, the quarantine attribute left
+//!   off; elsewhere they are left out (see [`crate::mac_metadata`]). They are counted apart
+//!   ([`ExtractSummary::apple_double`]), never as files, as [`crate::verify`] does.
 //! - The archive is read once, front to back: the gzip layer is [`crate::verify`]'s strict reader (CRC and
 //!   length of every member, no trailing garbage) and the tar stream must end with its two zero blocks, so a
 //!   truncated archive is [`MediaError::Corrupt`], never a silently short extraction. Memory stays constant
 //!   apart from one small record per folder (modes and times of folders are set at the end, deepest first,
-//!   so a read-only folder can still be filled).
-//! - Permissions keep the archive's `rwx` bits (setuid, setgid and sticky are dropped); modification times
-//!   of files and folders are restored (not those of symbolic links). Owners are not: see
-//!   [`super::owner`].
+//!   so a read-only folder can still be filled) and the attributes of AppleDouble entries whose file is not
+//!   extracted yet (the Mac's `tar` writes `._x` right before `x`, so they are few at any time).
+//! - The staged tree is safe to hand to root's `chown`: `staging` itself is made with mode 0700; modes from
+//!   the archive are normalised ([`file_mode`], [`folder_mode`]: the owner keeps `rw` (files) or `rwx`
+//!   (folders), group and others get at most `r-x`, never `w`, and never setuid, setgid or sticky);
+//!   hard-link entries are extracted as independent copies of the earlier file, so every staged regular
+//!   file has exactly one link. [`check_private_tree`] proves all this (no link followed, one link per
+//!   file, every entry ours, nothing group- or world-writable) right before the tree is given away.
+//!   Modification times of files and folders are restored (not those of symbolic links). Owners are not:
+//!   see [`super::owner`].
 //! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`] of `staging`
-//!   right after the extraction.
+//!   right after the extraction, and its `files` are the files the verification's layout promised.
 //! - Nothing is synced to disk while writing: the caller makes the tree durable once with
 //!   [`crate::durable::sync_tree`], before the swap.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
@@ -42,8 +57,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::mac_metadata::{self, Xattr};
 use crate::progress::{Cancel, Progress, Update};
-use crate::verify::{At, Counts, GzFault, GzMembers, Stream};
+use crate::verify::{At, Counts, GzFault, GzMembers, MediaLayout, Stream};
 
 /// The progress step name.
 pub const STEP: &str = "media";
@@ -55,26 +71,38 @@ const PROGRESS_EVERY: u64 = 64 * 1024;
 const MAX_LISTED: usize = 20;
 /// Like the kernel's `MAXSYMLINKS`: a longer chain of links is refused.
 const MAX_LINK_HOPS: usize = 40;
-/// Mode of `staging` and of folders that have no entry of their own.
+/// Mode of folders that have no entry of their own.
 const FOLDER_MODE: u32 = 0o755;
+/// Mode of `staging` itself: nobody else may add, remove or rename anything in it before root's `chown`.
+const STAGING_MODE: u32 = 0o700;
+/// The largest AppleDouble entry whose attributes are kept (a resource fork can be large; the rest is
+/// read past and left out).
+const MAX_APPLE_DOUBLE: u64 = 16 << 20;
 const TAR_BLOCK: u64 = 512;
 
-/// What [`extract_media`] put in `staging`.
+/// What [`extract_media_under`] put in `staging`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ExtractSummary {
-    /// Regular files, hard links included (each name counts once).
+    /// Regular files, hard-link copies included.
     pub files: u64,
     /// Folders below `staging`, including [`ExtractSummary::implied_folders`].
     pub folders: u64,
     pub symlinks: u64,
-    /// Bytes of file data (data shared by hard links counts once).
+    /// Bytes of file data on disk (a hard-link copy counts its own bytes).
     pub bytes: u64,
-    /// How many of `files` came from hard-link entries.
+    /// How many of `files` came from hard-link entries (each an independent copy).
     pub hard_links: u64,
+    /// How many of `bytes` are those copies' (the archive stores them once).
+    pub hard_link_bytes: u64,
+    /// macOS AppleDouble entries (`._name`): metadata, not extracted as files.
+    pub apple_double: u64,
+    /// Extended attributes set from them and from PAX keys (macOS only; always 0 elsewhere).
+    pub xattrs: u64,
     /// How many of `folders` have no entry of their own in the archive: parents of deeper entries, and the
     /// empty folders made for `missing_dirs`.
     pub implied_folders: u64,
-    /// Skipped top-level names (outside the media folders), the first 20.
+    /// Skipped names (outside the media folders: `index.php`, or `web/config` under the prefix `web/`), the
+    /// first 20.
     pub skipped: Vec<String>,
     /// How many entries were skipped in all.
     pub skipped_count: u64,
@@ -93,14 +121,14 @@ impl ExtractSummary {
         }
     }
 
-    /// The counts in [`crate::verify`]'s convention (entries of the archive: regular files without hard
-    /// links, folder entries, data bytes). They equal the verify report's counts when nothing was skipped
-    /// and no name appears twice in the archive.
+    /// The counts in [`crate::verify`]'s convention (entries of the archive: regular files and hard links,
+    /// folder entries, data bytes stored once). They equal the verify report's counts when nothing was
+    /// skipped and no name appears twice in the archive.
     pub fn archive_counts(&self) -> Counts {
         Counts::Media {
-            files: self.files.saturating_sub(self.hard_links),
+            files: self.files,
             folders: self.folders.saturating_sub(self.implied_folders),
-            bytes: self.bytes,
+            bytes: self.bytes.saturating_sub(self.hard_link_bytes),
         }
     }
 }
@@ -162,6 +190,39 @@ pub enum MediaError {
          Start the restore again when ready."
     )]
     Cancelled { archive: PathBuf },
+    #[error(
+        "the media archive '{archive}' holds no file under {}{}: restoring it would leave the standby without \
+         media, so the restore stopped before anything was replaced. Check it with 'secours verify'; the hourly \
+         backup should run 'tar czf media.taz documents pictures' in the web folder.",
+        expected.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(" or "),
+        held(.skipped, *.skipped_count)
+    )]
+    NoMedia {
+        archive: PathBuf,
+        /// The media folders looked for, with the prefix (`web/documents`).
+        expected: Vec<String>,
+        /// What the archive held instead (the first names skipped).
+        skipped: Vec<String>,
+        skipped_count: u64,
+    },
+    #[error(
+        "the staged media in '{root}' cannot be handed to the administrator's chown: '{path}' {reason}. Nothing \
+         was given away; restore again (the staging folder is made anew), and if this comes back, find who else \
+         writes beside the web folder."
+    )]
+    NotPrivate {
+        root: PathBuf,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+fn held(skipped: &[String], count: u64) -> String {
+    if count == 0 {
+        return " (the archive holds nothing else either)".to_owned();
+    }
+    let names = skipped.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    format!(" (it holds {count} other entries: {names})")
 }
 
 fn located(entry: &Option<String>, at: &At) -> String {
@@ -180,8 +241,7 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> MediaError + use<> {
     move |source| MediaError::Write { path, source }
 }
 
-/// Extracts the media folders of `archive` (a tar.gz such as `media.taz`) into `staging`, which must not
-/// exist yet (its parent must). See the module documentation for what is guaranteed.
+/// Extracts the media folders found at the top of `archive` (no prefix); see [`extract_media_under`].
 pub fn extract_media(
     archive: &Path,
     staging: &Path,
@@ -189,13 +249,32 @@ pub fn extract_media(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<ExtractSummary, MediaError> {
+    extract_media_under(archive, staging, media_dirs, "", progress, cancel)
+}
+
+/// Extracts the media folders of `archive` (a tar.gz such as `media.taz`), found under the prefix `strip`
+/// (the verification's [`MediaPlan::strip`]: `""`, `"./"`, `"web/"`…), into `staging`, which must not exist
+/// yet (its parent must). See the module documentation for what is guaranteed.
+pub fn extract_media_under(
+    archive: &Path,
+    staging: &Path,
+    media_dirs: &[String],
+    strip: &str,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ExtractSummary, MediaError> {
     let open_err = |source| MediaError::Open {
         archive: archive.to_path_buf(),
         source,
     };
+    let strip = entry_components(strip.as_bytes()).map_err(|reason| MediaError::Unsafe {
+        archive: archive.to_path_buf(),
+        entry: strip.to_owned(),
+        reason: format!("the prefix to strip is not a plain folder path: {reason}"),
+    })?;
     let file = File::open(archive).map_err(open_err)?;
     let total = file.metadata().map_err(open_err)?.len();
-    match fs::DirBuilder::new().mode(FOLDER_MODE).create(staging) {
+    match fs::DirBuilder::new().mode(STAGING_MODE).create(staging) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(MediaError::StagingExists {
@@ -204,8 +283,8 @@ pub fn extract_media(
         }
         Err(e) => return Err(write_err(staging)(e)),
     }
-    // The umask may have narrowed the mode; the web server must be able to read the folders.
-    set_folder_meta(staging, FOLDER_MODE, None).map_err(write_err(staging))?;
+    // Private to this user until root's chown; the staged folders are moved out of it into web/.
+    set_folder_meta(staging, STAGING_MODE, None).map_err(write_err(staging))?;
 
     let media: Vec<&str> = media_dirs
         .iter()
@@ -228,11 +307,13 @@ pub fn extract_media(
         archive,
         staging,
         media,
+        strip,
         progress,
         cancel,
         total,
         shared,
         summary: ExtractSummary::default(),
+        pending_xattrs: HashMap::new(),
         entry: None,
         dirs: Vec::new(),
         implied: HashSet::new(),
@@ -281,6 +362,147 @@ pub fn count_tree(root: &Path) -> io::Result<TreeCount> {
         }
     }
     Ok(count)
+}
+
+/// Checks a staged tree right before it is handed to root's `chown -R`, without following any link: `root`
+/// and everything below it must be owned by the user running Secours and writable by nobody else (no
+/// group- or world-writable entry, no setuid or setgid), every regular file must have exactly one link (a
+/// second name, possibly planted outside the tree, would let the `chown` reach a file outside it), and
+/// nothing but folders, regular files and symbolic links may be there. Returns what it counted.
+pub fn check_private_tree(root: &Path) -> Result<TreeCount, MediaError> {
+    let refuse = |path: &Path, reason: String| MediaError::NotPrivate {
+        root: root.to_path_buf(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    let uid = super::owner::effective_uid().map_err(|e| {
+        refuse(
+            root,
+            format!("cannot be checked: the user running Secours is unknown ({e})"),
+        )
+    })?;
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: io::Error| MediaError::NotPrivate {
+            root: root.to_path_buf(),
+            path,
+            reason: format!("cannot be read ({e})"),
+        }
+    };
+    let judge = |path: &Path, meta: &fs::Metadata| -> Result<(), MediaError> {
+        if meta.uid() != uid {
+            return Err(refuse(
+                path,
+                format!(
+                    "belongs to user {}, not to the user running Secours ({uid})",
+                    meta.uid()
+                ),
+            ));
+        }
+        if meta.file_type().is_symlink() {
+            return Ok(()); // A link's own mode means nothing, and it is never followed.
+        }
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            let who = if mode & 0o002 != 0 { "everyone" } else { "its group" };
+            return Err(refuse(path, format!("may be changed by {who} (mode {mode:o})")));
+        }
+        if mode & 0o6000 != 0 {
+            return Err(refuse(path, format!("is setuid or setgid (mode {mode:o})")));
+        }
+        Ok(())
+    };
+    let top = fs::symlink_metadata(root).map_err(io_err(root))?;
+    if !top.is_dir() {
+        return Err(refuse(root, "is not a folder (or is a symbolic link)".to_owned()));
+    }
+    judge(root, &top)?;
+    let mut count = TreeCount::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let entry = entry.map_err(io_err(&dir))?;
+            let path = entry.path();
+            // `DirEntry::metadata` does not follow a link.
+            let meta = entry.metadata().map_err(io_err(&path))?;
+            judge(&path, &meta)?;
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                count.folders += 1;
+                stack.push(path);
+            } else if kind.is_symlink() {
+                count.symlinks += 1;
+            } else if kind.is_file() {
+                if meta.nlink() != 1 {
+                    return Err(refuse(
+                        &path,
+                        format!(
+                            "has {} names (hard links): another name, maybe outside the staged tree, shares its data",
+                            meta.nlink()
+                        ),
+                    ));
+                }
+                count.files += 1;
+                count.bytes += meta.len();
+            } else {
+                return Err(refuse(
+                    &path,
+                    "is neither a folder, a file nor a symbolic link".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// What a restore will take from a verified media archive: its preflight's view of
+/// [`crate::verify::MediaLayout`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MediaPlan {
+    /// The prefix to give [`extract_media_under`]: `""` or `"./"` when the media folders are at the top of
+    /// the archive, `"web/"`… when it was made from higher up.
+    pub strip: String,
+    /// Files that will be extracted (and that the check will find in the media folders).
+    pub files: u64,
+    /// Bytes of file data stored in the archive for them.
+    pub bytes: u64,
+    pub layout: MediaLayout,
+}
+
+impl MediaPlan {
+    /// True when a prefix will be stripped (the plan should say so).
+    pub fn strips(&self) -> bool {
+        !self.layout.at_top()
+    }
+
+    /// One sentence for the plan: where the media folders are, how many files will be restored.
+    pub fn describe(&self) -> String {
+        self.layout.describe()
+    }
+}
+
+/// Turns the media file's stored verification details (`FileVerdict::details`) into what the restore will
+/// extract, or the sentence that refuses the restore (for the preflight's list of problems).
+pub fn media_plan(details: &serde_json::Value) -> Result<MediaPlan, String> {
+    let path = details.get("path").and_then(|p| p.as_str()).unwrap_or("media.taz");
+    let Some(layout) = MediaLayout::from_details(details) else {
+        return Err(format!(
+            "the verification of '{path}' does not say where its media folders are (it was recorded by an older \
+             Secours). Verify it again with 'secours verify --force', then restore."
+        ));
+    };
+    match (&layout.prefix, layout.usable) {
+        (Some(prefix), true) => Ok(MediaPlan {
+            strip: prefix.clone(),
+            files: layout.files,
+            bytes: layout.bytes,
+            layout,
+        }),
+        _ => Err(format!(
+            "'{path}' cannot be restored: {}",
+            layout.refusal.as_deref().unwrap_or("no media folder was found in it")
+        )),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -347,11 +569,15 @@ struct Extractor<'a> {
     archive: &'a Path,
     staging: &'a Path,
     media: Vec<&'a str>,
+    /// The components of the prefix under which the media folders sit.
+    strip: Vec<Vec<u8>>,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
     total: u64,
     shared: Rc<Shared>,
     summary: ExtractSummary,
+    /// Attributes from AppleDouble entries for names (below staging) not extracted yet.
+    pending_xattrs: HashMap<PathBuf, Vec<Xattr>>,
     /// The entry being extracted, for messages and progress.
     entry: Option<String>,
     dirs: Vec<FolderMeta>,
@@ -383,6 +609,21 @@ impl Extractor<'_> {
         self.check_end(source)?;
         self.make_missing_dirs()?;
         self.recheck_links()?;
+        if self.summary.files == 0 {
+            let shown = String::from_utf8_lossy(&self.strip.iter().fold(Vec::new(), |mut p, c| {
+                p.extend_from_slice(c);
+                p.push(b'/');
+                p
+            }))
+            .into_owned();
+            return Err(MediaError::NoMedia {
+                archive: self.archive.to_path_buf(),
+                expected: self.media.iter().map(|m| format!("{shown}{m}")).collect(),
+                skipped: self.summary.skipped.clone(),
+                skipped_count: self.summary.skipped_count,
+            });
+        }
+        self.apply_pending_xattrs();
         self.apply_folder_meta()
     }
 
@@ -406,21 +647,32 @@ impl Extractor<'_> {
             let start = if kind == b'2' { parent_of(&comps) } else { &[] };
             check_link_path(kind, start, &link, None, None).map_err(|why| self.unsafe_entry(why))?;
         }
-        let Some(top) = comps.first() else {
-            return Ok(()); // The archive's root folder (`./`): staging stands for it.
-        };
-        if !self.media.iter().any(|m| m.as_bytes() == top.as_slice()) {
-            self.skip(top);
-            return Ok(());
+        // AppleDouble: metadata for another name, never a file (the same decision as `verify`'s).
+        let mut head = Vec::new();
+        if matches!(kind, b'0' | b'\0' | b'7') && entry.size() >= 4 && mac_metadata::has_apple_double_name(&name_bytes)
+        {
+            head = self.read_head(entry)?;
+            if mac_metadata::is_apple_double(&name_bytes, &head) {
+                return self.apple_double(entry, &name_bytes, head);
+            }
         }
+        let comps = match self.place(&comps) {
+            Place::Leading => return Ok(()), // `./`, `web/`: staging stands for them.
+            Place::Outside(shown) => {
+                self.skip(shown);
+                return Ok(());
+            }
+            Place::Media(rel) => rel,
+        };
         let rel: PathBuf = comps.iter().map(|c| OsStr::from_bytes(c)).collect();
         let is_folder = matches!(kind, b'5' | b'D');
         if comps.len() == 1 && !is_folder && matches!(kind, b'0' | b'\0' | b'7' | b'S' | b'1' | b'2') {
             return Err(self.unsafe_entry("a media folder must be a folder, not a file or a link"));
         }
+        let xattrs = self.pax_xattrs(entry)?;
         match kind {
-            b'0' | b'\0' | b'7' | b'S' => self.file(entry, &rel),
-            b'5' | b'D' => self.folder(entry, &rel),
+            b'0' | b'\0' | b'7' | b'S' => self.file(entry, &rel, &head, xattrs),
+            b'5' | b'D' => self.folder(entry, &rel, xattrs),
             b'2' => {
                 check_link_path(kind, parent_of(&comps), &link, Some(&self.media), None)
                     .map_err(|why| self.unsafe_entry(why))?;
@@ -439,16 +691,153 @@ impl Extractor<'_> {
         }
     }
 
-    fn skip(&mut self, top: &[u8]) {
+    /// Where an entry (its components) goes: nowhere (the folders leading to the prefix), skipped (with the
+    /// name to list), or into a media folder (its components below staging).
+    fn place(&self, comps: &[Vec<u8>]) -> Place {
+        if comps.len() <= self.strip.len() && self.strip.starts_with(comps) {
+            return Place::Leading;
+        }
+        if comps.starts_with(&self.strip) {
+            let rel = &comps[self.strip.len()..];
+            if self.media.iter().any(|m| m.as_bytes() == rel[0].as_slice()) {
+                return Place::Media(rel.to_vec());
+            }
+        }
+        // Named down to where it leaves the prefix and its media folders: `index.php`, `web/config`.
+        let same = comps.iter().zip(&self.strip).take_while(|(a, b)| a == b).count();
+        Place::Outside(comps[..=same.min(comps.len() - 1)].join(&b'/'))
+    }
+
+    fn skip(&mut self, shown: Vec<u8>) {
         self.summary.skipped_count += 1;
-        let top = String::from_utf8_lossy(top);
-        if self.summary.skipped.len() < MAX_LISTED && !self.summary.skipped.iter().any(|s| *s == top) {
-            self.summary.skipped.push(top.into_owned());
+        let shown = String::from_utf8_lossy(&shown);
+        if self.summary.skipped.len() < MAX_LISTED && !self.summary.skipped.iter().any(|s| *s == shown) {
+            self.summary.skipped.push(shown.into_owned());
         }
     }
 
-    fn file(&mut self, entry: &mut Entry<'_, '_>, rel: &Path) -> Result<(), MediaError> {
-        let mode = self.mode(entry)?;
+    /// The first four bytes of an entry's data (fewer if it is shorter).
+    fn read_head(&mut self, entry: &mut Entry<'_, '_>) -> Result<Vec<u8>, MediaError> {
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < head.len() {
+            match entry.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_failed(e)),
+            }
+        }
+        Ok(head[..got].to_vec())
+    }
+
+    /// An AppleDouble entry: its attributes go to the name it describes (now if it was extracted, else once
+    /// it is); nothing is written for the entry itself.
+    fn apple_double(&mut self, entry: &mut Entry<'_, '_>, name: &[u8], head: Vec<u8>) -> Result<(), MediaError> {
+        self.summary.apple_double += 1;
+        let size = entry.size();
+        let mut data = head;
+        if size <= MAX_APPLE_DOUBLE {
+            let mut rest = Vec::new();
+            (&mut *entry)
+                .take(size)
+                .read_to_end(&mut rest)
+                .map_err(|e| self.read_failed(e))?;
+            data.extend_from_slice(&rest);
+        } else {
+            io::copy(entry, &mut io::sink()).map_err(|e| self.read_failed(e))?;
+            log::warn!(
+                "the macOS metadata '{}' in '{}' is too large ({size} bytes); its attributes are left out",
+                String::from_utf8_lossy(name),
+                self.archive.display()
+            );
+            return Ok(());
+        }
+        let attrs = match mac_metadata::apple_double_xattrs(&data) {
+            Ok(a) => a,
+            Err(why) => {
+                log::warn!(
+                    "the macOS metadata '{}' in '{}' is unreadable ({why}); its attributes are left out",
+                    String::from_utf8_lossy(name),
+                    self.archive.display()
+                );
+                return Ok(());
+            }
+        };
+        let described = mac_metadata::described_name(name).unwrap_or_default();
+        let Ok(comps) = entry_components(&described) else {
+            return Ok(());
+        };
+        let Place::Media(rel) = self.place(&comps) else {
+            return Ok(()); // Describes something that is not extracted.
+        };
+        if attrs.is_empty() {
+            return Ok(());
+        }
+        let rel: PathBuf = rel.iter().map(|c| OsStr::from_bytes(c)).collect();
+        self.pending_xattrs.entry(rel.clone()).or_default().extend(attrs);
+        // Usually written before the file it describes; when after, the file is already there.
+        let path = self.staging.join(&rel);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() || m.is_dir()) {
+            self.set_pending_on_path(&rel);
+        }
+        Ok(())
+    }
+
+    /// The extended attributes in the entry's PAX header.
+    fn pax_xattrs(&self, entry: &mut Entry<'_, '_>) -> Result<Vec<Xattr>, MediaError> {
+        let Some(pax) = entry.pax_extensions().map_err(|e| self.read_failed(e))? else {
+            return Ok(Vec::new());
+        };
+        let records: Vec<(&[u8], &[u8])> = pax
+            .filter_map(Result::ok)
+            .map(|r| (r.key_bytes(), r.value_bytes()))
+            .collect();
+        Ok(mac_metadata::pax_xattrs(records))
+    }
+
+    /// Sets the attributes waiting for `rel` and `more` on the open file or folder `target`.
+    fn set_xattrs(&mut self, rel: &Path, target: &File, more: Vec<Xattr>) {
+        let mut attrs = self.pending_xattrs.remove(rel).unwrap_or_default();
+        attrs.extend(more);
+        if attrs.is_empty() {
+            return;
+        }
+        match mac_metadata::set_xattrs(target, &attrs) {
+            Ok(n) => self.summary.xattrs += n,
+            // Best effort, like bsdtar's: the file itself is what the office needs.
+            Err(why) => log::warn!("'{}': {why}", rel.display()),
+        }
+    }
+
+    /// Sets the attributes waiting for `rel`, opening it without following links.
+    fn set_pending_on_path(&mut self, rel: &Path) {
+        let path = self.staging.join(rel);
+        match open_no_follow(&path) {
+            Ok(target) => self.set_xattrs(rel, &target, Vec::new()),
+            Err(e) => log::warn!("cannot open '{}' to set its attributes: {e}", path.display()),
+        }
+    }
+
+    /// Attributes of AppleDouble entries that came after their name, or for a name made without an entry.
+    fn apply_pending_xattrs(&mut self) {
+        let rels: Vec<PathBuf> = self.pending_xattrs.keys().cloned().collect();
+        for rel in rels {
+            if fs::symlink_metadata(self.staging.join(&rel)).is_ok_and(|m| m.is_file() || m.is_dir()) {
+                self.set_pending_on_path(&rel);
+            }
+        }
+        self.pending_xattrs.clear();
+    }
+
+    fn file(
+        &mut self,
+        entry: &mut Entry<'_, '_>,
+        rel: &Path,
+        head: &[u8],
+        xattrs: Vec<Xattr>,
+    ) -> Result<(), MediaError> {
+        let mode = self.mode(entry, file_mode)?;
         let mtime = mtime(entry.header());
         self.ensure_folders(rel.parent())?;
         let path = self.staging.join(rel);
@@ -461,10 +850,11 @@ impl Extractor<'_> {
             other => other,
         }
         .map_err(write_err(&path))?;
+        out.write_all(head).map_err(write_err(&path))?;
         let mut buf = std::mem::take(&mut self.buf);
         let copied = self.copy(entry, &mut out, &path, &mut buf);
         self.buf = buf;
-        let written = copied?;
+        let written = copied? + head.len() as u64;
         let size = entry.size();
         if written != size {
             return Err(self.corrupt_here(format!(
@@ -472,6 +862,7 @@ impl Extractor<'_> {
                 size - written
             )));
         }
+        self.set_xattrs(rel, &out, xattrs);
         out.set_permissions(Permissions::from_mode(mode))
             .map_err(write_err(&path))?;
         if let Some(t) = mtime {
@@ -504,8 +895,8 @@ impl Extractor<'_> {
         }
     }
 
-    fn folder(&mut self, entry: &mut Entry<'_, '_>, rel: &Path) -> Result<(), MediaError> {
-        let mode = self.mode(entry)?;
+    fn folder(&mut self, entry: &mut Entry<'_, '_>, rel: &Path, xattrs: Vec<Xattr>) -> Result<(), MediaError> {
+        let mode = self.mode(entry, folder_mode)?;
         let mtime = mtime(entry.header());
         self.ensure_folders(rel.parent())?;
         let path = self.staging.join(rel);
@@ -526,6 +917,10 @@ impl Extractor<'_> {
                 self.summary.folders += 1;
             }
             Err(e) => return Err(write_err(&path)(e)),
+        }
+        if !xattrs.is_empty() || self.pending_xattrs.contains_key(rel) {
+            let folder = open_no_follow(&path).map_err(write_err(&path))?;
+            self.set_xattrs(rel, &folder, xattrs);
         }
         self.dirs.push(FolderMeta {
             path,
@@ -554,20 +949,25 @@ impl Extractor<'_> {
         Ok(())
     }
 
+    /// A hard-link entry, extracted as an independent copy of the earlier file (so that every staged file has
+    /// one link, and root's `chown` of it can reach nothing else).
     fn hard_link(&mut self, rel: &Path, target: &[u8]) -> Result<(), MediaError> {
         let shown = String::from_utf8_lossy(target).into_owned();
         let not_before = || format!("hard link to '{shown}', which is not a regular file extracted before it");
         // A hard link names its target from the archive root; `check_link_path` made sure it stays inside.
-        let mut comps: Vec<&[u8]> = Vec::new();
+        let mut comps: Vec<Vec<u8>> = Vec::new();
         for c in target.split(|&b| b == b'/') {
             match c {
                 b"" | b"." => {}
                 b".." => {
                     comps.pop();
                 }
-                c => comps.push(c),
+                c => comps.push(c.to_vec()),
             }
         }
+        let Place::Media(comps) = self.place(&comps) else {
+            return Err(self.unsafe_entry(not_before()));
+        };
         let Some((last, folders)) = comps.split_last() else {
             return Err(self.unsafe_entry(not_before()));
         };
@@ -579,26 +979,40 @@ impl Extractor<'_> {
             }
         }
         source.push(OsStr::from_bytes(last));
-        if !fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
-            // Missing, a folder, or a symbolic link (a link to a link would follow it).
-            return Err(self.unsafe_entry(not_before()));
-        }
         let path = self.staging.join(rel);
         if source == path {
-            return Ok(()); // A link to itself: the file is already there.
+            // A link to itself: the file is already there (if it is a file).
+            return if fs::symlink_metadata(&source).is_ok_and(|m| m.is_file()) {
+                Ok(())
+            } else {
+                Err(self.unsafe_entry(not_before()))
+            };
         }
+        // Opened without following a link, and judged by what was opened: missing, a folder or a link is refused.
+        let mut from = match open_no_follow(&source) {
+            Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => f,
+            _ => return Err(self.unsafe_entry(not_before())),
+        };
+        let meta = from.metadata().map_err(write_err(&source))?;
         self.ensure_folders(rel.parent())?;
-        // `link` never follows the new name; `std` does not follow the old one either (linkat, no flags).
-        match fs::hard_link(&source, &path) {
+        let mut out = match create_file(&path) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 self.make_room(&path)?;
-                fs::hard_link(&source, &path)
+                create_file(&path)
             }
             other => other,
         }
         .map_err(write_err(&path))?;
+        let copied = io::copy(&mut from, &mut out).map_err(write_err(&path))?;
+        out.set_permissions(Permissions::from_mode(meta.mode() & 0o777))
+            .map_err(write_err(&path))?;
+        if let Ok(t) = meta.modified() {
+            out.set_modified(t).map_err(write_err(&path))?;
+        }
         self.summary.files += 1;
+        self.summary.bytes += copied;
         self.summary.hard_links += 1;
+        self.summary.hard_link_bytes += copied;
         Ok(())
     }
 
@@ -661,11 +1075,11 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn mode(&self, entry: &Entry<'_, '_>) -> Result<u32, MediaError> {
+    fn mode(&self, entry: &Entry<'_, '_>, normal: fn(u32) -> u32) -> Result<u32, MediaError> {
         entry
             .header()
             .mode()
-            .map(|m| m & 0o777)
+            .map(normal)
             .map_err(|_| self.corrupt_here("unreadable permissions in the tar header".to_string()))
     }
 
@@ -842,8 +1256,41 @@ impl Extractor<'_> {
     }
 }
 
+/// Where an entry goes.
+enum Place {
+    /// A folder that leads to the media folders (`./`, `web/`): staging stands for it.
+    Leading,
+    /// Outside the media folders: skipped, listed under this name.
+    Outside(Vec<u8>),
+    /// Inside a media folder: its components below staging.
+    Media(Vec<Vec<u8>>),
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Small pieces.
+
+/// A file's mode as staged: the owner may always read and write it (and run it when the archive says so);
+/// group and others may at most read it, and run it when the owner may; never written by them, never
+/// setuid, setgid or sticky. `0666` → `0644`, `0777` → `0755`, `0640` stays.
+pub fn file_mode(archive_mode: u32) -> u32 {
+    let exec = archive_mode & 0o100;
+    let others = archive_mode & if exec != 0 { 0o055 } else { 0o044 };
+    0o600 | exec | others
+}
+
+/// A folder's mode as staged: the owner may always list, enter and change it; group and others at most
+/// list and enter it; never sticky, setuid or setgid. `0777` → `0755`, `0700` stays.
+pub fn folder_mode(archive_mode: u32) -> u32 {
+    0o700 | (archive_mode & 0o055)
+}
+
+/// Opens a file or folder for reading, never through a symbolic link.
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+}
 
 fn create_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -672,10 +672,22 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
         }
     }
 
+    // The media: what the archive's layout says will be extracted (the files counted by the plan, the
+    // confirmation, the result and the check alike), or why the archive cannot be restored.
+    let (backup_files, backup_media_bytes) = match verification.map(|v| media::media_plan(&v.media.details)) {
+        Some(Ok(m)) => {
+            if m.strips() {
+                warnings.push(format!("{}; the prefix is removed.", m.describe()));
+            }
+            (Some(m.files), Some(m.bytes))
+        }
+        Some(Err(why)) => {
+            problems.push(why);
+            (None, None)
+        }
+        None => (None, None),
+    };
     // Space: the extracted media and the snapshot (compressed, about a third of the data) on the target's disk.
-    let counts = verification.and_then(|v| v.media.details.get("counts").cloned());
-    let backup_media_bytes = counts.as_ref().and_then(|c| c.get("bytes")).and_then(|b| b.as_u64());
-    let backup_files = counts.as_ref().and_then(|c| c.get("files")).and_then(|b| b.as_u64());
     let backup_tables = verification
         .and_then(|v| v.db.details.get("counts").cloned())
         .and_then(|c| c.get("tables").and_then(|t| t.as_u64()));
@@ -877,6 +889,7 @@ fn drive(
         steps: Vec::new(),
         import: None,
         media: None,
+        strip: String::new(),
         warnings: Vec::new(),
     };
     match state.forward(fresh, progress, cancel) {
@@ -1017,6 +1030,9 @@ struct Forward<'a> {
     steps: Vec<(String, f64)>,
     import: Option<ImportSummary>,
     media: Option<ExtractSummary>,
+    /// Where the media folders sit in the archive (`""`, `"web/"`…), from the verification: stripped when
+    /// extracting. Found again on resume (the same file: its identity is checked).
+    strip: String,
     warnings: Vec<String>,
 }
 
@@ -1039,6 +1055,11 @@ impl Forward<'_> {
             return Err(cancelled(step::VERIFY));
         }
         refuse_unverified(&verification).map_err(|e| StepFailure::new(step::VERIFY, e, ADVICE_SOURCE))?;
+        // Where the media folders are in the archive; an archive that would leave the standby without media is
+        // refused here, before anything changes.
+        self.strip = media::media_plan(&verification.media.details)
+            .map_err(|e| StepFailure::new(step::VERIFY, e, ADVICE_SOURCE))?
+            .strip;
         self.unchanged(step::VERIFY)?;
         self.note(step::VERIFY, journal.done(step::VERIFY, t, serde_json::Value::Null)?);
 
@@ -1145,6 +1166,17 @@ impl Forward<'_> {
         let t = journal.start(step::SET_ASIDE)?;
         let mut first: Vec<AdminOp> = Vec::new();
         if admin {
+            // Checked again just before root's chown, unless an interrupted request already gave it away.
+            let ours = fs::symlink_metadata(&rec.staging)
+                .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == privileges.euid);
+            let handed = rec.media_dirs.iter().any(|d| {
+                fs::symlink_metadata(rec.staging.join(d))
+                    .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) != privileges.euid)
+            });
+            if ours && !handed {
+                media::check_private_tree(&rec.staging)
+                    .map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_SOURCE))?;
+            }
             for d in &rec.media_dirs {
                 let staged = rec.staging.join(d);
                 if fs::symlink_metadata(&staged).is_ok() {
@@ -1290,18 +1322,19 @@ impl Forward<'_> {
             })?;
         }
         let p = StepProgress::new(step::MEDIA, progress, user, work);
-        let summary = media::extract_media(&rec.media_file, &rec.staging, &rec.media_dirs, &p, work).map_err(|e| {
-            let cancelled = matches!(e, MediaError::Cancelled { .. });
-            let advice = if matches!(e, MediaError::Write { .. }) {
-                ADVICE_SPACE
-            } else {
-                ADVICE_SOURCE
-            };
-            StepFailure {
-                cancelled,
-                ..StepFailure::new(step::MEDIA, e, advice)
-            }
-        })?;
+        let summary = media::extract_media_under(&rec.media_file, &rec.staging, &rec.media_dirs, &self.strip, &p, work)
+            .map_err(|e| {
+                let cancelled = matches!(e, MediaError::Cancelled { .. });
+                let advice = if matches!(e, MediaError::Write { .. }) {
+                    ADVICE_SPACE
+                } else {
+                    ADVICE_SOURCE
+                };
+                StepFailure {
+                    cancelled,
+                    ..StepFailure::new(step::MEDIA, e, advice)
+                }
+            })?;
         // Durable before the journal says done: the swap must never put half-written files in place.
         crate::durable::sync_tree(&rec.staging).map_err(|e| {
             StepFailure::new(
@@ -1316,6 +1349,8 @@ impl Forward<'_> {
         let privileges = owner::Privileges::current().map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
         let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
         let admin = owner::needs_admin(&privileges, &owner, &live);
+        // Nothing in the staged tree may lead root's chown elsewhere: one name per file, nothing others may write.
+        media::check_private_tree(&rec.staging).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_SOURCE))?;
         if !admin {
             let ops: Vec<AdminOp> = rec
                 .media_dirs
