@@ -15,6 +15,10 @@
 //!   the tree, devices, FIFOs) make the verdict `unsafe` and are listed. Top-level entries outside the
 //!   expected media folders are *warnings*, not faults: the archive is intact and the restore extracts only
 //!   the expected folders.
+//! - Dumps are also read statement by statement, as the importer reads them, for what its preflight needs
+//!   ([`FileReport::import_facts`]), including whether the dump stays inside its own database: one that
+//!   reaches outside (`DROP DATABASE other`, `GRANT`, `SET GLOBAL`…) keeps the verdict `ok` (the file is
+//!   sound) but says so in [`FileReport::containment`], and the import and the restore refuse it.
 //! - "Cannot read" (open/permission/I-O errors) is a [`VerifyError`], distinct from a `corrupt` verdict.
 
 use std::collections::BTreeSet;
@@ -25,7 +29,7 @@ use std::path::{Path, PathBuf};
 use flate2::{Decompress, FlushDecompress, Status};
 use serde::Serialize;
 
-use crate::db::importer::DumpFacts;
+use crate::db::importer::{DumpFacts, Outside};
 use crate::db::reader::DumpReader;
 use crate::progress::{Cancel, Progress, Update};
 
@@ -113,6 +117,10 @@ pub struct FileReport {
     /// Db only, when the verdict is ok: what an import's preflight needs (remembered with the verdict).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub import_facts: Option<DumpFacts>,
+    /// Db only, when the verdict is ok: the first statement that reaches outside the dump's database
+    /// (the import refuses the dump); absent when every statement stays inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub containment: Option<Outside>,
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -192,6 +200,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         None => Verdict::Ok,
     };
     let import_facts = facts.filter(|_| verdict.is_ok());
+    let containment = import_facts.as_ref().and_then(|f| f.outside().cloned());
     Ok(FileReport {
         path: path.to_path_buf(),
         kind: Kind::Db,
@@ -206,6 +215,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         header: scan.header_line(),
         warnings: Vec::new(),
         import_facts,
+        containment,
     })
 }
 
@@ -308,6 +318,7 @@ pub fn verify_media(
         header: None,
         warnings,
         import_facts: None,
+        containment: None,
     })
 }
 
