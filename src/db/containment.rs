@@ -9,6 +9,10 @@
 //!   SET …` mysqldump writes around routines whose database collation differs). Rows always go to the
 //!   target database, whatever its name; a `DROP DATABASE` is never run; run as is, the `ALTER DATABASE`
 //!   would change the other database (routines then keep the target's collation);
+//! - **skipped** too ([`Decision::SkipGtidPurged`]): MySQL's `SET @@GLOBAL.GTID_PURGED=…` alone, which
+//!   mysqldump writes by default from a server with GTIDs on. It is the source server's replication
+//!   bookkeeping, not data; run, it would change the restoring server's replication state (or fail on
+//!   MariaDB), and a backup must stay restorable when production is down and no new dump can be made;
 //! - **refused** ([`Decision::Refuse`]) when it reaches outside the target, with a [`Refusal`] saying
 //!   what it does and what to do:
 //!   - `DROP/CREATE/ALTER DATABASE` (or `SCHEMA`) and `USE` of another database than the own one;
@@ -84,6 +88,8 @@ pub enum Decision {
     Skip {
         database: String,
     },
+    /// mysqldump's `SET @@GLOBAL.GTID_PURGED=…`: the source server's replication bookkeeping, not sent.
+    SkipGtidPurged,
     Refuse(Refusal),
 }
 
@@ -105,6 +111,7 @@ pub fn decide(bytes: &[u8], own: Option<&str>) -> Decision {
     let (one, body) = judge(Head::new(bytes), own);
     let decision = match one {
         One::Run => Decision::Run,
+        One::GtidPurged => Decision::SkipGtidPurged,
         One::Refuse(r) => return Decision::Refuse(r),
         One::Database { verb, name } => match own {
             Some(o) if o != name => {
@@ -136,6 +143,8 @@ enum One {
         verb: &'static str,
         name: String,
     },
+    /// `SET @@GLOBAL.GTID_PURGED = …` and nothing else.
+    GtidPurged,
     Refuse(Refusal),
 }
 
@@ -682,6 +691,7 @@ fn set(mut h: Head<'_>, own: Option<&str>) -> One {
         }
         return One::Run;
     }
+    let mut first = true;
     loop {
         let tok = match h.next_tok() {
             Some(t) => t,
@@ -705,6 +715,19 @@ fn set(mut h: Head<'_>, own: Option<&str>) -> One {
         };
         if let Some((scope, at)) = scope {
             let var = h.next_tok().and_then(as_name).unwrap_or_default();
+            if at && first && var.eq_ignore_ascii_case("gtid_purged") {
+                let mut rest = h.clone();
+                let alone = loop {
+                    match rest.next_tok() {
+                        None => break true,
+                        Some(Tok::Punct(b',')) if rest.depth() == 0 => break false,
+                        Some(_) => {}
+                    }
+                };
+                if alone {
+                    return One::GtidPurged;
+                }
+            }
             let what = if at {
                 format!("SET @@{scope}.{var}")
             } else {
@@ -718,6 +741,7 @@ fn set(mut h: Head<'_>, own: Option<&str>) -> One {
             return One::from(refusal(Reach::Server, what, guidance));
         }
         // The rest of this assignment.
+        first = false;
         loop {
             match h.next_tok() {
                 None => return One::Run,
@@ -770,6 +794,11 @@ fn nested(h: Head<'_>, own: Option<&str>) -> Option<Refusal> {
     let s = h.clone();
     match judge(h, own) {
         (One::Run, None) => None,
+        (One::GtidPurged, _) => Some(Refusal {
+            reach: Reach::Server,
+            what: "SET @@GLOBAL.GTID_PURGED inside another statement".to_owned(),
+            guidance: GTID.to_owned(),
+        }),
         (One::Run, Some(body)) => nested(Head::at_offset(s.source(), body), own),
         (One::Refuse(r), _) => Some(r),
         (One::Database { verb, name }, _) => Some(other_database(
@@ -1218,8 +1247,12 @@ mod tests {
             assert_eq!((r.reach, r.what.as_str()), (reach, what), "{sql}");
             assert!(!r.guidance.is_empty());
         }
-        // mysqldump's GTID line says how to make the dump without it.
-        let r = refused("SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a1b2:1-5'", OWN);
+        // mysqldump's GTID line is skipped alone (see the next test); with anything else, refused.
+        let r = refused("SET @@GLOBAL.GTID_PURGED='a1b2:1-5', GLOBAL x = 1", OWN);
+        assert_eq!(r.what, "SET @@GLOBAL.GTID_PURGED");
+        let r = refused("SET @a = 1, @@GLOBAL.GTID_PURGED='a1b2:1-5'", OWN);
+        assert!(r.guidance.contains("--set-gtid-purged=OFF"), "{r:?}");
+        let r = refused("SELECT 1; SET @@GLOBAL.GTID_PURGED='a1b2:1-5'", OWN);
         assert!(r.guidance.contains("--set-gtid-purged=OFF"), "{r:?}");
         assert!(
             refused("CHANGE MASTER TO MASTER_LOG_POS=4", OWN)
@@ -1306,6 +1339,23 @@ mod tests {
         for sql in cases {
             assert_eq!(decide(sql.as_bytes(), OWN), Decision::Run, "{sql}");
         }
+    }
+
+    // Guards MySQL 8 dumps of a server with GTIDs (mysqldump's default --set-gtid-purged=AUTO): the
+    // backup stays restorable, and the restoring server's replication state is not touched.
+    #[test]
+    fn mysqldumps_gtid_purged_line_is_skipped() {
+        for sql in [
+            "SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5'",
+            "SET @@GLOBAL.GTID_PURGED='3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,\n4e11fa47-71ca-11e1-9e33-c80aa9429562:1-9'",
+            "/*!50604 SET @@global.gtid_purged = '' */",
+        ] {
+            assert_eq!(decide(sql.as_bytes(), OWN), Decision::SkipGtidPurged, "{sql}");
+        }
+        assert_eq!(
+            refused("SET GLOBAL gtid_purged = ''", OWN).what,
+            "SET GLOBAL gtid_purged"
+        );
     }
 
     #[test]

@@ -670,7 +670,7 @@ impl Run<'_> {
         };
         match decision {
             Decision::Run => Ok(true),
-            Decision::Skip { .. } => Ok(false),
+            Decision::Skip { .. } | Decision::SkipGtidPurged => Ok(false),
             Decision::Refuse(r) => Err(outside_error(self.dump, stmt.number, stmt.line, &r)),
         }
     }
