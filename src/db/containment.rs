@@ -94,9 +94,11 @@ pub enum Decision {
 }
 
 /// [`decide`] for the next statement of a dump, where `own` is what the statements before named as the
-/// dump's own database; learns it from the first one that names one.
-pub fn follow(own: &mut Option<String>, bytes: &[u8]) -> Decision {
-    let decision = decide(bytes, own.as_deref());
+/// dump's own database; learns it from the first one that names one. `delimiter_is_semicolon` (from
+/// [`Statement`](super::reader::Statement)) spares looking for a `;` in the code of INSERTs, which a
+/// statement ended by `;` cannot hold: most of a dump's bytes are rows.
+pub fn follow(own: &mut Option<String>, bytes: &[u8], delimiter_is_semicolon: bool) -> Decision {
+    let decision = decide_statement(bytes, own.as_deref(), delimiter_is_semicolon);
     if let Decision::Skip { database } = &decision
         && own.is_none()
     {
@@ -108,6 +110,10 @@ pub fn follow(own: &mut Option<String>, bytes: &[u8]) -> Decision {
 /// The decision for one statement (bytes as the reader emits them), given the dump's own database
 /// (`None` while no statement named one). See the module documentation.
 pub fn decide(bytes: &[u8], own: Option<&str>) -> Decision {
+    decide_statement(bytes, own, false)
+}
+
+fn decide_statement(bytes: &[u8], own: Option<&str>, delimiter_is_semicolon: bool) -> Decision {
     let (one, body) = judge(Head::new(bytes), own);
     let decision = match one {
         One::Run => Decision::Run,
@@ -122,6 +128,9 @@ pub fn decide(bytes: &[u8], own: Option<&str>) -> Decision {
     };
     // Rows are most of a dump: an INSERT holds another statement only after a `;` in code.
     let from = if is_insert(bytes) {
+        if delimiter_is_semicolon {
+            return decision;
+        }
         match code_semicolon(bytes) {
             Some(i) => i,
             None => return decision,
@@ -900,7 +909,7 @@ mod tests {
             "ALTER SCHEMA prodapp DEFAULT CHARACTER SET utf8mb4",
         ] {
             assert_eq!(
-                follow(&mut own, sql.as_bytes()),
+                follow(&mut own, sql.as_bytes(), false),
                 Decision::Skip {
                     database: "prodapp".into()
                 },
@@ -917,7 +926,7 @@ mod tests {
         ] {
             let mut own = None;
             assert!(
-                matches!(follow(&mut own, first.as_bytes()), Decision::Skip { .. }),
+                matches!(follow(&mut own, first.as_bytes(), false), Decision::Skip { .. }),
                 "{first}"
             );
             assert_eq!(own.as_deref(), Some("other"), "{first}");
@@ -931,7 +940,10 @@ mod tests {
     #[test]
     fn another_database_is_refused() {
         let mut own = None;
-        assert!(matches!(follow(&mut own, b"USE `prodapp`"), Decision::Skip { .. }));
+        assert!(matches!(
+            follow(&mut own, b"USE `prodapp`", false),
+            Decision::Skip { .. }
+        ));
         for (sql, what) in [
             ("DROP DATABASE other", "DROP DATABASE of 'other'"),
             ("/*!40000 DROP DATABASE IF EXISTS `other`*/", "DROP DATABASE of 'other'"),
@@ -947,7 +959,7 @@ mod tests {
             ("use `other`", "USE of 'other'"),
             ("USE PRODAPP", "USE of 'PRODAPP'"),
         ] {
-            let d = follow(&mut own, sql.as_bytes());
+            let d = follow(&mut own, sql.as_bytes(), false);
             let Decision::Refuse(r) = d else { panic!("{sql}: {d:?}") };
             assert_eq!((r.reach, r.what.as_str()), (Reach::OtherDatabase, what), "{sql}");
             assert!(

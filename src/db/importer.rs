@@ -283,7 +283,7 @@ impl DumpFacts {
     /// The containment part of [`DumpFacts::observe`] alone: what the import does with `stmt` (run, skip
     /// or refuse); the first refusal is kept in [`DumpFacts::containment`].
     pub fn judge(&mut self, stmt: &Statement) -> Decision {
-        let decision = containment::follow(&mut self.own_database, &stmt.bytes);
+        let decision = containment::follow(&mut self.own_database, &stmt.bytes, stmt.delimiter_is_semicolon);
         if let Decision::Refuse(r) = &decision
             && !matches!(self.containment, Containment::Outside(_))
         {
@@ -1085,6 +1085,7 @@ mod tests {
             kind,
             table: Some("t".into()),
             rows: 0,
+            delimiter_is_semicolon: true,
         }
     }
 

@@ -91,6 +91,10 @@ pub struct Statement {
     /// Number of top-level `(…)` row tuples after `VALUES` in an INSERT/REPLACE (0 for other kinds).
     /// An `ON DUPLICATE KEY UPDATE … VALUES(x)` clause (never written by the dump tools) adds one.
     pub rows: u64,
+    /// The delimiter in force was `;`: then no `;` lies in the statement's code (outside strings and
+    /// comments), since the client would have ended the statement there. Under `DELIMITER ;;` one
+    /// statement can hold several, which the connection runs in turn.
+    pub delimiter_is_semicolon: bool,
 }
 
 impl Statement {
@@ -683,6 +687,7 @@ impl<R: Read> DumpReader<R> {
             kind: head.kind,
             table: head.name,
             rows,
+            delimiter_is_semicolon: self.delim == b";",
         }
     }
 }
@@ -1601,6 +1606,15 @@ DELIMITER ;\n\
         assert_eq!(reader.next().unwrap().unwrap().line, 2);
         assert!(reader.next().is_none());
         assert_eq!(reader.consumed_bytes(), input.len() as u64);
+    }
+
+    // Guards the containment's shortcut: only a statement ended under another delimiter than `;` may
+    // hold a `;` in its code (several statements in one).
+    #[test]
+    fn statements_say_whether_the_delimiter_was_a_semicolon() {
+        let got = split(b"SELECT 1;\nDELIMITER ;;\nSELECT 2; SELECT 3;;\nDELIMITER ;\nSELECT 4");
+        let flags: Vec<_> = got.iter().map(|s| s.delimiter_is_semicolon).collect();
+        assert_eq!(flags, [true, false, true]);
     }
 
     #[test]
