@@ -498,6 +498,9 @@ fn verify_says_the_dump_reaches_outside_and_the_import_refuses_it() {
     assert_eq!(exists, Some(1));
 }
 
+/// `id, created, changed, hidden, doubled, tripled` of the timestamp test's table.
+type TsRow = (i32, String, Option<String>, Option<i32>, i32, i32);
+
 // Guards issue 12 item 7: values the server does not compute survive `secours db dump` → import — a
 // `DEFAULT CURRENT_TIMESTAMP` column (MySQL 8 says DEFAULT_GENERATED in EXTRA, which was taken for a
 // generated column), an `ON UPDATE` one, and an INVISIBLE one (left out by `SELECT *`) — while VIRTUAL /
@@ -533,7 +536,7 @@ fn default_current_timestamp_and_invisible_values_survive_dump_and_import() {
         .success();
     let settings = server.fresh_db("cont_ts_dst");
     import_dump(&settings, &dump, &ImportOptions::default(), &Silent, &Cancel::new()).unwrap();
-    let rows = |db: &str| -> Vec<(i32, String, Option<String>, Option<i32>, i32, i32)> {
+    let rows = |db: &str| -> Vec<TsRow> {
         server
             .conn(db)
             .query(

@@ -7,9 +7,9 @@
 //!    `replace`, and know the dump's [`DumpFacts`]: its largest statement (must fit the server's
 //!    `max_allowed_packet`), its `DEFINER`s (another user needs SUPER / SET USER, else
 //!    `rewrite_definers`), the databases it names and whether it stays inside its own
-//!    ([`DumpFacts::containment`]). They come from the dump's verification
-//!    when it was verified (kept in history), else from one extra read of the whole dump (~0.5 s per
-//!    200 MB). Into an empty database that read is skipped: the same checks run on each statement as it
+//!    ([`DumpFacts::containment`]). They come from the dump's verification when it was verified (kept
+//!    in history; facts remembered before containment was checked do not count), else from one extra
+//!    read of the whole dump (~0.5 s per 200 MB). Into an empty database that read is skipped: the same checks run on each statement as it
 //!    comes, and a failing one empties the database again, which is exactly how it was. Without
 //!    `prescan` (the restore, which rolls back by itself) they always run that way.
 //! 2. With `replace`, [`drop_all`] empties the database — only once every check passed.
