@@ -881,6 +881,8 @@ fn inner(bytes: &[u8], from: usize, body: Option<usize>, own: Option<&str>) -> O
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     const OWN: Option<&str> = Some("prodapp");
@@ -1368,6 +1370,74 @@ mod tests {
             refused("SET GLOBAL gtid_purged = ''", OWN).what,
             "SET GLOBAL gtid_purged"
         );
+    }
+
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            any::<u8>().prop_map(|b| vec![b]),
+            prop::sample::select(vec![
+                &b"CREATE "[..],
+                b"PROCEDURE p(",
+                b"FUNCTION ",
+                b"TRIGGER ",
+                b"RETURNS ",
+                b"DROP ",
+                b"DATABASE ",
+                b"USE ",
+                b"SET ",
+                b"GLOBAL ",
+                b"@@",
+                b"@",
+                b".",
+                b",",
+                b";",
+                b"(",
+                b")",
+                b"'",
+                b"\"",
+                b"`",
+                b"/*!40101 ",
+                b"*/",
+                b"/*",
+                b"-- ",
+                b"#",
+                b"\n",
+                b"INSERT INTO ",
+                b"x",
+                b"other",
+                b"BEGIN ",
+                b"THEN ",
+                b"HANDLER FOR ",
+                b"NOT ",
+                b"EACH ROW ",
+                b"FOLLOWS ",
+                b"INTO OUTFILE ",
+                b"ON ",
+                b"REFERENCES ",
+                b"RENAME ",
+                b"STATEMENT ",
+                b"FOR ",
+                b"\xff",
+            ])
+            .prop_map(<[u8]>::to_vec),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        // Guards the decision against any input: it ends, never panics, and does not depend on whether
+        // the caller said the statement was ended by `;` unless it is an INSERT holding a `;`.
+        #[test]
+        fn any_bytes_get_a_decision(pieces in prop::collection::vec(piece(), 0..40)) {
+            let bytes = pieces.concat();
+            let d = decide(&bytes, Some("p"));
+            let mut own = Some("p".to_owned());
+            let f = follow(&mut own, &bytes, true);
+            if code_semicolon(&bytes).is_none() {
+                prop_assert_eq!(d, f);
+            }
+        }
     }
 
     #[test]
