@@ -23,7 +23,7 @@
 //!    INSERT is done.
 //!
 //! Guarantees: nothing is changed when a preflight check fails; the dump is contained to the settings'
-//! database ([`containment`](super::containment)): its own `USE` / `CREATE DATABASE` / `DROP DATABASE`
+//! database ([`containment`]): its own `USE` / `CREATE DATABASE` / `DROP DATABASE`
 //! are skipped (rows always go to the settings' database), and a statement reaching outside it (another
 //! database, accounts, server settings, files) is refused with its line — up front when the dump's facts
 //! are known or pre-scanned, else before it is sent; errors name the statement number, its line, its
@@ -202,7 +202,7 @@ pub struct DumpFacts {
     pub containment: Containment,
 }
 
-/// Whether a whole dump stays inside its own database (see [`containment`](super::containment)).
+/// Whether a whole dump stays inside its own database (see [`containment`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum Containment {
