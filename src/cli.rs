@@ -735,6 +735,18 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         for f in [&v.db, &v.media] {
             let reason = f.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
             println!("{:<10} {}  {reason}", f.verdict, f.path.display());
+            if let Some(outside) = f
+                .details
+                .get("containment")
+                .and_then(|c| serde_json::from_value::<crate::db::importer::Outside>(c.clone()).ok())
+            {
+                let detail = outside.to_string();
+                println!(
+                    "{:<10} {}",
+                    "",
+                    crate::i18n::fill(t.verify_outside, &[("detail", &detail)])
+                );
+            }
         }
         // Where the media folders are in the archive, and what a restore would take from it.
         if let Some(layout) = crate::verify::MediaLayout::from_details(&v.media.details) {

@@ -28,6 +28,10 @@
 //! - Counts never include macOS AppleDouble entries (`._name` whose data starts with `00 05 16 07`, see
 //!   [`crate::mac_metadata`]): they are metadata, never extracted as files. Hard-link entries count as
 //!   files (the restore extracts them as copies) but add no bytes (their data is stored once).
+//! - Dumps are also read statement by statement, as the importer reads them, for what its preflight needs
+//!   ([`FileReport::import_facts`]), including whether the dump stays inside its own database: one that
+//!   reaches outside (`DROP DATABASE other`, `GRANT`, `SET GLOBAL`…) keeps the verdict `ok` (the file is
+//!   sound) but says so in [`FileReport::containment`], and the import and the restore refuse it.
 //! - "Cannot read" (open/permission/I-O errors) is a [`VerifyError`], distinct from a `corrupt` verdict.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mac_metadata;
 
-use crate::db::importer::DumpFacts;
+use crate::db::importer::{DumpFacts, Outside};
 use crate::db::reader::DumpReader;
 use crate::progress::{Cancel, Progress, Update};
 
@@ -246,6 +250,10 @@ pub struct FileReport {
     /// Media only, when the archive was read to its end and media folders were expected: where they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<MediaLayout>,
+    /// Db only, when the verdict is ok: the first statement that reaches outside the dump's database
+    /// (the import refuses the dump); absent when every statement stays inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub containment: Option<Outside>,
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -325,6 +333,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         None => Verdict::Ok,
     };
     let import_facts = facts.filter(|_| verdict.is_ok());
+    let containment = import_facts.as_ref().and_then(|f| f.outside().cloned());
     Ok(FileReport {
         path: path.to_path_buf(),
         kind: Kind::Db,
@@ -340,6 +349,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         warnings: Vec::new(),
         import_facts,
         layout: None,
+        containment,
     })
 }
 
@@ -451,6 +461,7 @@ pub fn verify_media(
         warnings,
         import_facts: None,
         layout,
+        containment: None,
     })
 }
 

@@ -162,3 +162,20 @@ fn unreadable_gz_files_are_explained() {
     );
     assert!(err.to_string().ends_with("restore an older backup."), "{err}");
 }
+
+// Guards containment against false alarms (issue 12, item 3): the real dumps of the fixtures (MariaDB 11,
+// MySQL 8, sakila with its triggers, routines and views) stay inside their database, statement by statement.
+#[test]
+fn real_dumps_stay_inside_their_database() {
+    use secours::db::importer::{Containment, DumpFacts};
+    let mut paths = fixtures("valid", "sql");
+    paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sakila/sakila.gz"));
+    for path in paths {
+        let facts = if path.extension().is_some_and(|e| e == "gz") {
+            DumpFacts::of_dump(open_gz(&path).unwrap()).unwrap()
+        } else {
+            DumpFacts::of_dump(DumpReader::new(&std::fs::read(&path).unwrap()[..])).unwrap()
+        };
+        assert_eq!(facts.containment, Containment::Contained, "{}", path.display());
+    }
+}

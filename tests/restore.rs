@@ -1157,3 +1157,78 @@ fn an_archive_packed_one_folder_up_restores_its_files_and_one_without_media_is_r
         state(server, &site, "prod", &site.prod_db)
     );
 }
+
+// Guards issue 12's second data loss through the restore itself: prod's hourly dump made with
+// `mysqldump --databases X --add-drop-database`, restored onto secours on the same server, restores normally
+// and leaves X (prod's database) identical; a dump that reaches outside is refused before anything changes,
+// naming its line.
+#[test]
+fn a_databases_dump_restores_into_the_target_only_and_a_hostile_one_is_refused() {
+    let Some(server) = mariadb::require("a_databases_dump_restores_into_the_target_only") else {
+        return;
+    };
+    let site = site(server, "contain");
+    let backup = site.root().join("prod/runtime/backup");
+    let dump_path = backup.join(format!("{}.gz", site.prod_db));
+    let age = |p: &Path| {
+        let when = std::time::SystemTime::now() - Duration::from_secs(300);
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    let out = Command::new("mysqldump")
+        .arg("--no-defaults")
+        .arg(format!("--socket={}", server.socket.display()))
+        .arg(format!("--user={USER}"))
+        .args(["--routines", "--triggers", "--events", "--single-transaction"])
+        .args(["--databases", &site.prod_db, "--add-drop-database"])
+        .env("MYSQL_PWD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DROP DATABASE IF EXISTS"));
+    let write_dump = |sql: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(fs::File::create(&dump_path).unwrap(), flate2::Compression::fast());
+        gz.write_all(sql).unwrap();
+        gz.finish().unwrap();
+        age(&dump_path);
+    };
+    write_dump(&out.stdout);
+    let prod_before = server.fingerprint(&site.prod_db);
+    let (code, out_text, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 0, "{out_text}\n{err}");
+    assert_eq!(
+        server.fingerprint(&site.prod_db),
+        prod_before,
+        "prod's database was touched"
+    );
+    assert_eq!(
+        state(server, &site, "secours", &site.secours_db).0,
+        state(server, &site, "prod", &site.prod_db).0
+    );
+
+    // The same dump with a statement that drops another database: refused at the preflight, by line.
+    site.reset(server);
+    let before = state(server, &site, "secours", &site.secours_db);
+    // After the dump's header, where a hand-edited or hostile dump would have it.
+    let cut = out.stdout.windows(2).position(|w| w == b";\n").unwrap() + 2;
+    let line = out.stdout[..cut].iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut hostile = out.stdout[..cut].to_vec();
+    hostile.extend_from_slice(b"DROP DATABASE IF EXISTS `mysql`;\n");
+    hostile.extend_from_slice(&out.stdout[cut..]);
+    write_dump(&hostile);
+    let (code, out_text, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "{out_text}\n{err}");
+    // The first database the dump names is taken as its own: the statements on the other are refused.
+    assert!(err.contains("at line ") && line > 1, "{err}");
+    assert!(
+        err.contains("reaches outside its database") && err.contains("'mysql'"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert_eq!(server.fingerprint(&site.prod_db), prod_before);
+}

@@ -6,9 +6,10 @@
 //!    read [`server_info`], open the extra connections, refuse a non-empty database unless
 //!    `replace`, and know the dump's [`DumpFacts`]: its largest statement (must fit the server's
 //!    `max_allowed_packet`), its `DEFINER`s (another user needs SUPER / SET USER, else
-//!    `rewrite_definers`) and the databases it names (`USE`). They come from the dump's verification
-//!    when it was verified (kept in history), else from one extra read of the whole dump (~0.5 s per
-//!    200 MB). Into an empty database that read is skipped: the same checks run on each statement as it
+//!    `rewrite_definers`), the databases it names and whether it stays inside its own
+//!    ([`DumpFacts::containment`]). They come from the dump's verification when it was verified (kept
+//!    in history; facts remembered before containment was checked do not count), else from one extra
+//!    read of the whole dump (~0.5 s per 200 MB). Into an empty database that read is skipped: the same checks run on each statement as it
 //!    comes, and a failing one empties the database again, which is exactly how it was. Without
 //!    `prescan` (the restore, which rolls back by itself) they always run that way.
 //! 2. With `replace`, [`drop_all`] empties the database — only once every check passed.
@@ -21,10 +22,13 @@
 //!    other statement that may depend on data (triggers, views, routines, events, the end) every
 //!    INSERT is done.
 //!
-//! Guarantees: nothing is changed when a preflight check fails; `USE` / `CREATE DATABASE` of the
-//! dump are not obeyed (rows always go to the settings' database; a dump of several databases is
-//! refused); errors name the statement number, its line, its table and the server's message;
-//! passwords never appear in errors. Memory: a bounded queue of statements (about 2 per worker).
+//! Guarantees: nothing is changed when a preflight check fails; the dump is contained to the settings'
+//! database ([`containment`]): its own `USE` / `CREATE DATABASE` / `DROP DATABASE`
+//! are skipped (rows always go to the settings' database), and a statement reaching outside it (another
+//! database, accounts, server settings, files) is refused with its line — up front when the dump's facts
+//! are known or pre-scanned, else before it is sent; errors name the statement number, its line, its
+//! table and the server's message; passwords never appear in errors. Memory: a bounded queue of
+//! statements (about 2 per worker).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -38,6 +42,7 @@ use serde::Serialize;
 
 use super::DbError;
 use super::connect::{ConnectError, ServerInfo, connect, server_info};
+use super::containment::{self, Decision, Refusal};
 use super::drop_all::{DropSummary, drop_all, object_counts};
 use super::reader::{Parameterized, ReaderError, Statement, StatementKind, open_gz, to_parameterized};
 use crate::dbphp::DbSettings;
@@ -129,6 +134,17 @@ pub enum ImportError {
     #[error("'{dump}' holds several databases ({names}); nothing was changed. Import a dump of a single database.")]
     SeveralDatabases { dump: PathBuf, names: String },
     #[error(
+        "'{dump}' reaches outside its database at line {line} (statement {number}): {what}; nothing was changed. {guidance}"
+    )]
+    OutsideDatabase {
+        dump: PathBuf,
+        number: u64,
+        line: u64,
+        /// The statement kind and what it names, e.g. `DROP DATABASE of 'other'`.
+        what: String,
+        guidance: String,
+    },
+    #[error(
         "the server refused statement {number} of the dump (line {line}{}): {server_message}. The import stopped there and the database is incomplete; fix the dump or the server and import again with --replace.",
         table.as_ref().map(|t| format!(", table '{t}'")).unwrap_or_default()
     )]
@@ -155,7 +171,10 @@ impl ImportError {
     fn is_preflight(&self) -> bool {
         matches!(
             self,
-            ImportError::TooBig { .. } | ImportError::SeveralDatabases { .. } | ImportError::ForeignDefiners { .. }
+            ImportError::TooBig { .. }
+                | ImportError::SeveralDatabases { .. }
+                | ImportError::ForeignDefiners { .. }
+                | ImportError::OutsideDatabase { .. }
         )
     }
 }
@@ -174,12 +193,61 @@ pub struct DumpFacts {
     pub definers: Vec<String>,
     /// Databases named by `USE` / `CREATE DATABASE`.
     pub databases: Vec<String>,
+    /// The dump's own database: the one its first `DROP/CREATE/ALTER DATABASE` or `USE` names.
+    #[serde(default)]
+    pub own_database: Option<String>,
+    /// Whether every statement stays inside the dump's own database. Facts remembered by an older Secours
+    /// have [`Containment::Unchecked`]; the importer then checks the dump itself.
+    #[serde(default)]
+    pub containment: Containment,
+}
+
+/// Whether a whole dump stays inside its own database (see [`containment`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Containment {
+    /// Not known: facts of part of a dump, or remembered before this was checked.
+    #[default]
+    Unchecked,
+    /// Every statement was read and none reaches outside.
+    Contained,
+    /// The first statement that reaches outside.
+    Outside(Outside),
+}
+
+/// A statement of the dump that reaches outside its database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Outside {
+    pub number: u64,
+    pub line: u64,
+    #[serde(flatten)]
+    pub refusal: Refusal,
+}
+
+impl std::fmt::Display for Outside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} (statement {}): {}. {}",
+            self.line, self.number, self.refusal.what, self.refusal.guidance
+        )
+    }
+}
+
+/// What a restore's preflight says about a verified dump's containment: `Some(sentence)` when the dump
+/// reaches outside its database (the import would refuse it at that statement), `None` when it stays
+/// inside or when this is not known (facts remembered by an older Secours: the import checks it).
+pub fn containment_problem(facts: &DumpFacts) -> Option<String> {
+    facts
+        .outside()
+        .map(|o| format!("the dump reaches outside its database at {o}"))
 }
 
 impl DumpFacts {
-    /// Takes one statement into account. The exact size as sent is computed only for statements that
-    /// could be larger than both the largest so far and `interesting` bytes (0: always).
-    pub fn observe(&mut self, stmt: &Statement, interesting: u64) {
+    /// Takes one statement into account, and says what the import does with it. The exact size as sent
+    /// is computed only for statements that could be larger than both the largest so far and
+    /// `interesting` bytes (0: always).
+    pub fn observe(&mut self, stmt: &Statement, interesting: u64) -> Decision {
         // A statement may be sent as hex (up to twice as long): measure only when it matters.
         let mut size = stmt.bytes.len() as u64;
         if size * 2 + 16 > self.largest_bytes && size * 2 + 16 > interesting {
@@ -209,11 +277,47 @@ impl DumpFacts {
                 }
             }
         }
+        self.judge(stmt)
+    }
+
+    /// The containment part of [`DumpFacts::observe`] alone: what the import does with `stmt` (run, skip
+    /// or refuse); the first refusal is kept in [`DumpFacts::containment`].
+    pub fn judge(&mut self, stmt: &Statement) -> Decision {
+        let decision = containment::follow(&mut self.own_database, &stmt.bytes, stmt.delimiter_is_semicolon);
+        if let Decision::Refuse(r) = &decision
+            && !matches!(self.containment, Containment::Outside(_))
+        {
+            self.containment = Containment::Outside(Outside {
+                number: stmt.number,
+                line: stmt.line,
+                refusal: r.clone(),
+            });
+        }
+        decision
+    }
+
+    /// The statement that reaches outside the dump's database, if one was seen.
+    pub fn outside(&self) -> Option<&Outside> {
+        match &self.containment {
+            Containment::Outside(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The whole dump was observed: containment is known.
+    fn finished(mut self) -> Self {
+        if self.containment == Containment::Unchecked {
+            self.containment = Containment::Contained;
+        }
+        self
     }
 
     /// Refuses what the statements seen so far make impossible for the importing user on this server;
     /// else says whether DEFINERs are rewritten.
     fn verdict(&self, dump: &Path, info: &ServerInfo, options: &ImportOptions) -> Result<bool, ImportError> {
+        if let Some(o) = self.outside() {
+            return Err(outside_error(dump, o.number, o.line, &o.refusal));
+        }
         // The query travels in one packet with a 1-byte command header.
         if self.largest_bytes + 1 > info.max_allowed_packet {
             return Err(ImportError::TooBig {
@@ -258,7 +362,17 @@ impl DumpFacts {
         for stmt in reader {
             facts.observe(&stmt?, 0);
         }
-        Ok(facts)
+        Ok(facts.finished())
+    }
+}
+
+fn outside_error(dump: &Path, number: u64, line: u64, refusal: &Refusal) -> ImportError {
+    ImportError::OutsideDatabase {
+        dump: dump.to_owned(),
+        number,
+        line,
+        what: refusal.what.clone(),
+        guidance: refusal.guidance.clone(),
     }
 }
 
@@ -294,17 +408,22 @@ pub fn import_dump(
     // An empty database needs no pre-scan: if a check fails half-way, emptying it again puts it back
     // exactly as it was.
     let empty_before = counts.total() == 0 && !options.keep_existing;
-    let (rewrite, inflight) = if let Some(facts) = &options.known {
-        (facts.verdict(dump, &info, options)?, None)
+    // Facts remembered before containment was checked are not enough: the dump is read again.
+    let known = options
+        .known
+        .as_ref()
+        .filter(|f| f.containment != Containment::Unchecked);
+    let (rewrite, inflight) = if let Some(facts) = known {
+        (facts.verdict(dump, &info, options)?, false)
     } else if options.prescan && !empty_before {
         (
             scan(dump, &info, progress, cancel)?.verdict(dump, &info, options)?,
-            None,
+            false,
         )
     } else {
         // Another user's DEFINER is rewritten as it comes (or refused by the check on each statement).
         let rewrite = !info.has_super_or_set_user && options.rewrite_definers;
-        (rewrite, Some(std::cell::RefCell::new(DumpFacts::default())))
+        (rewrite, true)
     };
     if cancel.is_cancelled() {
         return Err(ImportError::Cancelled {
@@ -336,6 +455,7 @@ pub fn import_dump(
         progress,
         cancel,
         inflight,
+        seen: std::cell::RefCell::new(DumpFacts::default()),
         info: &info,
         options,
     };
@@ -381,6 +501,10 @@ fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel
             });
         }
         found.observe(&stmt, info.max_allowed_packet / 2);
+        if found.outside().is_some() {
+            // Refused anyway: no need to read the rest.
+            return Ok(found);
+        }
         let done = reader.compressed_bytes();
         if done - last_report >= 1 << 20 {
             last_report = done;
@@ -392,7 +516,7 @@ fn scan(dump: &Path, info: &ServerInfo, progress: &dyn Progress, cancel: &Cancel
             });
         }
     }
-    Ok(found)
+    Ok(found.finished())
 }
 
 /// A `DEFINER=user@host` clause found in a statement.
@@ -516,8 +640,10 @@ struct Run<'a> {
     rewrite: bool,
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
-    /// Without the pre-scan: its checks, made on each statement as it is read.
-    inflight: Option<std::cell::RefCell<DumpFacts>>,
+    /// Without the pre-scan: its checks are made on each statement as it is read.
+    inflight: bool,
+    /// The statements seen so far (the dump's own database, and with `inflight` the pre-scan's facts).
+    seen: std::cell::RefCell<DumpFacts>,
     info: &'a ServerInfo,
     options: &'a ImportOptions,
 }
@@ -530,14 +656,23 @@ impl Run<'_> {
         }
     }
 
-    /// Without the pre-scan: its checks on `stmt`, before it is run or skipped.
-    fn check(&self, stmt: &Statement) -> Result<(), ImportError> {
-        if let Some(facts) = &self.inflight {
-            let mut facts = facts.borrow_mut();
-            facts.observe(stmt, self.info.max_allowed_packet / 2);
-            facts.verdict(self.dump, self.info, self.options)?;
+    /// What to do with `stmt`: `Ok(true)` to run it, `Ok(false)` to skip it (the dump's own database
+    /// statements), an error when it reaches outside the database or (without the pre-scan) fails one
+    /// of the pre-scan's checks. Nothing has been sent for `stmt` yet.
+    fn check(&self, stmt: &Statement) -> Result<bool, ImportError> {
+        let mut seen = self.seen.borrow_mut();
+        let decision = if self.inflight {
+            let decision = seen.observe(stmt, self.info.max_allowed_packet / 2);
+            seen.verdict(self.dump, self.info, self.options)?;
+            decision
+        } else {
+            seen.judge(stmt)
+        };
+        match decision {
+            Decision::Run => Ok(true),
+            Decision::Skip { .. } | Decision::SkipGtidPurged => Ok(false),
+            Decision::Refuse(r) => Err(outside_error(self.dump, stmt.number, stmt.line, &r)),
         }
-        Ok(())
     }
 
     /// The next statement, rewritten if needed, counted in the summary.
@@ -592,8 +727,7 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(summary));
             }
-            self.check(&stmt)?;
-            if matches!(stmt.kind, StatementKind::Use | StatementKind::CreateDatabase) {
+            if !self.check(&stmt)? {
                 continue;
             }
             let stmt = self.prepare(stmt, summary);
@@ -655,10 +789,11 @@ impl Run<'_> {
             if self.cancel.is_cancelled() {
                 return Err(self.cancelled(summary));
             }
-            self.check(&stmt)?;
+            // The dump's own USE / CREATE DATABASE are skipped: rows go to the target (see module docs).
+            if !self.check(&stmt)? {
+                continue;
+            }
             match stmt.kind {
-                // Rows go to the target database whatever the dump says (see module docs).
-                StatementKind::Use | StatementKind::CreateDatabase => continue,
                 // LOCK TABLES would block the worker connections (a lock belongs to one
                 // session): skipped when inserting in parallel; the barriers give the order.
                 StatementKind::LockTables | StatementKind::UnlockTables => continue,
@@ -950,6 +1085,7 @@ mod tests {
             kind,
             table: Some("t".into()),
             rows: 0,
+            delimiter_is_semicolon: true,
         }
     }
 
@@ -1034,6 +1170,37 @@ mod tests {
             "set autocommit=0"
         )));
         assert!(!replay_on_workers(&stmt(StatementKind::Other, "commit")));
+    }
+
+    // Guards history written before containment was checked: those facts still load, say nothing is
+    // known (so the importer reads the dump again), and new facts keep the first refusal with its line.
+    #[test]
+    fn facts_remember_containment_and_old_facts_still_load() {
+        let old = r#"{"largest_bytes":10,"largest_number":1,"largest_line":1,"largest_table":null,"definers":[],"databases":["prodapp"]}"#;
+        let facts: DumpFacts = serde_json::from_str(old).unwrap();
+        assert_eq!(facts.containment, Containment::Unchecked);
+        assert_eq!(containment_problem(&facts), None);
+
+        let dump = b"/*!40000 DROP DATABASE IF EXISTS `prodapp`*/;\nCREATE DATABASE `prodapp`;\nUSE `prodapp`;\nCREATE TABLE t (x INT);\nDROP DATABASE other;\nGRANT ALL ON *.* TO x;\n";
+        let facts = DumpFacts::of_dump(crate::db::reader::DumpReader::new(&dump[..])).unwrap();
+        assert_eq!(facts.own_database.as_deref(), Some("prodapp"));
+        let outside = facts.outside().unwrap();
+        assert_eq!((outside.number, outside.line), (5, 5));
+        assert_eq!(outside.refusal.what, "DROP DATABASE of 'other'");
+        let problem = containment_problem(&facts).unwrap();
+        assert!(
+            problem.contains("line 5") && problem.contains("DROP DATABASE of 'other'"),
+            "{problem}"
+        );
+        let again: DumpFacts = serde_json::from_str(&serde_json::to_string(&facts).unwrap()).unwrap();
+        assert_eq!(again, facts);
+
+        let clean = DumpFacts::of_dump(crate::db::reader::DumpReader::new(
+            &b"USE `prodapp`;\nCREATE TABLE t (x INT);\n"[..],
+        ))
+        .unwrap();
+        assert_eq!(clean.containment, Containment::Contained);
+        assert_eq!(containment_problem(&clean), None);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The database engine: connecting to MySQL/MariaDB the way the web application does, emptying a
-//! database, reading a mysqldump stream into statements (`reader`), and dumping one to a
-//! mysqldump-format `.gz` file.
+//! database, reading a mysqldump stream into statements (`reader`), deciding which of them stay inside
+//! the target database (`containment`), and dumping one to a mysqldump-format `.gz` file.
 //!
 //! Guarantees shared by the submodules: every identifier sent to the server goes through
 //! [`quote_ident`] (backticks doubled), passwords never appear in errors or logs, and row data is
 //! handled as bytes (never assumed to be UTF-8).
 
 pub mod connect;
+pub mod containment;
 pub mod drop_all;
 pub mod dumper;
 pub mod gzpipe;

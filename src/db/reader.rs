@@ -91,6 +91,10 @@ pub struct Statement {
     /// Number of top-level `(…)` row tuples after `VALUES` in an INSERT/REPLACE (0 for other kinds).
     /// An `ON DUPLICATE KEY UPDATE … VALUES(x)` clause (never written by the dump tools) adds one.
     pub rows: u64,
+    /// The delimiter in force was `;`: then no `;` lies in the statement's code (outside strings and
+    /// comments), since the client would have ended the statement there. Under `DELIMITER ;;` one
+    /// statement can hold several, which the connection runs in turn.
+    pub delimiter_is_semicolon: bool,
 }
 
 impl Statement {
@@ -683,6 +687,7 @@ impl<R: Read> DumpReader<R> {
             kind: head.kind,
             table: head.name,
             rows,
+            delimiter_is_semicolon: self.delim == b";",
         }
     }
 }
@@ -740,16 +745,17 @@ fn parse_delimiter(rest: &[u8]) -> Result<Vec<u8>, &'static str> {
 // Classification: the first tokens of a statement.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok<'a> {
+pub(crate) enum Tok<'a> {
     Word(&'a [u8]),
     Ident(Vec<u8>),
     Str,
     Punct(u8),
 }
 
-/// A small tokenizer over a statement's head that looks through executable-comment markers.
+/// A small tokenizer over a statement's head that looks through executable-comment markers (also used
+/// over whole statements by [`super::containment`]).
 #[derive(Clone)]
-struct Head<'a> {
+pub(crate) struct Head<'a> {
     s: &'a [u8],
     i: usize,
     depth: u64,
@@ -762,13 +768,33 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 impl<'a> Head<'a> {
-    fn new(s: &'a [u8]) -> Self {
+    pub(crate) fn new(s: &'a [u8]) -> Self {
         Head {
             s,
             i: 0,
             depth: 0,
             opens: 0,
         }
+    }
+
+    /// A tokenizer starting at byte `i` of `s` (at depth 0).
+    pub(crate) fn at_offset(s: &'a [u8], i: usize) -> Self {
+        Head { i, ..Head::new(s) }
+    }
+
+    /// Byte offset of the next token (or of the whitespace or comment before it).
+    pub(crate) fn offset(&self) -> usize {
+        self.i
+    }
+
+    /// The bytes tokenized.
+    pub(crate) fn source(&self) -> &'a [u8] {
+        self.s
+    }
+
+    /// Parentheses open at this point.
+    pub(crate) fn depth(&self) -> u64 {
+        self.depth
     }
 
     fn at(&self, k: usize) -> Option<u8> {
@@ -779,7 +805,7 @@ impl<'a> Head<'a> {
         self.i = memchr::memchr(b'\n', &self.s[self.i..]).map_or(self.s.len(), |k| self.i + k + 1);
     }
 
-    fn next_tok(&mut self) -> Option<Tok<'a>> {
+    pub(crate) fn next_tok(&mut self) -> Option<Tok<'a>> {
         loop {
             while self.at(0).is_some_and(is_space) {
                 self.i += 1;
@@ -845,7 +871,7 @@ impl<'a> Head<'a> {
     }
 
     /// Consumes the next token if it is the keyword `kw`.
-    fn eat(&mut self, kw: &str) -> bool {
+    pub(crate) fn eat(&mut self, kw: &str) -> bool {
         let mut ahead = self.clone();
         if ahead.next_tok().is_some_and(|t| is_kw(&t, kw)) {
             *self = ahead;
@@ -855,7 +881,7 @@ impl<'a> Head<'a> {
         }
     }
 
-    fn skip_if_exists(&mut self) {
+    pub(crate) fn skip_if_exists(&mut self) {
         if self.eat("IF") {
             self.eat("NOT");
             self.eat("EXISTS");
@@ -889,7 +915,7 @@ fn as_name(tok: Tok<'_>) -> Option<String> {
     }
 }
 
-fn is_kw(tok: &Tok<'_>, kw: &str) -> bool {
+pub(crate) fn is_kw(tok: &Tok<'_>, kw: &str) -> bool {
     matches!(tok, Tok::Word(w) if w.eq_ignore_ascii_case(kw.as_bytes()))
 }
 
@@ -1003,7 +1029,7 @@ fn classify(s: &[u8]) -> HeadInfo {
 
 /// The index after the string literal opened by the quote at `s[start]`, and whether it was closed.
 /// `''` (or `""`) inside is an escaped quote; a backslash escapes the next byte.
-fn string_end(s: &[u8], start: usize) -> (usize, bool) {
+pub(crate) fn string_end(s: &[u8], start: usize) -> (usize, bool) {
     let quote = s[start];
     let mut i = start + 1;
     while let Some(k) = memchr::memchr2(quote, b'\\', &s[i..]) {
@@ -1580,6 +1606,15 @@ DELIMITER ;\n\
         assert_eq!(reader.next().unwrap().unwrap().line, 2);
         assert!(reader.next().is_none());
         assert_eq!(reader.consumed_bytes(), input.len() as u64);
+    }
+
+    // Guards the containment's shortcut: only a statement ended under another delimiter than `;` may
+    // hold a `;` in its code (several statements in one).
+    #[test]
+    fn statements_say_whether_the_delimiter_was_a_semicolon() {
+        let got = split(b"SELECT 1;\nDELIMITER ;;\nSELECT 2; SELECT 3;;\nDELIMITER ;\nSELECT 4");
+        let flags: Vec<_> = got.iter().map(|s| s.delimiter_is_semicolon).collect();
+        assert_eq!(flags, [true, false, true]);
     }
 
     #[test]

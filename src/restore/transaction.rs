@@ -687,6 +687,16 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
         }
         None => (None, None),
     };
+    // The dump: one that reaches outside its database (another database, accounts, server settings) is
+    // refused here, before anything is dropped. Not known (facts recorded by an older Secours): the import
+    // checks each statement and the restore rolls back.
+    if let Some(facts) = verification
+        .and_then(|v| v.db.details.get("import_facts").cloned())
+        .and_then(|f| serde_json::from_value::<crate::db::importer::DumpFacts>(f).ok())
+        && let Some(why) = crate::db::importer::containment_problem(&facts)
+    {
+        problems.push(format!("'{}': {why}", req.pair.db.path.display()));
+    }
     // Space: the extracted media and the snapshot (compressed, about a third of the data) on the target's disk.
     let backup_tables = verification
         .and_then(|v| v.db.details.get("counts").cloned())
