@@ -57,7 +57,7 @@ const HEADER: &str = "# secours code-manifest 1";
 const TRAILER: &str = "# end ";
 /// Folders of `web/` whose content the application generates (Yii's published asset bundles).
 const GENERATED_WEB_DIRS: [&str; 1] = ["assets"];
-/// Secours's work folders (`.secours-previous`, `web/.secours-staging…`, `.secours-tmp-…`).
+/// Secours's work folders (`.secours-previous`, `.secours-staging…` beside `web/`, `.secours-tmp-…`).
 const OWN_PREFIX: &[u8] = b".secours-";
 /// Names that are never software.
 const IGNORED_NAMES: [&[u8]; 1] = [b".DS_Store"];

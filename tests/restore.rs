@@ -200,10 +200,12 @@ impl Site {
     fn own(&self) {
         if let Some(u) = &self.user {
             u.give(self.root());
-            for d in ["documents", "pictures"] {
-                let p = self.web("secours").join(d);
-                if p.exists() {
-                    user::chown(&p, "daemon:daemon");
+            for env in ["prod", "secours"] {
+                for d in ["documents", "pictures"] {
+                    let p = self.web(env).join(d);
+                    if p.exists() {
+                        user::chown(&p, "daemon:daemon");
+                    }
                 }
             }
         }
@@ -662,7 +664,24 @@ fn backup_now_then_failback_puts_the_standby_state_onto_production() {
     let Some(server) = mariadb::require("backup_now_then_failback_puts_the_standby_state_onto_production") else {
         return;
     };
-    let site = site(server, "back");
+    backup_now_then_failback(server, site(server, "back"));
+}
+
+// The same as the office runs it: an ordinary user, both environments' media belonging to daemon.
+#[test]
+fn as_an_ordinary_user_backup_now_then_failback_puts_the_standby_state_onto_production() {
+    let test = "as_an_ordinary_user_backup_now_then_failback_puts_the_standby_state_onto_production";
+    let Some(server) = mariadb::require(test) else {
+        return;
+    };
+    let Some(tester) = user::require(test, user::WITH_SUDO) else {
+        return;
+    };
+    let site = site_as(server, "userback", Some(tester));
+    backup_now_then_failback(server, site);
+}
+
+fn backup_now_then_failback(server: &Server, site: Site) {
     let standby = state(server, &site, "secours", &site.secours_db);
 
     let out = site
@@ -709,6 +728,11 @@ fn backup_now_then_failback_puts_the_standby_state_onto_production() {
             .ends_with("secours/runtime/backup")
     );
     assert_eq!(state(server, &site, "prod", &site.prod_db), standby);
+    if site.user.is_some() {
+        for d in ["documents", "pictures"] {
+            assert!(user::all_owned_by(&site.web("prod").join(d), 1), "prod's {d}");
+        }
+    }
 }
 
 /// Unmounts on drop, so a failing assertion never leaves a mount behind.
