@@ -5,6 +5,8 @@
 //! each command when a rule allows it, else one `pkexec` or one macOS dialog for the whole script — and
 //! checks their effect; a refusal or a dismissed dialog says what to run, and asks nothing more.
 
+mod support;
+
 use std::cell::RefCell;
 use std::fs;
 use std::io;
@@ -16,6 +18,7 @@ use secours::restore::owner::{
     run_admin_ops, sh_script,
 };
 use secours::timemachine::{CommandRunner, Output};
+use support::user::all_entries;
 
 fn is_root() -> bool {
     let root = effective_uid().unwrap() == 0;
@@ -153,21 +156,6 @@ impl Env {
             && self.aside.join("documents/ancien.pdf").is_file()
             && !self.stage.join("documents").exists()
     }
-}
-
-fn all_entries(root: &Path) -> Vec<PathBuf> {
-    let mut out = vec![root.to_path_buf()];
-    let mut i = 0;
-    while i < out.len() {
-        let p = out[i].clone();
-        if fs::symlink_metadata(&p).unwrap().is_dir() {
-            for e in fs::read_dir(&p).unwrap() {
-                out.push(e.unwrap().path());
-            }
-        }
-        i += 1;
-    }
-    out
 }
 
 fn assert_owned_by(root: &Path, uid: u32, gid: u32) {

@@ -5,6 +5,8 @@
 //! change: as root it reaches every entry and links themselves but never their targets, it refuses paths
 //! outside the web folder, and without root it runs exactly the expected administrator command.
 
+mod support;
+
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
@@ -21,6 +23,7 @@ use secours::restore::media::{
 };
 use secours::restore::owner::{OwnerError, effective_uid, resolve_owner};
 use secours::verify::{Counts, FileReport, Stream, Verdict, verify_media};
+use support::user::all_entries;
 use tar::EntryType;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1207,20 +1210,4 @@ fn a_missing_user_is_named_with_what_to_do() {
     assert!(msg.contains("[restore] owner"), "{msg}");
     let e = resolve_owner("daemon:secours-no-such-group").unwrap_err();
     assert!(matches!(e, OwnerError::NoGroup { .. }), "{e:?}");
-}
-
-/// `root` and everything below it, links not followed.
-fn all_entries(root: &Path) -> Vec<PathBuf> {
-    let mut out = vec![root.to_path_buf()];
-    let mut i = 0;
-    while i < out.len() {
-        let p = out[i].clone();
-        if fs::symlink_metadata(&p).unwrap().is_dir() {
-            for e in fs::read_dir(&p).unwrap() {
-                out.push(e.unwrap().path());
-            }
-        }
-        i += 1;
-    }
-    out
 }

@@ -148,19 +148,26 @@ pub fn chown(path: &Path, spec: &str) {
     run(Command::new("chown").args(["-R", "-P", spec]).arg(path));
 }
 
+/// `root` and everything below it, links not followed.
+pub fn all_entries(root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i].clone();
+        if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                out.push(e.unwrap().path());
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Whether every entry below `path` (and itself) belongs to `uid`.
 pub fn all_owned_by(path: &Path, uid: u32) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).unwrap();
-    if meta.uid() != uid {
-        return false;
-    }
-    if meta.is_dir() {
-        for e in std::fs::read_dir(path).unwrap() {
-            if !all_owned_by(&e.unwrap().path(), uid) {
-                return false;
-            }
-        }
-    }
-    true
+    all_entries(path)
+        .iter()
+        .all(|p| std::fs::symlink_metadata(p).unwrap().uid() == uid)
 }
