@@ -78,10 +78,16 @@ pub enum DemoError {
     Import {
         env: String,
         #[source]
-        source: crate::db::importer::ImportError,
+        source: Box<crate::db::importer::ImportError>,
     },
     #[error(transparent)]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(Box<crate::backup::BackupError>),
+}
+
+impl From<crate::backup::BackupError> for DemoError {
+    fn from(e: crate::backup::BackupError) -> Self {
+        DemoError::Backup(Box::new(e))
+    }
 }
 
 trait At<T> {
@@ -321,7 +327,7 @@ fn seed(env: &Environment, state: data::State, work: &Path) -> Result<Option<(u6
     let _ = fs::remove_file(&file);
     let summary = result.map_err(|source| DemoError::Import {
         env: env.name.clone(),
-        source,
+        source: Box::new(source),
     })?;
     Ok(Some((summary.tables, summary.rows)))
 }
@@ -465,10 +471,8 @@ const INDEX_PHP: &str = "<?php\n// Application de démonstration « gestion » :
 fn db_php(db: &str, env: &str, endpoint: &server::DemoEndpoint) -> String {
     let dsn = match endpoint {
         server::DemoEndpoint::Socket(path) => {
-            format!(
-                "mysql:unix_socket={};dbname={db}",
-                path.display().to_string().replace('\'', "\\'")
-            )
+            // choose_endpoint gives a socket only for a path the DSN holds as it is.
+            format!("mysql:unix_socket={};dbname={db}", path.display())
         }
         server::DemoEndpoint::Port(port) => format!("mysql:host=127.0.0.1;port={port};dbname={db}"),
     };

@@ -95,7 +95,10 @@ pub enum DemoEndpoint {
 /// The socket in the demo's folder, or a free loopback port when that path is too long.
 pub fn choose_endpoint(dir: &Path) -> std::io::Result<DemoEndpoint> {
     let socket = Paths::new(dir).socket;
-    if socket.as_os_str().len() <= MAX_SOCKET_PATH {
+    // A path db.php's DSN cannot hold as it is (`;` separates its parts, `'` ends the PHP string) gets a
+    // port too.
+    let plain = socket.to_str().is_some_and(|p| !p.contains([';', '\'', '\\']));
+    if plain && socket.as_os_str().len() <= MAX_SOCKET_PATH {
         return Ok(DemoEndpoint::Socket(socket));
     }
     free_port().map(DemoEndpoint::Port)
@@ -634,6 +637,8 @@ pub fn attach(config: &Config, dir: &Path) -> Result<Attached, ServerError> {
             }
         }
     }
+    // A new user cancels the app's request to stop (it may have been started again at once).
+    let _ = fs::remove_file(&paths.quit);
     let attached = Attached {
         _users: users,
         web_port,
@@ -682,10 +687,13 @@ pub fn attach(config: &Config, dir: &Path) -> Result<Attached, ServerError> {
 fn spawn_keeper(paths: &Paths) -> Result<Child, ServerError> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(io("find", Path::new("secours")))?;
+    // Appended to (two commands may start a keeper at once; one of them leaves at once), kept small.
+    if fs::metadata(&paths.keeper_log).is_ok_and(|m| m.len() > 256 * 1024) {
+        let _ = fs::rename(&paths.keeper_log, paths.server.join("keeper.log.1"));
+    }
     let log = OpenOptions::new()
         .create(true)
-        .write(true)
-        .truncate(true)
+        .append(true)
         .open(&paths.keeper_log)
         .map_err(io("create", &paths.keeper_log))?;
     let log2 = log.try_clone().map_err(io("open", &paths.keeper_log))?;
@@ -1051,5 +1059,13 @@ mod tests {
         ));
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(120)));
         assert!(matches!(choose_endpoint(&long).unwrap(), DemoEndpoint::Port(_)));
+        assert!(matches!(
+            choose_endpoint(Path::new("/tmp/a;b")).unwrap(),
+            DemoEndpoint::Port(_)
+        ));
+        assert!(matches!(
+            choose_endpoint(Path::new("/Users/zoé/Library/Application Support/Secours/demo")).unwrap(),
+            DemoEndpoint::Socket(_)
+        ));
     }
 }
