@@ -200,7 +200,56 @@ impl Session {
             launch_at_login,
             target_url: target.as_ref().and_then(|t| t.url.clone()),
             target_name: self.config.restore.target.clone(),
+            demo: self.config.demo.is_some(),
         }
+    }
+
+    /// The app quits: the demo's database server stops as soon as no other Secours process uses it.
+    pub fn quitting(&self) {
+        if let Some(demo) = &self.config.demo {
+            crate::demo::server::request_stop(&demo.dir);
+        }
+    }
+
+    /// The demo's submenu: things go wrong on request (quick file changes), or are put right (a backup, on
+    /// a worker thread).
+    fn demo_action(&self, action: &Action) -> Result<(), platform::OpenError> {
+        let Some(dir) = self.config.demo.as_ref().map(|d| d.dir.clone()) else {
+            return Ok(());
+        };
+        let (d, t) = (self.lang.demo(), self.lang.t());
+        let said = match action {
+            Action::DemoOpenProd => {
+                return match crate::demo::production(&self.config).and_then(|e| e.url) {
+                    Some(url) => platform::open_url(&url),
+                    None => Ok(()),
+                };
+            }
+            Action::DemoRepair => {
+                self.spawn(OperationKind::Backup, move |s, _, _| {
+                    let d = s.lang.demo();
+                    Some(note(match crate::demo::repair(&s.config, &dir) {
+                        Ok(()) => d.repaired.to_owned(),
+                        Err(e) => s.lang.t().failure(d.repair_failed, &e.to_string()),
+                    }))
+                });
+                return Ok(());
+            }
+            Action::DemoStopJob => crate::demo::stop_job(&self.config, &dir)
+                .map(|since| crate::i18n::fill(d.job_stopped, &[("age", &t.age(since.as_secs() as i64))])),
+            Action::DemoAge => {
+                let by = std::time::Duration::from_secs(4 * 3600);
+                crate::demo::age_backup(&self.config, &dir, by)
+                    .map(|()| crate::i18n::fill(d.aged, &[("age", &t.age(by.as_secs() as i64))]))
+            }
+            Action::DemoCorrupt => crate::demo::corrupt(&self.config)
+                .map(|p| crate::i18n::fill(d.corrupted, &[("path", &p.display().to_string())])),
+            _ => return Ok(()),
+        };
+        let body = said.unwrap_or_else(|e| e.to_string());
+        log::info!("demo: {body}");
+        crate::notifications::send(&note(body));
+        Ok(())
     }
 
     /// What the app does by itself: verify a new pair once it has stopped growing, then copy it to the
@@ -443,6 +492,9 @@ impl Session {
             Action::ShowBackups => platform::show_folder(&self.backups_folder()),
             Action::Preferences => self.open_preferences(),
             Action::GrantFullDiskAccess => platform::open_full_disk_access_settings(),
+            Action::DemoOpenProd | Action::DemoStopJob | Action::DemoAge | Action::DemoCorrupt | Action::DemoRepair => {
+                self.demo_action(action)
+            }
             Action::RestoreLatest => {
                 self.prepare_restore(
                     crate::restore::Kind::Restore,

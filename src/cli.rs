@@ -237,7 +237,7 @@ pub struct HistoryArgs {
     pub limit: usize,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct DemoArgs {
     /// Where to create the demo (default: <data-dir>/demo).
     #[arg(long, value_name = "DIR")]
@@ -245,6 +245,30 @@ pub struct DemoArgs {
     /// Do not start the menu-bar app; print the status.
     #[arg(long)]
     pub no_ui: bool,
+    /// Make the demo's backup this old ('2h': late, '4h': stale) and stop its hourly backup; print the status.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["stop_job", "corrupt", "serve"])]
+    pub age: Option<String>,
+    /// Stop the demo's hourly backup (the backup turns late); print the status.
+    #[arg(long, conflicts_with_all = ["corrupt", "serve"])]
+    pub stop_job: bool,
+    /// Damage the demo's latest backup (its verification finds it corrupt); print the status.
+    #[arg(long, conflicts_with = "serve")]
+    pub corrupt: bool,
+    /// Run the demo's database server and pages (Secours starts this by itself when needed).
+    #[arg(long, hide = true)]
+    pub serve: bool,
+}
+
+impl DemoArgs {
+    /// Whether the command changes an existing demo (things go wrong on request) instead of making it.
+    fn trouble(&self) -> bool {
+        self.age.is_some() || self.stop_job || self.corrupt
+    }
+
+    /// Whether the command ends in the menu-bar app.
+    fn starts_app(&self) -> bool {
+        !self.no_ui && !self.serve && !self.trouble()
+    }
 }
 
 /// What a command needs: where things are, the configuration, the language.
@@ -285,7 +309,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     // One menu-bar app at a time: the lock lives as long as this process (tao's event loop never returns;
     // the OS releases it on exit). A second start — by hand, or by launchd's RunAtLoad when `login-item on`
     // loads the agent — leaves at once with 0. A lock that cannot be taken at all only warns.
-    let starts_app = matches!(&command, Command::App | Command::Demo(DemoArgs { no_ui: false, .. }));
+    let starts_app = match &command {
+        Command::App => true,
+        Command::Demo(args) => args.starts_app(),
+        _ => false,
+    };
     let _app_lock = if starts_app && crate::app::has_display() {
         match crate::instance::acquire(&locations.data_dir) {
             Ok(guard) => Some(guard),
@@ -300,6 +328,14 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
     } else {
         None
+    };
+    // On the demo's configuration, the commands that need its database find it running (or start it),
+    // and keep it running as long as they do.
+    let _demo_server = match &command {
+        Command::App | Command::Restore(_) | Command::Failback(_) | Command::Backup(_) | Command::Db(_) => {
+            attach_demo_server(&locations)
+        }
+        _ => None,
     };
     match command {
         Command::Config(args) if args.init => {
@@ -549,9 +585,42 @@ fn history_command(ctx: &Context, args: &HistoryArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The demo's database server, when the configuration is the demo's: running (started if needed) for as
+/// long as the returned value lives. A problem is said in one line; the command goes on without it.
+fn attach_demo_server(locations: &Locations) -> Option<demo::server::Attached> {
+    if !locations.config.exists() {
+        return None;
+    }
+    let config = config::load(&locations.config).ok()?;
+    let dir = config.demo.as_ref()?.dir.clone();
+    match demo::server::attach(&config, &dir) {
+        Ok(attached) => Some(attached),
+        Err(e) => {
+            eprintln!("secours: {}", demo_server_problem(Lang::choose(config.language), &e));
+            None
+        }
+    }
+}
+
+/// A demo server that is not there, for people: how to install one, or why it did not start.
+fn demo_server_problem(lang: Lang, e: &demo::server::ServerError) -> String {
+    let d = lang.demo();
+    match e {
+        demo::server::ServerError::NotInstalled => fill(d.no_server, &[("install", demo::server::install_hint())]),
+        e => fill(d.server_failed, &[("error", &e.to_string())]),
+    }
+}
+
 fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
     let dir = args.dir.clone().unwrap_or_else(|| locations.demo_dir());
-    let demo = demo::create(&dir)?;
+    if args.serve {
+        demo::server::keep(&dir)?;
+        return Ok(0);
+    }
+    if args.trouble() {
+        return demo_trouble(locations, &dir, args);
+    }
+    let demo = demo::layout(&dir)?;
     let locations = Locations {
         config: demo.config.clone(),
         config_explicit: true,
@@ -569,6 +638,24 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
             ]
         )
     );
+    // The demo's own database: loaded, and production's pair made from it. Without it, the application's
+    // dump is the pair, and everything that needs no database still runs.
+    let _live = match demo::go_live(&demo, &ctx.config, ctx.lang) {
+        Ok(live) => {
+            for m in &live.messages {
+                eprintln!("{m}");
+            }
+            Some(live.attached)
+        }
+        Err(e) => {
+            match &e {
+                demo::DemoError::Server(s) => eprintln!("{}", demo_server_problem(ctx.lang, s)),
+                e => eprintln!("{}", fill(ctx.lang.demo().server_failed, &[("error", &e.to_string())])),
+            }
+            demo::write_backup_pair(&demo.dir.join("prod/web"), &demo.backup_dir)?;
+            None
+        }
+    };
     // The demo starts as a well-kept installation: its backup already copied to the safe place.
     if let Ok(pair) = crate::operations::select(&ctx.config, &Default::default()) {
         let history = open_history(&ctx.locations);
@@ -585,22 +672,46 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
             log::warn!("demo: first safe copy: {e}");
         }
     }
+    eprintln!("{}", ctx.lang.demo().try_this);
     if args.no_ui {
         return status_command(&ctx, false);
     }
     start_app(ctx)
 }
 
+/// `secours demo --age D | --stop-job | --corrupt`: things go wrong on request, then the status.
+fn demo_trouble(locations: Locations, dir: &std::path::Path, args: &DemoArgs) -> Result<u8> {
+    let config_path = dir.join("config.toml");
+    if !config_path.exists() {
+        return Err(demo::DemoError::NoDemo { dir: dir.to_owned() }.into());
+    }
+    let ctx = Context::load(Locations {
+        config: config_path,
+        config_explicit: true,
+        ..locations
+    })?;
+    let (d, t) = (ctx.lang.demo(), ctx.lang.t());
+    let message = if let Some(age) = &args.age {
+        let by = config::HumanDuration::parse(age).map_err(|_| {
+            anyhow::anyhow!("'{age}' is not a duration for --age; write it like '2h' (late) or '4h' (stale)")
+        })?;
+        demo::age_backup(&ctx.config, dir, by.0)?;
+        fill(d.aged, &[("age", &t.age(by.as_secs() as i64))])
+    } else if args.stop_job {
+        let since = demo::stop_job(&ctx.config, dir)?;
+        fill(d.job_stopped, &[("age", &t.age(since.as_secs() as i64))])
+    } else {
+        let path = demo::corrupt(&ctx.config)?;
+        fill(d.corrupted, &[("path", &path.display().to_string())])
+    };
+    eprintln!("{message}");
+    status_command(&ctx, false)
+}
+
 fn app_command(locations: Locations) -> Result<u8> {
     // With no configuration anywhere, the app runs on the demo (the README's first command).
     if !locations.config.exists() && !locations.config_explicit {
-        return demo_command(
-            locations,
-            &DemoArgs {
-                dir: None,
-                no_ui: false,
-            },
-        );
+        return demo_command(locations, &DemoArgs::default());
     }
     start_app(Context::load(locations)?)
 }

@@ -36,6 +36,18 @@ pub struct Config {
     pub time_machine: TimeMachineConfig,
     pub drill: DrillConfig,
     pub app: AppConfig,
+    /// Set by `secours demo` in the demo's own configuration: the demo's folder, whose private database
+    /// and web server Secours starts when a command needs them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo: Option<DemoConfig>,
+}
+
+/// `[demo]`: this configuration is the demo's (see `secours demo`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DemoConfig {
+    /// The demo's folder (its database server lives in `<dir>/server`).
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -177,6 +189,7 @@ impl Default for Config {
             time_machine: TimeMachineConfig::default(),
             drill: DrillConfig::default(),
             app: AppConfig::default(),
+            demo: None,
         }
     }
 }
@@ -387,10 +400,11 @@ pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
             "time-machine" => section(&key, value, &mut config.time_machine),
             "drill" => section(&key, value, &mut config.drill),
             "app" => section(&key, value, &mut config.app),
+            "demo" => section(&key, value, &mut config.demo),
             _ => Err(Problem {
                 key: key.clone(),
                 message: "unknown key; known top-level keys are language, environments, watch, freshness, \
-                          safe-copy, restore, time-machine, drill, app"
+                          safe-copy, restore, time-machine, drill, app, demo"
                     .to_owned(),
             }),
         };

@@ -610,6 +610,118 @@ impl Lang {
     }
 }
 
+/// The demo's strings: its database server, what goes wrong on request, its menu and its web pages.
+pub struct DemoTexts {
+    /// No server binary: the one line saying how to install one (`{install}`).
+    pub no_server: &'static str,
+    /// The server did not start (`{error}` names the log to read).
+    pub server_failed: &'static str,
+    /// The server and the pages run (`{server}`, `{pages}`).
+    pub server_ready: &'static str,
+    /// The application was loaded into an environment (`{env}`, `{tables}`, `{rows}`).
+    pub seeded: &'static str,
+    /// What to try, three lines.
+    pub try_this: &'static str,
+    pub aged: &'static str,
+    pub job_stopped: &'static str,
+    pub corrupted: &'static str,
+    pub repaired: &'static str,
+    pub repair_failed: &'static str,
+    pub no_demo: &'static str,
+    pub menu: &'static str,
+    pub menu_open_prod: &'static str,
+    pub menu_stop_job: &'static str,
+    pub menu_age: &'static str,
+    pub menu_corrupt: &'static str,
+    pub menu_repair: &'static str,
+    pub page_banner_prod: &'static str,
+    pub page_banner_standby: &'static str,
+    pub page_title: &'static str,
+    pub page_database: &'static str,
+    pub page_table: &'static str,
+    pub page_rows: &'static str,
+    pub page_total: &'static str,
+    pub page_documents: &'static str,
+    pub page_no_documents: &'static str,
+    pub page_pictures: &'static str,
+    pub page_db_down: &'static str,
+    pub page_index: &'static str,
+}
+
+pub static FR_DEMO: DemoTexts = DemoTexts {
+    no_server: "Pas de serveur MariaDB/MySQL sur cet ordinateur : la démonstration tourne sans base de données (restaurer, revenir en production et sauvegarder ne peuvent pas être essayés). Pour tout essayer : {install}",
+    server_failed: "Le serveur de base de données de la démonstration n’a pas démarré : {error}",
+    server_ready: "Base de données de la démonstration : {server} ; pages : {pages}",
+    seeded: "Application de démonstration chargée dans « {env} » : {tables} tables, {rows} lignes.",
+    try_this: "À essayer :\n  1. regardez l’icône : elle demande votre attention tant qu’aucune restauration n’a été répétée ;\n  2. « Restaurer sur secours » › « Dernière sauvegarde vérifiée » (une répétition : l’icône dit alors que tout va bien) ;\n  3. « Ouvrir secours dans le navigateur » : secours montre maintenant les données de prod.",
+    aged: "La sauvegarde a maintenant {age} et la sauvegarde horaire est arrêtée : l’icône change dans quelques secondes. « secours demo » remet tout en ordre.",
+    job_stopped: "La sauvegarde horaire est arrêtée depuis {age} : l’icône passe à « en retard » dans quelques secondes. « secours demo » la relance.",
+    corrupted: "Le fichier {path} est maintenant endommagé : la vérification le trouvera et l’icône passera au rouge. « secours demo » refait une bonne sauvegarde.",
+    repaired: "Tout est en ordre : nouvelle sauvegarde faite, sauvegarde horaire relancée.",
+    repair_failed: "La démonstration n’a pas pu être remise en ordre",
+    no_demo: "Pas de démonstration dans '{dir}' : lancez d’abord « secours demo ».",
+    menu: "Démo",
+    menu_open_prod: "Ouvrir prod dans le navigateur",
+    menu_stop_job: "Arrêter la sauvegarde horaire (→ en retard)",
+    menu_age: "Vieillir la sauvegarde de 4 h (→ trop ancienne)",
+    menu_corrupt: "Endommager la sauvegarde (→ corrompue)",
+    menu_repair: "Tout remettre en ordre",
+    page_banner_prod: "PRODUCTION",
+    page_banner_standby: "SECOURS — environnement de secours",
+    page_title: "Gestion — {env}",
+    page_database: "Base de données « {db} » : {tables} tables, {rows} lignes",
+    page_table: "Table",
+    page_rows: "Lignes",
+    page_total: "Total",
+    page_documents: "Documents ({count})",
+    page_no_documents: "Aucun document.",
+    page_pictures: "Images : {count}",
+    page_db_down: "La base de données « {db} » ne répond pas : {error}",
+    page_index: "Démonstration de Secours : les environnements",
+};
+
+pub static EN_DEMO: DemoTexts = DemoTexts {
+    no_server: "No MariaDB/MySQL server on this computer: the demo runs without a database (restoring, returning to production and backing up cannot be tried). To try everything: {install}",
+    server_failed: "The demo's database server did not start: {error}",
+    server_ready: "The demo's database: {server}; pages: {pages}",
+    seeded: "Demo application loaded into '{env}': {tables} tables, {rows} rows.",
+    try_this: "Things to try:\n  1. look at the icon: it asks for attention while no restore has been rehearsed;\n  2. \"Restore onto secours\" › \"Latest verified backup\" (a rehearsal: the icon then says all is well);\n  3. \"Open secours in the browser\": secours now shows prod's data.",
+    aged: "The backup is now {age} old and the hourly backup is stopped: the icon changes within seconds. 'secours demo' puts everything right.",
+    job_stopped: "The hourly backup stopped {age} ago: the icon turns to late within seconds. 'secours demo' starts it again.",
+    corrupted: "The file {path} is now damaged: the verification will find it and the icon will turn red. 'secours demo' makes a good backup again.",
+    repaired: "Everything is right again: a new backup was made and the hourly backup runs again.",
+    repair_failed: "The demo could not be put right",
+    no_demo: "No demo in '{dir}': run 'secours demo' first.",
+    menu: "Demo",
+    menu_open_prod: "Open prod in the browser",
+    menu_stop_job: "Stop the hourly backup (→ late)",
+    menu_age: "Make the backup 4 h old (→ stale)",
+    menu_corrupt: "Damage the backup (→ corrupt)",
+    menu_repair: "Put everything right",
+    page_banner_prod: "PRODUCTION",
+    page_banner_standby: "SECOURS — standby environment",
+    page_title: "Gestion — {env}",
+    page_database: "Database '{db}': {tables} tables, {rows} rows",
+    page_table: "Table",
+    page_rows: "Rows",
+    page_total: "Total",
+    page_documents: "Documents ({count})",
+    page_no_documents: "No documents.",
+    page_pictures: "Pictures: {count}",
+    page_db_down: "The database '{db}' does not answer: {error}",
+    page_index: "Secours demo: the environments",
+};
+
+impl Lang {
+    /// The demo's strings of this language.
+    pub fn demo(self) -> &'static DemoTexts {
+        match self {
+            Lang::Fr => &FR_DEMO,
+            Lang::En => &EN_DEMO,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,16 @@ pub enum Action {
     RollbackRestore,
     Cancel,
     Quit,
+    /// The demo only: open production's page.
+    DemoOpenProd,
+    /// The demo only: stop its hourly backup (the backup turns late).
+    DemoStopJob,
+    /// The demo only: make its backup 4 h old (stale).
+    DemoAge,
+    /// The demo only: damage its backup (corrupt).
+    DemoCorrupt,
+    /// The demo only: a new backup, the hourly backup running again.
+    DemoRepair,
 }
 
 impl Action {
@@ -80,6 +90,11 @@ impl<'de> serde::Deserialize<'de> for Action {
             "rollback-restore" => Action::RollbackRestore,
             "cancel" => Action::Cancel,
             "quit" => Action::Quit,
+            "demo-open-prod" => Action::DemoOpenProd,
+            "demo-stop-job" => Action::DemoStopJob,
+            "demo-age" => Action::DemoAge,
+            "demo-corrupt" => Action::DemoCorrupt,
+            "demo-repair" => Action::DemoRepair,
             other => return Err(serde::de::Error::custom(format!("unknown action '{other}'"))),
         };
         Ok(a)
@@ -211,6 +226,8 @@ pub struct MenuInput {
     pub target_url: Option<String>,
     /// The name of the restore target environment, for labels.
     pub target_name: String,
+    /// The configuration is the demo's: its "Demo" submenu shows.
+    pub demo: bool,
 }
 
 /// The icon for a state.
@@ -353,9 +370,27 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         login.checked = Some(on);
         items.push(login);
     }
+    if input.demo {
+        items.push(demo_menu(lang, idle, has_pair));
+    }
     items.push(Item::separator());
     items.push(Item::act(t.menu_quit, Action::Quit, true));
     items
+}
+
+/// The demo's submenu: its production page, and things that go wrong on request.
+fn demo_menu(lang: Lang, idle: bool, has_pair: bool) -> Item {
+    let d = lang.demo();
+    let mut menu = Item::info(d.menu);
+    menu.enabled = true;
+    menu.children = vec![
+        Item::act(d.menu_open_prod, Action::DemoOpenProd, true),
+        Item::act(d.menu_stop_job, Action::DemoStopJob, idle && has_pair),
+        Item::act(d.menu_age, Action::DemoAge, idle && has_pair),
+        Item::act(d.menu_corrupt, Action::DemoCorrupt, idle && has_pair),
+        Item::act(d.menu_repair, Action::DemoRepair, idle),
+    ];
+    menu
 }
 
 fn running_line(run: &Running, t: &Texts) -> String {
@@ -586,6 +621,32 @@ mod tests {
         assert_eq!(shorten("short", 60), "short");
     }
 
+    // Guards: the "Demo" submenu shows only in the demo, its items act, and it comes before Quit.
+    #[test]
+    fn demo_submenu_only_in_the_demo() {
+        let i = input(State::Fresh, 60);
+        let demo_items = |items: &[Item]| items.iter().find(|it| it.label == "Demo").cloned();
+        assert!(demo_items(&build(&i, ts(0), Lang::En)).is_none());
+        let mut d = i.clone();
+        d.demo = true;
+        let items = build(&d, ts(0), Lang::En);
+        let menu = demo_items(&items).unwrap();
+        let actions: Vec<Action> = menu.children.iter().filter_map(|c| c.action.clone()).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::DemoOpenProd,
+                Action::DemoStopJob,
+                Action::DemoAge,
+                Action::DemoCorrupt,
+                Action::DemoRepair
+            ]
+        );
+        assert!(menu.children.iter().all(|c| c.enabled));
+        assert_eq!(items.last().and_then(|q| q.action.clone()), Some(Action::Quit));
+        assert!(build(&d, ts(0), Lang::Fr).iter().any(|it| it.label == "Démo"));
+    }
+
     #[test]
     fn action_ids_round_trip() {
         for a in [
@@ -593,6 +654,8 @@ mod tests {
             Action::RestoreCopy("a/b".into()),
             Action::GrantFullDiskAccess,
             Action::Quit,
+            Action::DemoAge,
+            Action::DemoRepair,
         ] {
             assert_eq!(Action::from_id(&a.id()), Some(a.clone()), "{}", a.id());
         }

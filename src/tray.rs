@@ -279,6 +279,7 @@ impl Ui {
         };
         log::info!("menu: {}", action.id());
         if action == Action::Quit {
+            self.session.quitting();
             return true;
         }
         self.session.perform(&action, &self.input);

@@ -8,7 +8,9 @@ use assert_cmd::Command;
 
 fn secours(data: &Path) -> Command {
     let mut c = Command::cargo_bin("secours").unwrap();
+    // The status is the subject here: the demo without its database server (tests/demo.rs has it).
     c.env_remove("SECOURS_CONFIG")
+        .env("SECOURS_DEMO_SERVER", "none")
         .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
         .env("SECOURS_DATA_DIR", data)

@@ -11,8 +11,11 @@
 #      own memory;
 #   2. the menu opens, shows what `secours menu --json` describes, and an item works from the keyboard
 #      ("Verify the backup now" adds verifications to the history);
-#   3. making the backup stale turns the icon red and sends exactly one alert notification;
+#   3. making the backup stale (`secours demo --age 4h`, which also stops the demo's hourly backup) turns
+#      the icon red and sends exactly one alert notification;
 #   4. "Quit Secours" ends the app with exit code 0 within 5 s.
+# The demo runs with its own database server when MariaDB/MySQL is installed (as `scripts/setup --test`
+# does); its servers must be gone soon after each app quits (check 9).
 #
 # Phase 2, the StatusNotifierItem menu, as panels that speak SNI (KDE, GNOME's AppIndicator extension,
 # waybar…) see it. A second private D-Bus session where examples/sni_watcher.rs owns
@@ -25,7 +28,8 @@
 #      submenu of `secours menu --json` with the same labels, enabled states and check marks (the last
 #      backup status line, "Verify the backup now", the restore submenu, "Quit Secours"…);
 #   7. a `clicked` event sent to "Verify the backup now" adds a verification to the history;
-#   8. a `clicked` event sent to "Quit Secours" ends the app with exit code 0 within 5 s.
+#   8. a `clicked` event sent to "Quit Secours" ends the app with exit code 0 within 5 s;
+#   9. no database server or keeper of either demo is left running 20 s after the apps quit.
 #
 # Builds nothing: usage `tests/ui/run.sh [path/to/secours]` (default target/debug/secours); the
 # watcher is taken from `examples/sni_watcher` beside it (`cargo build --example sni_watcher`), or
@@ -117,6 +121,8 @@ wait_for() {
 
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" XDG_DATA_HOME="$tmp/home/.local/share"
 export XDG_CACHE_HOME="$tmp/home/.cache" SECOURS_DATA_DIR="$tmp/data"
+# The demo's database server stops this long after the last Secours process (instead of 40 s).
+export SECOURS_DEMO_GRACE=5
 export LC_ALL=C.UTF-8 LANG=C.UTF-8 GDK_BACKEND=x11 NO_AT_BRIDGE=1 RUST_LOG=info
 unset LANGUAGE WAYLAND_DISPLAY SECOURS_NO_NOTIFICATIONS SECOURS_CONFIG
 mkdir -p "$HOME" "$SECOURS_DATA_DIR"
@@ -305,7 +311,7 @@ if [ -n "$icon" ]; then
   import -window "$icon" "$art/3-icon-before.png"
   red_before="$(red_fraction "$art/3-icon-before.png")"
   alerts_before="$(alerts)"
-  touch -d '4 hours ago' "$tmp/demo/prod/runtime/backup/gestion.gz" "$tmp/demo/prod/runtime/backup/media.taz"
+  "$bin" demo --dir "$tmp/demo" --age 4h >"$tmp/demo-age.log" 2>&1
   turned_red() {
     import -window "$icon" "$tmp/icon-now.png" 2>/dev/null && is_red "$(red_fraction "$tmp/icon-now.png")"
   }
@@ -574,6 +580,18 @@ if [ -n "$sni_menu" ]; then
   fi
 else
   fail "8 dbusmenu quit: not tried (no item menu)"
+fi
+
+# --- 9. The demos' database servers are gone ----------------------------------------------------------
+demo_processes() { pgrep -af -- "$tmp/demo[0-9]*/server|--serve --dir $tmp/demo" 2>/dev/null; }
+no_demo_processes() { [ -z "$(demo_processes)" ]; }
+if [ -n "$app_pid" ]; then
+  fail "9 demo servers: not tried (the app still runs)"
+elif wait_for 20 no_demo_processes; then
+  used="$(grep -h 'database ready' "$tmp"/demo*/server/keeper.log 2>/dev/null | wc -l)"
+  pass "9 demo servers: none left 20 s after the apps quit ($used database server start(s) logged)"
+else
+  fail "9 demo servers: still running 20 s after the apps quit: $(demo_processes | head -n 3)"
 fi
 
 finish
