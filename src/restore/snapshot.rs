@@ -101,9 +101,13 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
         path: path.clone(),
         source,
     };
-    let mut f = crate::secret::create_private(&path).map_err(io_err)?;
+    // Written whole under another name, then renamed: a crash (kill -9 in the middle of the snapshot) leaves
+    // either no record or a complete one, never a half-written file that makes the rollback refuse it.
+    let tmp = work.join(format!("{SCHEMA_FILE}.tmp"));
+    let mut f = crate::secret::create_private(&tmp).map_err(io_err)?;
     write!(f, "{schema}\n{tables}\n").map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
+    fs::rename(&tmp, &path).map_err(io_err)?;
     crate::durable::sync_dir(work).map_err(io_err)
 }
 
@@ -283,6 +287,18 @@ pub fn discard(settings: &DbSettings, work: &Path) -> Result<(), SnapshotError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Guards the record against a kill in the middle of writing it (a flaky kill -9 test found a half-written
+    // record that made the rollback refuse): written by rename, and a leftover temporary file is no record.
+    #[test]
+    fn the_record_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(format!("{SCHEMA_FILE}.tmp")), b"half").unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), None);
+        write_record(dir.path(), "db_prev_x", 3).unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), Some(("db_prev_x".to_owned(), 3)));
+        assert!(!dir.path().join(format!("{SCHEMA_FILE}.tmp")).exists());
+    }
 
     // Guards the server's 64-character limit on database names, and that a name is tied to its restore.
     #[test]
