@@ -36,6 +36,41 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// The command line without what macOS adds when it starts a bundled app: `-psn_0_12345` (the process
+/// serial number the Finder passes on a first launch) and `-NSSomething VALUE` / `-AppleSomething VALUE`
+/// pairs (user defaults given on the command line, e.g. `-NSDocumentRevisionsDebugMode YES` or
+/// `-AppleLanguages (fr)`). Secours has no option that starts like these, so nothing of its own is lost.
+/// The first item (the program) is kept as it is.
+pub fn without_launch_services_args<I>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = std::ffi::OsString>,
+{
+    let mut out = Vec::new();
+    let mut args = args.into_iter().peekable();
+    if let Some(program) = args.next() {
+        out.push(program);
+    }
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text.starts_with("-psn_") {
+            continue;
+        }
+        let default_name = text
+            .strip_prefix("-NS")
+            .or_else(|| text.strip_prefix("-Apple"))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()));
+        if default_name {
+            // Its value, unless the pair has none (the next argument is an option of its own).
+            if args.peek().is_some_and(|v| !v.to_string_lossy().starts_with('-')) {
+                args.next();
+            }
+            continue;
+        }
+        out.push(arg);
+    }
+    out
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "secours",
@@ -1076,5 +1111,43 @@ fn db_dump_command(ctx: &Context, args: &DbDumpArgs) -> Result<u8> {
             eprintln!("secours: {e}");
             Ok(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    // Guards the first launch from the Finder: macOS may pass `-psn_0_…` (and `-NS…` pairs), which clap
+    // refused with "unexpected argument '-p'", and the app exited before showing its icon.
+    #[test]
+    fn launch_services_arguments_are_left_out() {
+        let cleaned = without_launch_services_args(args(&[
+            "/Applications/Secours.app/Contents/MacOS/secours",
+            "-psn_0_12345",
+            "-NSDocumentRevisionsDebugMode",
+            "YES",
+            "-AppleLanguages",
+            "(fr)",
+            "status",
+            "--json",
+        ]));
+        assert_eq!(
+            cleaned,
+            args(&["/Applications/Secours.app/Contents/MacOS/secours", "status", "--json"])
+        );
+        let cli = Cli::try_parse_from(without_launch_services_args(args(&["secours", "-psn_0_12345"]))).unwrap();
+        assert!(cli.command.is_none());
+        // A pair without its value, then Secours's own option, which stays.
+        let cleaned = without_launch_services_args(args(&["secours", "-NSQuitAlwaysKeepsWindows", "--config", "/c"]));
+        assert_eq!(cleaned, args(&["secours", "--config", "/c"]));
+        // Secours's own arguments are never touched, even a value that looks like one of those.
+        let own = args(&["secours", "verify", "-NSx", "/Volumes/-psn"]);
+        assert_eq!(without_launch_services_args(own.clone()), own);
     }
 }

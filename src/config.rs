@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
+mod quotes;
+
 /// The commented example configuration, written by `secours config --init`.
 pub const EXAMPLE: &str = include_str!("../resources/config.example.toml");
 
@@ -364,7 +366,43 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates a configuration text, reporting every problem at once.
+///
+/// A text that does not parse as it is, because an editor (TextEdit) put typographic quotes `“…”`,
+/// `« … »` or `‘…’` where TOML expects straight ones, is read with straight quotes in their place
+/// ([`quotes::straighten`]); a typographic quote left without its closing one is named by its line.
 pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    let problems = match parse_as_written(text) {
+        Ok(config) => return Ok(config),
+        Err(problems) => problems,
+    };
+    let Some(straight) = quotes::straighten(text) else {
+        return Err(problems);
+    };
+    let mut problems = match parse_as_written(&straight.text) {
+        Ok(config) => {
+            log::info!(
+                "configuration: typographic quotes on line(s) {} read as straight quotes",
+                quotes::lines_text(&straight.fixed)
+            );
+            return Ok(config);
+        }
+        Err(problems) => problems,
+    };
+    if !straight.unpaired.is_empty() {
+        problems.push(Problem {
+            key: "(syntax)".to_owned(),
+            message: format!(
+                "line {}: smart quotes (“ ” « » ‘ ’) where TOML expects straight quotes \"…\", and no closing \
+                 one on the same line; in TextEdit turn off Edit › Substitutions › Smart Quotes, then type the \
+                 value between straight quotes",
+                quotes::lines_text(&straight.unpaired)
+            ),
+        });
+    }
+    Err(problems)
+}
+
+fn parse_as_written(text: &str) -> Result<Config, Vec<Problem>> {
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
