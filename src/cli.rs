@@ -289,16 +289,21 @@ pub struct Context {
     /// Whether the configuration file exists (else the defaults are in use).
     pub config_found: bool,
     pub lang: Lang,
+    /// Without a configuration file: the stack found on this machine, whose `apps/` the defaults use.
+    pub stack: Option<crate::stack::Stack>,
 }
 
 impl Context {
     /// Loads the configuration named by the locations; a missing default file means the defaults.
     pub fn load(locations: Locations) -> Result<Context> {
         let found = locations.config.exists();
+        let mut stack = None;
         let config = if found || locations.config_explicit {
             config::load(&locations.config)?
         } else {
-            Config::default()
+            // No configuration: the stack installed on this machine, else the procedure's paths.
+            stack = crate::stack::discover_here();
+            stack.as_ref().map_or_else(Config::default, crate::stack::Stack::config)
         };
         let lang = Lang::choose(config.language);
         Ok(Context {
@@ -306,6 +311,7 @@ impl Context {
             config,
             config_found: found,
             lang,
+            stack,
         })
     }
 }
@@ -338,8 +344,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     match command {
         Command::Config(args) if args.init => {
-            config::write_example(&locations.config, args.force)?;
+            // The stack found on this machine goes into the paths it writes.
+            let stack = crate::stack::discover_here();
+            config::write_example_for(&locations.config, args.force, stack.as_ref().map(|s| s.dir.as_path()))?;
             println!("{}", locations.config.display());
+            if let Some(s) = &stack {
+                eprintln!("{}", crate::stack::InUse::Found(s.dir.clone()).line());
+            }
             Ok(0)
         }
         Command::Config(args) if args.path => {
@@ -511,6 +522,7 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             return Ok(EXIT_UNKNOWN);
         }
     };
+    let stack = crate::stack::InUse::of(&ctx.config, ctx.stack.as_ref(), ctx.config_found);
     let mut ok = true;
     let mut envs = Vec::new();
     for env in environment::all(&ctx.config) {
@@ -532,11 +544,12 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             .collect();
         print_json(&serde_json::json!({
             "ok": ok, "config": ctx.locations.config, "config_found": ctx.config_found,
-            "language": ctx.lang, "environments": list, "problems": [],
+            "language": ctx.lang, "environments": list, "problems": [], "stack": stack,
         }))?;
     } else {
         let found = if ctx.config_found { "" } else { " (absent: defaults)" };
         println!("Configuration: {}{found}", ctx.locations.config.display());
+        println!("{}", stack.line());
         for (env, db) in &envs {
             println!("\n[{}] {}", env.name, env.root.display());
             if let Some(url) = &env.url {
@@ -627,8 +640,9 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
 }
 
 fn app_command(locations: Locations) -> Result<u8> {
-    // With no configuration anywhere, the app runs on the demo (the README's first command).
-    if !locations.config.exists() && !locations.config_explicit {
+    // With no configuration anywhere and no stack installed here, the app runs on the demo (the README's
+    // first command); with a stack found, on that stack.
+    if !locations.config.exists() && !locations.config_explicit && crate::stack::discover_here().is_none() {
         return demo_command(
             locations,
             &DemoArgs {

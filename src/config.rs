@@ -625,6 +625,21 @@ fn valid_name(name: &str) -> bool {
 
 /// Writes the commented example to `path` (refusing to replace a file unless `force`).
 pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
+    write_example_for(path, force, None)
+}
+
+/// The commented example with its paths in `stack` (found on this machine) instead of the procedure's
+/// `/Application/mamstack`.
+pub fn example_for(stack: Option<&Path>) -> String {
+    let Some(stack) = stack.map(|s| s.to_string_lossy().into_owned()) else {
+        return EXAMPLE.to_owned();
+    };
+    let body = EXAMPLE.replace("/Application/mamstack", &stack);
+    format!("# The stack found on this machine: {stack} (the paths below point into it).\n{body}")
+}
+
+/// [`write_example`] with the paths of the stack found on this machine ([`example_for`]).
+pub fn write_example_for(path: &Path, force: bool, stack: Option<&Path>) -> Result<(), ConfigError> {
     if path.exists() && !force {
         return Err(ConfigError::Exists { path: path.to_owned() });
     }
@@ -635,7 +650,7 @@ pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
         })?;
     }
     // It will hold database passwords ([environments.X.database]): only its owner may read it.
-    crate::secret::write_private(path, EXAMPLE.as_bytes()).map_err(|source| ConfigError::Write {
+    crate::secret::write_private(path, example_for(stack).as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_owned(),
         source,
     })
