@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::environment;
 use crate::history::History;
 use crate::i18n::Lang;
-use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status as LoginStatus};
+use crate::login_item::{LoginItem, Status as LoginStatus, current_bundle_id};
 use crate::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
 use crate::notifications::Note;
 use crate::operations;
@@ -184,7 +184,7 @@ impl Session {
             .and_then(|h| h.unfinished_operations().ok())
             .and_then(|ops| ops.into_iter().find(|o| crate::restore::Kind::is_ours(&o.kind)))
             .map(|o| o.started_at.strftime("%Y-%m-%d %H:%M").to_string());
-        let launch_at_login = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)
+        let launch_at_login = LoginItem::for_current_user(current_bundle_id())
             .and_then(|l| l.status())
             .ok()
             .map(|s| !matches!(s, LoginStatus::Off | LoginStatus::Disabled { .. }));
@@ -619,7 +619,7 @@ impl Session {
     }
 
     fn toggle_login_item(&self) -> Result<(), platform::OpenError> {
-        let result = LoginItem::for_current_user(DEFAULT_BUNDLE_ID).and_then(|item| match item.status()? {
+        let result = LoginItem::for_current_user(current_bundle_id()).and_then(|item| match item.status()? {
             LoginStatus::Off => item.enable(&std::env::current_exe().unwrap_or_default()),
             _ => item.disable(),
         });

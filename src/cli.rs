@@ -919,8 +919,8 @@ fn menu_command(locations: Locations, json: bool) -> Result<u8> {
 }
 
 fn login_item_command(what: LoginItemChoice) -> Result<u8> {
-    use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status};
-    let item = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)?;
+    use crate::login_item::{LoginItem, Status, current_bundle_id};
+    let item = LoginItem::for_current_user(current_bundle_id())?;
     let status = match what {
         LoginItemChoice::On => item.enable(&std::env::current_exe()?)?,
         LoginItemChoice::Off => item.disable()?,

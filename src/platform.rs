@@ -7,6 +7,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+#[cfg(target_os = "macos")]
+pub mod macos;
+
 /// Why something could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open '{what}' with '{program}': {source}. Open it by hand.")]
