@@ -81,7 +81,9 @@ fn resolve(path: &Path) -> PathBuf {
         return p;
     }
     match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => std::fs::canonicalize(parent).map_or_else(|_| path.to_path_buf(), |p| p.join(name)),
+        (Some(parent), Some(name)) => {
+            std::fs::canonicalize(parent).map_or_else(|_| path.to_path_buf(), |p| p.join(name))
+        }
         _ => path.to_path_buf(),
     }
 }
@@ -180,9 +182,15 @@ mod tests {
             files: vec![config.clone()],
             own: vec![support.clone(), support.join("logs")],
         };
-        assert!(plan.wakes(&[config.clone()]));
+        assert!(plan.wakes(std::slice::from_ref(&config)));
         assert!(plan.wakes(&[backups.join("media.taz")]));
-        for own in ["history.sqlite", "history.sqlite-wal", "history.sqlite-shm", "app.lock", "history.txt"] {
+        for own in [
+            "history.sqlite",
+            "history.sqlite-wal",
+            "history.sqlite-shm",
+            "app.lock",
+            "history.txt",
+        ] {
             assert!(!plan.wakes(&[support.join(own)]), "{own}");
         }
         assert!(!plan.wakes(&[support.join("logs/secours.log")]));
@@ -198,7 +206,10 @@ mod tests {
             std::fs::write(support.join("history.sqlite-shm"), b"x").unwrap();
             std::fs::remove_file(support.join("history.sqlite-wal")).unwrap();
             std::fs::remove_file(support.join("history.sqlite-shm")).unwrap();
-            assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "woken by own files, round {round}");
+            assert!(
+                rx.recv_timeout(Duration::from_millis(300)).is_err(),
+                "woken by own files, round {round}"
+            );
         }
         std::fs::write(&config, b"language = 'fr'\n").unwrap();
         assert!(rx.recv_timeout(Duration::from_secs(5)).is_ok());

@@ -20,9 +20,7 @@ use std::time::Duration;
 
 use jiff::{Timestamp, Zoned};
 
-use super::{
-    BackupEntry, CommandRunner, Observations, TimeMachineStatus, TmFailure, TmThresholds, ask, decide, parse,
-};
+use super::{BackupEntry, CommandRunner, Observations, TimeMachineStatus, TmFailure, TmThresholds, ask, decide, parse};
 
 /// The least time between two full readings made only because the kept backup looks late.
 pub const RECHECK: Duration = Duration::from_secs(30 * 60);
@@ -81,11 +79,20 @@ pub fn full_read(
         .and_then(|b| b.taken_at.to_zoned(now.time_zone().clone()).ok())
         .map(|t| now.timestamp().as_second() - t.timestamp().as_second());
     let looks_late = age.is_none_or(|a| a >= thresholds.late_after.as_secs() as i64);
-    let since = kept
-        .read_at
-        .map(|at| now.timestamp().as_second() - at.as_second());
+    let since = kept.read_at.map(|at| now.timestamp().as_second() - at.as_second());
     let recheck_due = since.is_none_or(|s| s >= RECHECK.as_secs() as i64);
     (looks_late && recheck_due && !running_now).then_some(FullRead::Recheck)
+}
+
+/// What a poll asks about.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The `tmutil` to run.
+    pub tmutil: &'a Path,
+    /// The backup folder (`isexcluded`).
+    pub backup_dir: &'a Path,
+    /// The modification time of its latest pair, when known.
+    pub pair_mtime: Option<Timestamp>,
 }
 
 /// One poll of the app: `status` and `destinationinfo`, plus `latestbackup` and `isexcluded` when
@@ -93,14 +100,17 @@ pub fn full_read(
 /// `None` when `tmutil` cannot be started at all (no Time Machine here).
 pub fn poll(
     runner: &dyn CommandRunner,
-    tmutil: &Path,
-    backup_dir: &Path,
-    pair_mtime: Option<Timestamp>,
+    target: Target<'_>,
     kept: Option<&Kept>,
     asked: bool,
     thresholds: &TmThresholds,
     now: &Zoned,
 ) -> Option<(TimeMachineStatus, Kept)> {
+    let Target {
+        tmutil,
+        backup_dir,
+        pair_mtime,
+    } = target;
     let mut obs = quick(runner, tmutil)?;
     let running_now = obs.session.as_ref().is_some_and(|s| s.running);
     let no_destination =
@@ -118,7 +128,8 @@ pub fn poll(
         let dir = backup_dir.to_string_lossy();
         let out = runner.run(tmutil, &["isexcluded", &dir]);
         full.excluded = ask(&mut full, runner, tmutil, out, &[], parse::parse_is_excluded);
-        let gone = full.failures.contains(&TmFailure::NoBackups) || full.failures.contains(&TmFailure::NoMachineDirectory);
+        let gone =
+            full.failures.contains(&TmFailure::NoBackups) || full.failures.contains(&TmFailure::NoMachineDirectory);
         // A destination out of reach now does not erase the backup known before; "no backups" does.
         let latest = match (&full.latest, gone || no_destination) {
             (Some(l), _) => Some(l.clone()),

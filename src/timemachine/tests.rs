@@ -698,17 +698,12 @@ fn poll_once(
     now: &Zoned,
 ) -> (TimeMachineStatus, schedule::Kept, Vec<String>) {
     runner.calls.borrow_mut().clear();
-    let (status, kept) = schedule::poll(
-        runner,
-        Path::new(TMUTIL),
-        Path::new(DIR),
-        None,
-        kept,
-        asked,
-        &TmThresholds::default(),
-        now,
-    )
-    .unwrap();
+    let target = schedule::Target {
+        tmutil: Path::new(TMUTIL),
+        backup_dir: Path::new(DIR),
+        pair_mtime: None,
+    };
+    let (status, kept) = schedule::poll(runner, target, kept, asked, &TmThresholds::default(), now).unwrap();
     let calls = runner.calls.borrow().clone();
     (status, kept, calls)
 }
@@ -734,7 +729,10 @@ fn polling_reads_the_destination_only_when_needed() {
 
     let (s, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 1));
     assert_eq!(calls, QUICK, "idle: status and destinationinfo only");
-    assert_eq!((s.state, s.latest_backup), (TmState::Ok, read(&r, &paris(15, 1)).latest_backup));
+    assert_eq!(
+        (s.state, s.latest_backup),
+        (TmState::Ok, read(&r, &paris(15, 1)).latest_backup)
+    );
     assert_eq!(s.backup_dir_excluded, Some(false), "kept from the full reading");
 
     // A backup runs: still quick, every poll.
@@ -784,7 +782,11 @@ fn full_read_table() {
         full_read(Some(&old_read_before), false, false, &th, &now),
         Some(FullRead::Recheck)
     );
-    assert_eq!(full_read(Some(&old_read_before), true, false, &th, &now), None, "not while running");
+    assert_eq!(
+        full_read(Some(&old_read_before), true, false, &th, &now),
+        None,
+        "not while running"
+    );
 }
 
 // Guards "a NAS that is simply not mounted between backups is not an alert": a full reading that cannot
