@@ -68,6 +68,8 @@ pub struct Session {
     login: Arc<Mutex<Option<LoginReading>>>,
     /// Set when the menu opens or launch at login was changed: read it again now.
     login_now: Arc<AtomicBool>,
+    /// Without a configuration file: the stack found on this machine (Preferences… writes its paths).
+    stack: Option<crate::stack::Stack>,
 }
 
 /// One reading of Time Machine and what it was read for.
@@ -121,6 +123,7 @@ impl Session {
     pub fn new(ctx: Context) -> Session {
         let alerts = crate::alerts_store::AlertStore::open(&ctx.locations);
         Session {
+            stack: ctx.stack,
             locations: ctx.locations,
             config: ctx.config,
             lang: ctx.lang,
@@ -145,6 +148,7 @@ impl Session {
         let lang = Lang::choose(crate::config::LanguageSetting::Auto);
         let alerts = crate::alerts_store::AlertStore::open(&locations);
         Session {
+            stack: None,
             locations,
             config: Config::default(),
             lang,
@@ -818,7 +822,8 @@ impl Session {
     fn open_preferences(&self) -> Result<(), platform::OpenError> {
         if !self.locations.config.exists() {
             // The example is the best starting point; a failure shows when opening.
-            let _ = crate::config::write_example(&self.locations.config, false);
+            let stack = self.stack.as_ref().map(|s| s.dir.as_path());
+            let _ = crate::config::write_example_for(&self.locations.config, false, stack);
         }
         platform::edit_file(&self.locations.config)
     }

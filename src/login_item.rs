@@ -23,7 +23,7 @@
 //!   `launchctl enable`.
 //! - The `<uid>` is the owner of the home folder the agent is written to: the user whose login reads
 //!   `~/Library/LaunchAgents`. It needs no `unsafe` `getuid()` and no `id -u` process, which matters
-//!   because the menu asks for the status on every refresh.
+//!   because the menu asks for the status (at most every minute, and when it opens).
 //!
 //! On macOS 13 and later, for the app inside its bundle, the login item is the app itself, registered with
 //! `SMAppService.mainApp` ([`AppService`], implemented in `platform/macos.rs`): System Settings › General ›
