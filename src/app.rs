@@ -96,7 +96,8 @@ struct LoginReading {
 /// once): a switch-off in System Settings shows within this time.
 const LOGIN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Sends a confirmation to the event loop's thread, where dialogs must run.
+/// Asks for a confirmation (the tray shows the dialog from a thread of its own and starts the restore on
+/// yes).
 pub type Asker = Box<dyn Fn(Confirmation) + Send>;
 
 /// A restore waiting for the user's yes: the summary to show, and what to run on yes.
@@ -224,13 +225,18 @@ impl Session {
             }
         } else {
             let session = self.clone();
+            let before = cached.as_ref().map(|r| r.status.clone());
             let spawned = std::thread::Builder::new()
                 .name("secours-tmutil".into())
                 .spawn(move || {
                     let reading = job.run();
+                    // A new snapshot only when there is something new to show.
+                    let changed = before.as_ref() != Some(&reading.status);
                     session.keep_time_machine(reading);
                     session.tm_busy.store(false, Ordering::SeqCst);
-                    session.wake_watcher();
+                    if changed {
+                        session.wake_watcher();
+                    }
                 });
             if let Err(e) = spawned {
                 log::warn!("cannot start the Time Machine thread: {e}");
