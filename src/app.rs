@@ -3,8 +3,16 @@
 //!
 //! `secours menu --json` uses the same [`Session::snapshot`], so scripts and tests see exactly what the
 //! app would show.
+//!
+//! In the app ([`Session::in_background`]) a snapshot never waits for an external command: Time Machine is
+//! read on a thread of its own (`tmutil` may take 20 s per call, more when a network disk is out of
+//! reach), and the menu says "checking…" until its first answer; launch at login is read again at most
+//! every minute or when the menu opens (before macOS 13 that runs `launchctl`). Everything a menu item does
+//! runs on a worker thread (the tray sees to it), dialogs included.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -14,7 +22,7 @@ use crate::config::Config;
 use crate::environment;
 use crate::history::History;
 use crate::i18n::Lang;
-use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status as LoginStatus};
+use crate::login_item::{LoginItem, Status as LoginStatus, current_bundle_id};
 use crate::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
 use crate::notifications::Note;
 use crate::operations;
@@ -48,6 +56,20 @@ pub struct Session {
     pub time_machine_now: Arc<std::sync::atomic::AtomicBool>,
     /// When the history was last pruned (once a day is plenty).
     pub pruned_at: Arc<Mutex<Option<std::time::Instant>>>,
+    /// The app: Time Machine is read on its own thread and a snapshot never waits for it. `false` (the
+    /// CLI's `menu`): read in place, so the answer is complete.
+    pub in_background: bool,
+    /// A Time Machine reading is under way on its thread.
+    tm_busy: Arc<AtomicBool>,
+    /// Wakes the watcher for a new snapshot (set by the tray): Time Machine answered, launch at login
+    /// changed.
+    pub wake: Arc<Mutex<Option<Sender<()>>>>,
+    /// Launch at login as last read, and when.
+    login: Arc<Mutex<Option<LoginReading>>>,
+    /// Set when the menu opens or launch at login was changed: read it again now.
+    login_now: Arc<AtomicBool>,
+    /// Without a configuration file: the stack found on this machine (Preferences… writes its paths).
+    stack: Option<crate::stack::Stack>,
 }
 
 /// One reading of Time Machine and what it was read for.
@@ -57,9 +79,25 @@ pub struct TmReading {
     /// The pair's file times when it was read: a new pair is read again.
     pair: Option<(Option<Timestamp>, Option<Timestamp>)>,
     status: crate::timemachine::TimeMachineStatus,
+    /// What the last full reading learnt (`latestbackup`, `isexcluded`), for the quick polls.
+    kept: Option<crate::timemachine::schedule::Kept>,
 }
 
-/// Sends a confirmation to the event loop's thread, where dialogs must run.
+/// Launch at login as the menu shows it.
+#[derive(Debug, Clone, Copy)]
+struct LoginReading {
+    at: std::time::Instant,
+    /// `None` where it cannot be read.
+    on: Option<bool>,
+    needs_approval: bool,
+}
+
+/// How long a reading of launch at login is shown before it is read again (the menu opening reads it at
+/// once): a switch-off in System Settings shows within this time.
+const LOGIN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Asks for a confirmation (the tray shows the dialog from a thread of its own and starts the restore on
+/// yes).
 pub type Asker = Box<dyn Fn(Confirmation) + Send>;
 
 /// A restore waiting for the user's yes: the summary to show, and what to run on yes.
@@ -86,6 +124,7 @@ impl Session {
     pub fn new(ctx: Context) -> Session {
         let alerts = crate::alerts_store::AlertStore::open(&ctx.locations);
         Session {
+            stack: ctx.stack,
             locations: ctx.locations,
             config: ctx.config,
             lang: ctx.lang,
@@ -97,6 +136,11 @@ impl Session {
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
+            in_background: false,
+            tm_busy: Arc::default(),
+            wake: Arc::default(),
+            login: Arc::default(),
+            login_now: Arc::default(),
         }
     }
 
@@ -105,6 +149,7 @@ impl Session {
         let lang = Lang::choose(crate::config::LanguageSetting::Auto);
         let alerts = crate::alerts_store::AlertStore::open(&locations);
         Session {
+            stack: None,
             locations,
             config: Config::default(),
             lang,
@@ -116,30 +161,123 @@ impl Session {
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
+            in_background: false,
+            tm_busy: Arc::default(),
+            wake: Arc::default(),
+            login: Arc::default(),
+            login_now: Arc::default(),
         }
     }
 
-    /// Time Machine as of now, from the cache while it is recent enough.
-    fn read_time_machine(&self, report: &StatusReport) -> crate::timemachine::TimeMachineStatus {
-        let pair = report.sources.first().map(|f| (f.db.modified, f.media.modified));
-        let force = self.time_machine_now.swap(false, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(cache) = self.time_machine.lock()
-            && let Some(r) = cache.as_ref()
-            && !force
-            && r.pair == pair
-            && r.at.elapsed() < crate::timemachine::next_poll(&r.status)
+    /// The menu is opening (a click on the icon): Time Machine and launch at login are read again at once.
+    pub fn menu_opened(&self) {
+        self.time_machine_now.store(true, Ordering::SeqCst);
+        self.login_now.store(true, Ordering::SeqCst);
+    }
+
+    /// Asks the watcher for a new snapshot (when the tray has set it up).
+    pub fn wake_watcher(&self) {
+        if let Ok(w) = self.wake.lock()
+            && let Some(w) = w.as_ref()
         {
-            return r.status.clone();
+            let _ = w.send(());
         }
-        let status = status::read_time_machine(&self.config, report, &SystemRunner::default(), self.lang);
+    }
+
+    /// Time Machine as of now: the last reading while it is recent enough ([`crate::timemachine::next_poll`]),
+    /// else a new poll ([`crate::timemachine::schedule`]). In the app the poll runs on its own thread and
+    /// this returns the previous reading meanwhile — `None` before the first one (the menu says
+    /// "checking…").
+    fn read_time_machine(&self, report: &StatusReport) -> Option<crate::timemachine::TimeMachineStatus> {
+        let pair = report.sources.first().map(|f| (f.db.modified, f.media.modified));
+        let asked = self.time_machine_now.swap(false, Ordering::SeqCst);
+        let cached = self.time_machine.lock().ok().and_then(|c| c.clone());
+        let due = asked
+            || cached
+                .as_ref()
+                .is_none_or(|r| r.pair != pair || r.at.elapsed() >= crate::timemachine::next_poll(&r.status));
+        if !due {
+            return cached.map(|r| r.status);
+        }
+        let job = TmJob {
+            config: self.config.clone(),
+            folder: report.sources.first().map(|f| f.folder.clone()),
+            pair_mtime: match report.sources.first().map(|f| (f.db.modified, f.media.modified)) {
+                Some((Some(a), Some(b))) => Some(a.max(b)),
+                _ => None,
+            },
+            pair,
+            kept: cached.as_ref().and_then(|r| r.kept.clone()),
+            asked,
+            lang: self.lang,
+            now: report.checked_at,
+        };
+        if !self.in_background {
+            let reading = job.run();
+            let status = reading.status.clone();
+            self.keep_time_machine(reading);
+            return Some(status);
+        }
+        if self.tm_busy.swap(true, Ordering::SeqCst) {
+            // A reading is under way; a menu that opened meanwhile gets the next one.
+            if asked {
+                self.time_machine_now.store(true, Ordering::SeqCst);
+            }
+        } else {
+            let session = self.clone();
+            let before = cached.as_ref().map(|r| r.status.clone());
+            let spawned = std::thread::Builder::new()
+                .name("secours-tmutil".into())
+                .spawn(move || {
+                    let reading = job.run();
+                    // A new snapshot only when there is something new to show.
+                    let changed = before.as_ref() != Some(&reading.status);
+                    session.keep_time_machine(reading);
+                    session.tm_busy.store(false, Ordering::SeqCst);
+                    if changed {
+                        session.wake_watcher();
+                    }
+                });
+            if let Err(e) = spawned {
+                log::warn!("cannot start the Time Machine thread: {e}");
+                self.tm_busy.store(false, Ordering::SeqCst);
+            }
+        }
+        cached.map(|r| r.status)
+    }
+
+    fn keep_time_machine(&self, reading: TmReading) {
         if let Ok(mut cache) = self.time_machine.lock() {
-            *cache = Some(TmReading {
-                at: std::time::Instant::now(),
-                pair,
-                status: status.clone(),
-            });
+            *cache = Some(reading);
         }
-        status
+    }
+
+    /// Launch at login for the menu: `(on, waits for approval)`, read again after [`LOGIN_EVERY`] or when
+    /// asked ([`Session::menu_opened`], a change).
+    fn launch_at_login(&self) -> (Option<bool>, bool) {
+        let asked = self.login_now.swap(false, Ordering::SeqCst);
+        if let Ok(cache) = self.login.lock()
+            && let Some(r) = cache.as_ref()
+            && !asked
+            && r.at.elapsed() < LOGIN_EVERY
+        {
+            return (r.on, r.needs_approval);
+        }
+        let status = LoginItem::for_current_user(current_bundle_id()).and_then(|l| l.status());
+        let reading = LoginReading {
+            at: std::time::Instant::now(),
+            on: status.as_ref().ok().map(|s| {
+                !matches!(
+                    s,
+                    LoginStatus::Off | LoginStatus::Disabled { .. } | LoginStatus::NeedsApproval { .. }
+                )
+            }),
+            needs_approval: matches!(status, Ok(LoginStatus::NeedsApproval { .. })),
+        };
+        if let Ok(mut cache) = self.login.lock() {
+            *cache = Some(reading);
+        }
+        (reading.on, reading.needs_approval)
     }
 
     /// How long the watcher may sleep: 1 s while an operation runs (its progress line), at most `idle`,
@@ -165,9 +303,17 @@ impl Session {
         let history = History::open(&self.locations.history()).ok();
         let is_corrupt =
             |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
+        let mut time_machine_checking = false;
         let status = self.config_problem.is_none().then(|| {
             let mut report = status::gather(&self.config, self.lang, now, &is_corrupt);
-            report.time_machine = self.read_time_machine(&report);
+            match self.read_time_machine(&report) {
+                Some(tm) => report.time_machine = tm,
+                // Not answered yet: "checking…" where there is a tmutil to wait for.
+                None => {
+                    let tm = &self.config.time_machine;
+                    time_machine_checking = tm.enabled && tm.tmutil.exists() && !report.sources.is_empty();
+                }
+            }
             if let Some(h) = &history {
                 status::record(&report, h);
             }
@@ -184,10 +330,7 @@ impl Session {
             .and_then(|h| h.unfinished_operations().ok())
             .and_then(|ops| ops.into_iter().find(|o| crate::restore::Kind::is_ours(&o.kind)))
             .map(|o| o.started_at.strftime("%Y-%m-%d %H:%M").to_string());
-        let launch_at_login = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)
-            .and_then(|l| l.status())
-            .ok()
-            .map(|s| !matches!(s, LoginStatus::Off | LoginStatus::Disabled { .. }));
+        let (launch_at_login, login_needs_approval) = self.launch_at_login();
         MenuInput {
             status,
             config_problem: self.config_problem.clone(),
@@ -201,6 +344,21 @@ impl Session {
             target_url: target.as_ref().and_then(|t| t.url.clone()),
             target_name: self.config.restore.target.clone(),
             demo: self.config.demo.is_some(),
+            checking: false,
+            time_machine_checking,
+            login_needs_approval,
+        }
+    }
+
+    /// What the menu shows before the first snapshot: "checking…", and the items that need nothing read.
+    pub fn first_input(&self) -> MenuInput {
+        MenuInput {
+            checking: true,
+            demo: self.config.demo.is_some(),
+            config_problem: self.config_problem.clone(),
+            target_name: self.config.restore.target.clone(),
+            drill_every: Some(self.config.drill.every.0),
+            ..Default::default()
         }
     }
 
@@ -670,17 +828,26 @@ impl Session {
         crate::restore::command::done_text(o, self.lang)
     }
 
+    /// Ticks or unticks launch at login (runs `launchctl` before macOS 13: the tray calls [`Session::perform`]
+    /// on a worker thread). An item waiting for approval opens System Settings, where only the user may
+    /// switch it on.
     fn toggle_login_item(&self) -> Result<(), platform::OpenError> {
-        let result = LoginItem::for_current_user(DEFAULT_BUNDLE_ID).and_then(|item| match item.status()? {
-            LoginStatus::Off => item.enable(&std::env::current_exe().unwrap_or_default()),
+        let result = LoginItem::for_current_user(current_bundle_id()).and_then(|item| match item.status()? {
+            LoginStatus::Off | LoginStatus::Disabled { .. } | LoginStatus::NeedsApproval { .. } => {
+                item.enable(&std::env::current_exe().unwrap_or_default())
+            }
             _ => item.disable(),
         });
-        if let Err(e) = result {
-            crate::notifications::send(&Note {
-                title: "Secours".to_owned(),
-                body: e.to_string(),
-            });
+        let body = match result {
+            Ok(LoginStatus::NeedsApproval { .. }) => Some(self.lang.app().login_approval_note.to_owned()),
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(body) = body {
+            crate::notifications::send(&note(body));
         }
+        self.login_now.store(true, Ordering::SeqCst);
+        self.wake_watcher();
         Ok(())
     }
 
@@ -714,9 +881,59 @@ impl Session {
     fn open_preferences(&self) -> Result<(), platform::OpenError> {
         if !self.locations.config.exists() {
             // The example is the best starting point; a failure shows when opening.
-            let _ = crate::config::write_example(&self.locations.config, false);
+            let stack = self.stack.as_ref().map(|s| s.dir.as_path());
+            let _ = crate::config::write_example_for(&self.locations.config, false, stack);
         }
         platform::edit_file(&self.locations.config)
+    }
+}
+
+/// One Time Machine poll, with what it needs, so it can run on its own thread.
+struct TmJob {
+    config: Config,
+    /// The first watched folder (Time Machine is asked about it).
+    folder: Option<PathBuf>,
+    /// The newer file time of its pair.
+    pair_mtime: Option<Timestamp>,
+    pair: Option<(Option<Timestamp>, Option<Timestamp>)>,
+    kept: Option<crate::timemachine::schedule::Kept>,
+    asked: bool,
+    lang: Lang,
+    now: Timestamp,
+}
+
+impl TmJob {
+    fn run(self) -> TmReading {
+        let tm = &self.config.time_machine;
+        let polled = match (&self.folder, tm.enabled) {
+            (Some(folder), true) => crate::timemachine::schedule::poll(
+                &SystemRunner::default(),
+                crate::timemachine::schedule::Target {
+                    tmutil: &tm.tmutil,
+                    backup_dir: folder,
+                    pair_mtime: self.pair_mtime,
+                },
+                self.kept.as_ref(),
+                self.asked,
+                &crate::timemachine::TmThresholds {
+                    late_after: tm.late_after.0,
+                    stale_after: tm.stale_after.0,
+                },
+                &self.now.to_zoned(jiff::tz::TimeZone::system()),
+            ),
+            _ => None,
+        };
+        let (mut status, kept) = match polled {
+            Some((status, kept)) => (status, Some(kept)),
+            None => (crate::timemachine::TimeMachineStatus::unavailable(), None),
+        };
+        status.localize(self.lang);
+        TmReading {
+            at: std::time::Instant::now(),
+            pair: self.pair,
+            status,
+            kept,
+        }
     }
 }
 

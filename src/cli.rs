@@ -36,6 +36,41 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// The command line without what macOS adds when it starts a bundled app: `-psn_0_12345` (the process
+/// serial number the Finder passes on a first launch) and `-NSSomething VALUE` / `-AppleSomething VALUE`
+/// pairs (user defaults given on the command line, e.g. `-NSDocumentRevisionsDebugMode YES` or
+/// `-AppleLanguages (fr)`). Secours has no option that starts like these, so nothing of its own is lost.
+/// The first item (the program) is kept as it is.
+pub fn without_launch_services_args<I>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = std::ffi::OsString>,
+{
+    let mut out = Vec::new();
+    let mut args = args.into_iter().peekable();
+    if let Some(program) = args.next() {
+        out.push(program);
+    }
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text.starts_with("-psn_") {
+            continue;
+        }
+        let default_name = text
+            .strip_prefix("-NS")
+            .or_else(|| text.strip_prefix("-Apple"))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()));
+        if default_name {
+            // Its value, unless the pair has none (the next argument is an option of its own).
+            if args.peek().is_some_and(|v| !v.to_string_lossy().starts_with('-')) {
+                args.next();
+            }
+            continue;
+        }
+        out.push(arg);
+    }
+    out
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "secours",
@@ -278,16 +313,21 @@ pub struct Context {
     /// Whether the configuration file exists (else the defaults are in use).
     pub config_found: bool,
     pub lang: Lang,
+    /// Without a configuration file: the stack found on this machine, whose `apps/` the defaults use.
+    pub stack: Option<crate::stack::Stack>,
 }
 
 impl Context {
     /// Loads the configuration named by the locations; a missing default file means the defaults.
     pub fn load(locations: Locations) -> Result<Context> {
         let found = locations.config.exists();
+        let mut stack = None;
         let config = if found || locations.config_explicit {
             config::load(&locations.config)?
         } else {
-            Config::default()
+            // No configuration: the stack installed on this machine, else the procedure's paths.
+            stack = crate::stack::discover_here();
+            stack.as_ref().map_or_else(Config::default, crate::stack::Stack::config)
         };
         let lang = Lang::choose(config.language);
         Ok(Context {
@@ -295,6 +335,7 @@ impl Context {
             config,
             config_found: found,
             lang,
+            stack,
         })
     }
 }
@@ -339,8 +380,13 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     match command {
         Command::Config(args) if args.init => {
-            config::write_example(&locations.config, args.force)?;
+            // The stack found on this machine goes into the paths it writes.
+            let stack = crate::stack::discover_here();
+            config::write_example_for(&locations.config, args.force, stack.as_ref().map(|s| s.dir.as_path()))?;
             println!("{}", locations.config.display());
+            if let Some(s) = &stack {
+                eprintln!("{}", crate::stack::InUse::Found(s.dir.clone()).line());
+            }
             Ok(0)
         }
         Command::Config(args) if args.path => {
@@ -512,6 +558,7 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             return Ok(EXIT_UNKNOWN);
         }
     };
+    let stack = crate::stack::InUse::of(&ctx.config, ctx.stack.as_ref(), ctx.config_found);
     let mut ok = true;
     let mut envs = Vec::new();
     for env in environment::all(&ctx.config) {
@@ -533,11 +580,12 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             .collect();
         print_json(&serde_json::json!({
             "ok": ok, "config": ctx.locations.config, "config_found": ctx.config_found,
-            "language": ctx.lang, "environments": list, "problems": [],
+            "language": ctx.lang, "environments": list, "problems": [], "stack": stack,
         }))?;
     } else {
         let found = if ctx.config_found { "" } else { " (absent: defaults)" };
         println!("Configuration: {}{found}", ctx.locations.config.display());
+        println!("{}", stack.line());
         for (env, db) in &envs {
             println!("\n[{}] {}", env.name, env.root.display());
             if let Some(url) = &env.url {
@@ -709,8 +757,9 @@ fn demo_trouble(locations: Locations, dir: &std::path::Path, args: &DemoArgs) ->
 }
 
 fn app_command(locations: Locations) -> Result<u8> {
-    // With no configuration anywhere, the app runs on the demo (the README's first command).
-    if !locations.config.exists() && !locations.config_explicit {
+    // With no configuration anywhere and no stack installed here, the app runs on the demo (the README's
+    // first command); with a stack found, on that stack.
+    if !locations.config.exists() && !locations.config_explicit && crate::stack::discover_here().is_none() {
         return demo_command(locations, &DemoArgs::default());
     }
     start_app(Context::load(locations)?)
@@ -993,8 +1042,8 @@ fn menu_command(locations: Locations, json: bool) -> Result<u8> {
 }
 
 fn login_item_command(what: LoginItemChoice) -> Result<u8> {
-    use crate::login_item::{DEFAULT_BUNDLE_ID, LoginItem, Status};
-    let item = LoginItem::for_current_user(DEFAULT_BUNDLE_ID)?;
+    use crate::login_item::{LoginItem, Status, current_bundle_id};
+    let item = LoginItem::for_current_user(current_bundle_id())?;
     let status = match what {
         LoginItemChoice::On => item.enable(&std::env::current_exe()?)?,
         LoginItemChoice::Off => item.disable()?,
@@ -1199,5 +1248,43 @@ fn db_dump_command(ctx: &Context, args: &DbDumpArgs) -> Result<u8> {
             eprintln!("secours: {e}");
             Ok(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    // Guards the first launch from the Finder: macOS may pass `-psn_0_…` (and `-NS…` pairs), which clap
+    // refused with "unexpected argument '-p'", and the app exited before showing its icon.
+    #[test]
+    fn launch_services_arguments_are_left_out() {
+        let cleaned = without_launch_services_args(args(&[
+            "/Applications/Secours.app/Contents/MacOS/secours",
+            "-psn_0_12345",
+            "-NSDocumentRevisionsDebugMode",
+            "YES",
+            "-AppleLanguages",
+            "(fr)",
+            "status",
+            "--json",
+        ]));
+        assert_eq!(
+            cleaned,
+            args(&["/Applications/Secours.app/Contents/MacOS/secours", "status", "--json"])
+        );
+        let cli = Cli::try_parse_from(without_launch_services_args(args(&["secours", "-psn_0_12345"]))).unwrap();
+        assert!(cli.command.is_none());
+        // A pair without its value, then Secours's own option, which stays.
+        let cleaned = without_launch_services_args(args(&["secours", "-NSQuitAlwaysKeepsWindows", "--config", "/c"]));
+        assert_eq!(cleaned, args(&["secours", "--config", "/c"]));
+        // Secours's own arguments are never touched, even a value that looks like one of those.
+        let own = args(&["secours", "verify", "-NSx", "/Volumes/-psn"]);
+        assert_eq!(without_launch_services_args(own.clone()), own);
     }
 }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
+mod quotes;
+
 /// The commented example configuration, written by `secours config --init`.
 pub const EXAMPLE: &str = include_str!("../resources/config.example.toml");
 
@@ -377,7 +379,43 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates a configuration text, reporting every problem at once.
+///
+/// A text that does not parse as it is, because an editor (TextEdit) put typographic quotes `“…”`,
+/// `« … »` or `‘…’` where TOML expects straight ones, is read with straight quotes in their place
+/// ([`quotes::straighten`]); a typographic quote left without its closing one is named by its line.
 pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    let problems = match parse_as_written(text) {
+        Ok(config) => return Ok(config),
+        Err(problems) => problems,
+    };
+    let Some(straight) = quotes::straighten(text) else {
+        return Err(problems);
+    };
+    let mut problems = match parse_as_written(&straight.text) {
+        Ok(config) => {
+            log::info!(
+                "configuration: typographic quotes on line(s) {} read as straight quotes",
+                quotes::lines_text(&straight.fixed)
+            );
+            return Ok(config);
+        }
+        Err(problems) => problems,
+    };
+    if !straight.unpaired.is_empty() {
+        problems.push(Problem {
+            key: "(syntax)".to_owned(),
+            message: format!(
+                "line {}: smart quotes (“ ” « » ‘ ’) where TOML expects straight quotes \"…\", and no closing \
+                 one on the same line; in TextEdit turn off Edit › Substitutions › Smart Quotes, then type the \
+                 value between straight quotes",
+                quotes::lines_text(&straight.unpaired)
+            ),
+        });
+    }
+    Err(problems)
+}
+
+fn parse_as_written(text: &str) -> Result<Config, Vec<Problem>> {
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
@@ -601,6 +639,21 @@ fn valid_name(name: &str) -> bool {
 
 /// Writes the commented example to `path` (refusing to replace a file unless `force`).
 pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
+    write_example_for(path, force, None)
+}
+
+/// The commented example with its paths in `stack` (found on this machine) instead of the procedure's
+/// `/Application/mamstack`.
+pub fn example_for(stack: Option<&Path>) -> String {
+    let Some(stack) = stack.map(|s| s.to_string_lossy().into_owned()) else {
+        return EXAMPLE.to_owned();
+    };
+    let body = EXAMPLE.replace("/Application/mamstack", &stack);
+    format!("# The stack found on this machine: {stack} (the paths below point into it).\n{body}")
+}
+
+/// [`write_example`] with the paths of the stack found on this machine ([`example_for`]).
+pub fn write_example_for(path: &Path, force: bool, stack: Option<&Path>) -> Result<(), ConfigError> {
     if path.exists() && !force {
         return Err(ConfigError::Exists { path: path.to_owned() });
     }
@@ -611,7 +664,7 @@ pub fn write_example(path: &Path, force: bool) -> Result<(), ConfigError> {
         })?;
     }
     // It will hold database passwords ([environments.X.database]): only its owner may read it.
-    crate::secret::write_private(path, EXAMPLE.as_bytes()).map_err(|source| ConfigError::Write {
+    crate::secret::write_private(path, example_for(stack).as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_owned(),
         source,
     })

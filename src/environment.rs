@@ -76,6 +76,7 @@ impl Environment {
             (Err(_), Some(o)) if o.name.is_some() && o.user.is_some() => apply(DbSettings::default(), o),
             (Err(e), _) => return Err(e.into()),
         };
+        let settings = with_stack_socket(settings, &self.root);
         if settings.name.is_none() {
             return Err(EnvError::NoDatabaseName {
                 path: self.db_config.clone(),
@@ -99,6 +100,28 @@ impl Environment {
     pub fn contains(&self, path: &Path) -> bool {
         path.starts_with(&self.root)
     }
+}
+
+/// A local connection without a socket of its own uses the socket of the environment's stack
+/// (`<stack>/mysql/tmp/mysql.sock` for a root `<stack>/apps/<name>`), when it exists: Bitnami's PHP is set
+/// up with that very default socket, and it lies outside the well-known places
+/// ([`crate::db::connect::DEFAULT_SOCKETS`]) when the stack's folder carries its version.
+fn with_stack_socket(mut s: DbSettings, root: &Path) -> DbSettings {
+    let local = s
+        .host
+        .as_deref()
+        .map(str::trim)
+        .is_none_or(|h| h.is_empty() || h.eq_ignore_ascii_case("localhost"));
+    if local
+        && s.port.is_none()
+        && s.socket.is_none()
+        && let Some(socket) = crate::stack::of_root(root)
+            .map(|stack| crate::stack::socket_of(&stack))
+            .filter(|p| p.exists())
+    {
+        s.socket = Some(socket);
+    }
+    s
 }
 
 fn apply(mut s: DbSettings, o: &DatabaseOverride) -> DbSettings {
@@ -164,6 +187,32 @@ mod tests {
         assert_eq!(e.db_config, PathBuf::from("/A/prod/config/db.php"));
         assert_eq!(e.backup_dir, PathBuf::from("/A/prod/runtime/backup"));
         assert_eq!(e.media_dirs, vec!["documents", "pictures"]);
+    }
+
+    // Guards the real install layout: a Bitnami stack's MySQL socket is under the stack's own folder,
+    // which carries its version, so db.php's "localhost" finds it there; TCP settings are left alone.
+    #[test]
+    fn a_local_connection_uses_the_stacks_own_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = dir.path().join("Applications/mampstack-8.1.2-0");
+        let mut cfg = EnvironmentConfig::at(stack.join("apps/prod"), None);
+        cfg.database = Some(DatabaseOverride {
+            name: Some("gestion".into()),
+            user: Some("app".into()),
+            host: Some("localhost".into()),
+            ..Default::default()
+        });
+        let e = Environment::resolve("prod", &cfg);
+        assert_eq!(e.database().unwrap().socket, None);
+        let socket = stack.join("mysql/tmp/mysql.sock");
+        std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+        std::fs::write(&socket, b"").unwrap();
+        assert_eq!(e.database().unwrap().socket, Some(socket));
+        if let Some(o) = cfg.database.as_mut() {
+            o.host = Some("127.0.0.1".into());
+        }
+        let tcp = Environment::resolve("prod", &cfg);
+        assert_eq!(tcp.database().unwrap().socket, None);
     }
 
     // Guards the override: it stands in for a db.php that cannot be read.

@@ -722,6 +722,42 @@ impl Lang {
     }
 }
 
+/// The menu-bar app's words while it starts and for launch at login on macOS 13+.
+pub struct AppTexts {
+    /// The first line until the first look at the backups is done.
+    pub checking: &'static str,
+    /// The Time Machine line until `tmutil` has answered (it may take up to a minute).
+    pub tm_checking: &'static str,
+    /// The launch-at-login item when macOS waits for the user's approval in System Settings.
+    pub login_approval: &'static str,
+    /// Said when launch at login needs the user in System Settings.
+    pub login_approval_note: &'static str,
+}
+
+static FR_APP: AppTexts = AppTexts {
+    checking: "Vérification des sauvegardes…",
+    tm_checking: "vérification…",
+    login_approval: "Ouvrir au démarrage de la session (à autoriser dans Réglages Système)",
+    login_approval_note: "Secours attend votre accord : dans Réglages Système › Général › Ouverture, activez Secours.",
+};
+
+static EN_APP: AppTexts = AppTexts {
+    checking: "Checking the backups…",
+    tm_checking: "checking…",
+    login_approval: "Launch at login (to allow in System Settings)",
+    login_approval_note: "Secours waits for your approval: in System Settings › General › Login Items, switch Secours on.",
+};
+
+impl Lang {
+    /// The app's start-up and login-item strings of this language.
+    pub fn app(self) -> &'static AppTexts {
+        match self {
+            Lang::Fr => &FR_APP,
+            Lang::En => &EN_APP,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

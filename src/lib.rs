@@ -39,6 +39,7 @@ pub mod platform;
 pub mod progress;
 pub mod restore;
 pub mod secret;
+pub mod stack;
 pub mod status;
 pub mod timemachine;
 pub mod tray;

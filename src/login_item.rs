@@ -23,7 +23,17 @@
 //!   `launchctl enable`.
 //! - The `<uid>` is the owner of the home folder the agent is written to: the user whose login reads
 //!   `~/Library/LaunchAgents`. It needs no `unsafe` `getuid()` and no `id -u` process, which matters
-//!   because the menu asks for the status on every refresh.
+//!   because the menu asks for the status (at most every minute, and when it opens).
+//!
+//! On macOS 13 and later, for the app inside its bundle, the login item is the app itself, registered with
+//! `SMAppService.mainApp` ([`AppService`], implemented in `platform/macos.rs`): System Settings › General ›
+//! Login Items then lists Secours with its name and icon, and a switch-off there reads as
+//! [`Status::NeedsApproval`] (unticked in the menu; ticking it again opens that pane, where only the user
+//! may switch it back on). Turning it on removes the LaunchAgent an earlier version wrote; the LaunchAgent
+//! stays the mechanism of macOS 12 and of the bare binary.
+//!
+//! The label (LaunchAgent) and the notifications' sender are the identifier of the bundle Secours runs
+//! from ([`current_bundle_id`]), so a bundle made with `make-app --bundle-id` is itself everywhere.
 //!
 //! Every `launchctl` call goes through a [`CommandRunner`] so tests can fake launchd. Its outputs are
 //! parsed by pure functions ([`parse_launchctl_print`], [`parse_print_disabled`]) tested on samples; the
@@ -106,6 +116,17 @@ pub enum LoginItemError {
         /// Why not.
         reason: String,
     },
+    /// `SMAppService` refused to register or unregister the app (macOS 13 and later).
+    #[error(
+        "macOS refused to {action} Secours as a login item: {reason}. Check that Secours.app is in /Applications \
+         and signed (bundle/make-app signs it), or add it in System Settings › General › Login Items."
+    )]
+    AppService {
+        /// `register` or `unregister`.
+        action: &'static str,
+        /// macOS's description of the error.
+        reason: String,
+    },
     /// An external command failed.
     #[error("'{command}' failed: {reason}. Enable Secours in System Settings › General › Login Items instead.")]
     Command {
@@ -157,6 +178,17 @@ pub enum Status {
         /// The executable it names.
         exe: PathBuf,
     },
+    /// The app itself is a login item (`SMAppService.mainApp`, macOS 13 and later).
+    AppOn {
+        /// The app bundle.
+        app: PathBuf,
+    },
+    /// The app is registered but macOS will not start it until the user allows it in System Settings ›
+    /// General › Login Items: switched off there, or never allowed.
+    NeedsApproval {
+        /// The app bundle.
+        app: PathBuf,
+    },
     /// An entry exists but will not start Secours: its executable is gone, or the entry is unreadable.
     Stale {
         /// The entry file.
@@ -169,7 +201,7 @@ pub enum Status {
 impl Status {
     /// True when an entry exists and will start an existing executable.
     pub fn is_on(&self) -> bool {
-        matches!(self, Status::On { .. })
+        matches!(self, Status::On { .. } | Status::AppOn { .. })
     }
 }
 
@@ -200,6 +232,17 @@ impl fmt::Display for Status {
                 "off (switched off in System Settings › General › Login Items; entry '{}'); \
                  'secours login-item on' switches it back on",
                 file.display()
+            ),
+            Status::AppOn { app } => write!(
+                f,
+                "on ('{}', listed in System Settings › General › Login Items)",
+                app.display()
+            ),
+            Status::NeedsApproval { app } => write!(
+                f,
+                "off: '{}' waits for your approval in System Settings › General › Login Items (switched off \
+                 there, or not allowed yet); 'secours login-item on' opens that pane",
+                app.display()
             ),
             Status::Stale { file, exe: Some(exe) } => write!(
                 f,
@@ -236,6 +279,29 @@ impl Flavor {
             Flavor::XdgAutostart
         }
     }
+}
+
+/// What `SMAppService` says about the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppServiceStatus {
+    NotRegistered,
+    Enabled,
+    /// Registered, but switched off in System Settings or not allowed yet.
+    RequiresApproval,
+    NotFound,
+}
+
+/// The app as a login item of macOS 13 and later (`SMAppService.mainApp` in `platform/macos.rs`); a fake
+/// in tests.
+pub trait AppService: Send + Sync {
+    /// The registration's state now (a cheap call: the menu asks it on every refresh).
+    fn status(&self) -> AppServiceStatus;
+    /// Registers the app to open at login; the error is macOS's description.
+    fn register(&self) -> Result<(), String>;
+    /// Takes the registration away.
+    fn unregister(&self) -> Result<(), String>;
+    /// Opens System Settings › General › Login Items.
+    fn open_settings(&self);
 }
 
 /// Runs external commands; replaced by a fake in tests.
@@ -281,6 +347,9 @@ pub struct LoginItem {
     home: PathBuf,
     file: PathBuf,
     runner: Box<dyn CommandRunner>,
+    /// The app as a login item (macOS 13+), and its bundle; `file` is then the LaunchAgent of earlier
+    /// versions, removed when this one is turned on or off.
+    app_service: Option<(Box<dyn AppService>, PathBuf)>,
 }
 
 impl fmt::Debug for LoginItem {
@@ -307,15 +376,19 @@ impl LoginItem {
         LoginItem::with_flavor(Flavor::native(), home, &home.join(".config"), bundle_id)
     }
 
-    /// The native login item of the user running this process (`$HOME`, `$XDG_CONFIG_HOME`).
+    /// The native login item of the user running this process (`$HOME`, `$XDG_CONFIG_HOME`): on macOS 13
+    /// and later, for the app inside its bundle, the app itself through `SMAppService`.
     pub fn for_current_user(bundle_id: &str) -> Result<LoginItem, LoginItemError> {
         let dirs = directories::BaseDirs::new().ok_or(LoginItemError::NoHome)?;
-        Ok(LoginItem::with_flavor(
-            Flavor::native(),
-            dirs.home_dir(),
-            dirs.config_dir(),
-            bundle_id,
-        ))
+        let item = LoginItem::with_flavor(Flavor::native(), dirs.home_dir(), dirs.config_dir(), bundle_id);
+        Ok(with_native_app_service(item))
+    }
+
+    /// Makes the app itself (bundle `app`) the login item through `service`; the LaunchAgent file stays the
+    /// one an earlier version may have written.
+    pub fn with_app_service(mut self, service: Box<dyn AppService>, app: PathBuf) -> LoginItem {
+        self.app_service = Some((service, app));
+        self
     }
 
     /// A login item of the given flavor; `config_dir` is only used by [`Flavor::XdgAutostart`].
@@ -333,6 +406,7 @@ impl LoginItem {
             home: home.to_path_buf(),
             file,
             runner: Box::new(SystemRunner),
+            app_service: None,
         }
     }
 
@@ -350,6 +424,19 @@ impl LoginItem {
     /// What is registered now: read from disk and, for a LaunchAgent, from launchd
     /// (`launchctl print-disabled` and `launchctl print`, only when the entry names an existing executable).
     pub fn status(&self) -> Result<Status, LoginItemError> {
+        if let Some((service, app)) = &self.app_service {
+            match service.status() {
+                AppServiceStatus::Enabled => return Ok(Status::AppOn { app: app.clone() }),
+                AppServiceStatus::RequiresApproval => return Ok(Status::NeedsApproval { app: app.clone() }),
+                // Not registered: what an earlier version's LaunchAgent does, if there is one.
+                AppServiceStatus::NotRegistered | AppServiceStatus::NotFound => {}
+            }
+        }
+        self.entry_status()
+    }
+
+    /// The entry file's status (LaunchAgent or autostart entry).
+    fn entry_status(&self) -> Result<Status, LoginItemError> {
         let bytes = match fs::read(&self.file) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Status::Off),
@@ -403,7 +490,25 @@ impl LoginItem {
 
     /// Registers `exe` to start (as `exe app`) at login; rewrites the entry only if it differs. A
     /// LaunchAgent is also loaded into launchd now (see the module documentation for when it is not).
+    ///
+    /// With `SMAppService` (macOS 13+): registers the app and removes an earlier LaunchAgent; when the user
+    /// switched it off in System Settings, only they can switch it back on there, so that pane is opened.
     pub fn enable(&self, exe: &Path) -> Result<Status, LoginItemError> {
+        if let Some((service, _)) = &self.app_service {
+            if service.status() != AppServiceStatus::RequiresApproval {
+                service.register().map_err(|reason| LoginItemError::AppService {
+                    action: "register",
+                    reason,
+                })?;
+                if self.file.exists() {
+                    self.disable_entry()?;
+                }
+            }
+            if service.status() == AppServiceStatus::RequiresApproval {
+                service.open_settings();
+            }
+            return self.status();
+        }
         let contents = match self.flavor {
             Flavor::LaunchAgent => launch_agent_plist(&self.label, exe)?,
             Flavor::XdgAutostart => autostart_desktop_entry(exe)?.into_bytes(),
@@ -419,7 +524,29 @@ impl LoginItem {
 
     /// Removes the entry; does nothing if there is none. A LaunchAgent is also disabled in launchd, never
     /// booted out (that would quit a Secours started at login).
+    ///
+    /// With `SMAppService` (macOS 13+): unregisters the app, and removes an earlier LaunchAgent too.
     pub fn disable(&self) -> Result<Status, LoginItemError> {
+        if let Some((service, _)) = &self.app_service {
+            if !matches!(
+                service.status(),
+                AppServiceStatus::NotRegistered | AppServiceStatus::NotFound
+            ) {
+                service.unregister().map_err(|reason| LoginItemError::AppService {
+                    action: "unregister",
+                    reason,
+                })?;
+            }
+            if self.file.exists() {
+                self.disable_entry()?;
+            }
+            return self.status();
+        }
+        self.disable_entry()
+    }
+
+    /// Removes the entry file (and disables a LaunchAgent in launchd).
+    fn disable_entry(&self) -> Result<Status, LoginItemError> {
         let existed = match fs::remove_file(&self.file) {
             Ok(()) => true,
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
@@ -442,7 +569,7 @@ impl LoginItem {
                 }
             }
         }
-        self.status()
+        self.entry_status()
     }
 
     /// `gui/<uid>`, the uid being the owner of the home folder (see the module documentation).
@@ -833,6 +960,37 @@ pub fn bundle_root(exe: &Path) -> Option<PathBuf> {
         && name(&parts[n - 3]) == "Contents"
         && name(&parts[n - 2]) == "MacOS";
     inside.then(|| parts[..n - 3].iter().collect())
+}
+
+/// The bundle identifier to use for `exe`: its bundle's `CFBundleIdentifier`, else [`DEFAULT_BUNDLE_ID`]
+/// (the bare binary, or an unreadable `Info.plist`).
+pub fn bundle_id_for(exe: Option<&Path>) -> String {
+    exe.and_then(bundle_identifier)
+        .unwrap_or_else(|| DEFAULT_BUNDLE_ID.to_owned())
+}
+
+/// The identifier of the bundle this process runs from ([`bundle_id_for`] the current executable), read
+/// once: the label of the login item and the sender of the notifications. A bundle made with
+/// `make-app --bundle-id` has its own; notifications sent under an identifier Launch Services does not
+/// know are dropped without a word on macOS 15.
+pub fn current_bundle_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| bundle_id_for(std::env::current_exe().ok().as_deref()))
+}
+
+/// The native `SMAppService` for an item of the running app: on macOS 13 and later, inside a bundle.
+#[cfg(target_os = "macos")]
+fn with_native_app_service(item: LoginItem) -> LoginItem {
+    let app = std::env::current_exe().ok().and_then(|e| bundle_root(&e));
+    match (crate::platform::macos::MainApp::new(), app) {
+        (Some(service), Some(app)) => item.with_app_service(Box::new(service), app),
+        _ => item,
+    }
+}
+
+#[cfg(not(target_os = "macos"))]
+fn with_native_app_service(item: LoginItem) -> LoginItem {
+    item
 }
 
 /// The `CFBundleIdentifier` of the bundle `exe` runs from, read from its `Info.plist`; `None` outside a
@@ -1457,6 +1615,144 @@ login item associations = {
         assert!(!running_inside_bundle(Path::new("/usr/local/bin/secours")));
         assert!(!running_inside_bundle(Path::new("/x/Secours/Contents/MacOS/secours")));
         assert!(!running_inside_bundle(Path::new("/x/Secours.app/Contents/secours")));
+    }
+
+    /// `SMAppService.mainApp` as the tests see it: a status, and what was asked.
+    #[derive(Clone, Default)]
+    struct FakeAppService(Arc<Mutex<FakeAppState>>);
+
+    #[derive(Default)]
+    struct FakeAppState {
+        status: Option<AppServiceStatus>,
+        refuse: Option<String>,
+        calls: Vec<&'static str>,
+    }
+
+    impl FakeAppService {
+        fn with(status: AppServiceStatus) -> FakeAppService {
+            let fake = FakeAppService::default();
+            fake.0.lock().unwrap().status = Some(status);
+            fake
+        }
+        fn set(&self, status: AppServiceStatus) {
+            self.0.lock().unwrap().status = Some(status);
+        }
+        fn calls(&self) -> Vec<&'static str> {
+            self.0.lock().unwrap().calls.clone()
+        }
+    }
+
+    impl AppService for FakeAppService {
+        fn status(&self) -> AppServiceStatus {
+            self.0.lock().unwrap().status.unwrap_or(AppServiceStatus::NotRegistered)
+        }
+        fn register(&self) -> Result<(), String> {
+            let mut s = self.0.lock().unwrap();
+            s.calls.push("register");
+            if let Some(e) = s.refuse.clone() {
+                return Err(e);
+            }
+            s.status = Some(AppServiceStatus::Enabled);
+            Ok(())
+        }
+        fn unregister(&self) -> Result<(), String> {
+            let mut s = self.0.lock().unwrap();
+            s.calls.push("unregister");
+            s.status = Some(AppServiceStatus::NotRegistered);
+            Ok(())
+        }
+        fn open_settings(&self) {
+            self.0.lock().unwrap().calls.push("open-settings");
+        }
+    }
+
+    // Guards launch at login the way macOS 13+ expects: the app itself is registered (named and shown with
+    // its icon in System Settings), the LaunchAgent of an earlier version is removed, and a switch-off in
+    // System Settings reads as off.
+    #[test]
+    fn on_registers_the_app_and_removes_an_earlier_launch_agent() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, gui) = launch_agent(home.path());
+        // An earlier version wrote and loaded a LaunchAgent.
+        item.enable(&exe).unwrap();
+        assert!(item.file().exists());
+        let app = PathBuf::from("/Applications/Secours.app");
+        let service = FakeAppService::default();
+        let item = item.with_app_service(Box::new(service.clone()), app.clone());
+        // Not registered yet: the status is the LaunchAgent's.
+        assert!(matches!(item.status().unwrap(), Status::On { .. }));
+        launchd.clear_calls();
+        let status = item.enable(&exe).unwrap();
+        assert_eq!(status, Status::AppOn { app: app.clone() });
+        assert!(status.is_on());
+        assert_eq!(service.calls(), ["register"]);
+        assert!(!item.file().exists(), "the earlier LaunchAgent stays");
+        assert_eq!(launchd.mutations(), [format!("disable {gui}/{LABEL}")]);
+        assert_eq!(
+            status.to_string(),
+            "on ('/Applications/Secours.app', listed in System Settings › General › Login Items)"
+        );
+
+        // Switched off in System Settings › General › Login Items.
+        service.set(AppServiceStatus::RequiresApproval);
+        let status = item.status().unwrap();
+        assert_eq!(status, Status::NeedsApproval { app: app.clone() });
+        assert!(!status.is_on());
+        assert!(status.to_string().contains("waits for your approval"), "{status}");
+        // Only the user can switch it back on there: 'on' opens the pane, and registers nothing.
+        assert_eq!(item.enable(&exe).unwrap(), Status::NeedsApproval { app: app.clone() });
+        assert_eq!(service.calls(), ["register", "open-settings"]);
+
+        service.set(AppServiceStatus::Enabled);
+        assert_eq!(item.disable().unwrap(), Status::Off);
+        assert_eq!(service.calls(), ["register", "open-settings", "unregister"]);
+        // Off when already off changes nothing.
+        assert_eq!(item.disable().unwrap(), Status::Off);
+        assert_eq!(service.calls().len(), 3);
+    }
+
+    #[test]
+    fn a_refused_registration_says_what_macos_said_and_what_to_do() {
+        let home = tempfile::tempdir().unwrap();
+        let exe = fake_exe(home.path(), "secours");
+        let (item, launchd, _) = launch_agent(home.path());
+        let service = FakeAppService::with(AppServiceStatus::NotRegistered);
+        service.0.lock().unwrap().refuse = Some("Invalid code signature".into());
+        let item = item.with_app_service(Box::new(service), PathBuf::from("/Applications/Secours.app"));
+        let err = item.enable(&exe).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "macOS refused to register Secours as a login item: Invalid code signature. Check that Secours.app \
+             is in /Applications and signed (bundle/make-app signs it), or add it in System Settings › General › \
+             Login Items."
+        );
+        assert!(launchd.calls().is_empty());
+    }
+
+    // Guards the identity of the bundle: a bundle made with `make-app --bundle-id` uses its own identifier
+    // for the login item and the notifications; the bare binary uses the default.
+    #[test]
+    fn the_bundle_identifier_is_the_running_bundles_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let contents = dir.path().join("Secours.app/Contents");
+        fs::create_dir_all(contents.join("MacOS")).unwrap();
+        let mut dict = plist::Dictionary::new();
+        dict.insert("CFBundleIdentifier".into(), "org.example.Secours".into());
+        plist::Value::Dictionary(dict)
+            .to_file_xml(contents.join("Info.plist"))
+            .unwrap();
+        let exe = contents.join("MacOS/secours");
+        assert_eq!(bundle_id_for(Some(&exe)), "org.example.Secours");
+        assert_eq!(
+            bundle_id_for(Some(Path::new("/usr/local/bin/secours"))),
+            DEFAULT_BUNDLE_ID
+        );
+        assert_eq!(bundle_id_for(None), DEFAULT_BUNDLE_ID);
+        let item = LoginItem::with_flavor(Flavor::LaunchAgent, dir.path(), dir.path(), &bundle_id_for(Some(&exe)));
+        assert!(item.file().ends_with("Library/LaunchAgents/org.example.Secours.plist"));
+        // The test binary is no bundle.
+        assert_eq!(current_bundle_id(), DEFAULT_BUNDLE_ID);
     }
 
     #[test]

@@ -228,11 +228,17 @@ pub struct MenuInput {
     pub target_name: String,
     /// The configuration is the demo's: its "Demo" submenu shows.
     pub demo: bool,
+    /// The app has just started and not looked at the backups yet: the menu says so.
+    pub checking: bool,
+    /// Time Machine is being asked for the first time (`tmutil` may take a while): "checking…".
+    pub time_machine_checking: bool,
+    /// Launch at login waits for the user's approval in System Settings (macOS 13+): unticked, and says so.
+    pub login_needs_approval: bool,
 }
 
 /// The icon for a state.
 pub fn icon(input: &MenuInput, now: Timestamp) -> Icon {
-    if input.running.is_some() {
+    if input.running.is_some() || input.checking {
         return Icon::Working;
     }
     let state = input.status.as_ref().map_or(State::Unknown, |s| s.state);
@@ -276,6 +282,9 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
     if let Some(run) = &input.running {
         items.push(Item::info(running_line(run, t)));
     }
+    if input.checking {
+        items.push(Item::info(lang.app().checking));
+    }
     if let Some(problem) = &input.config_problem {
         items.push(Item::info(fill(t.menu_config_problem, &[("problem", problem)])));
     }
@@ -284,27 +293,15 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
     }
     if let Some(tm) = &input.time_machine {
         items.push(Item::info(fill(t.menu_time_machine, &[("text", &tm.text)])));
+    } else if input.time_machine_checking {
+        items.push(Item::info(fill(
+            t.menu_time_machine,
+            &[("text", lang.app().tm_checking)],
+        )));
     }
-    match input.copies.first() {
-        Some(c) => items.push(Item::info(fill(
-            t.menu_newest_copy,
-            &[
-                ("age", &t.age(now.as_second() - c.at.as_second())),
-                ("destination", &c.destination),
-            ],
-        ))),
-        None => items.push(Item::info(t.menu_no_copy)),
+    if !input.checking {
+        items.extend(copy_and_drill_lines(input, now, t));
     }
-    let drill = match input.last_drill {
-        Some(at) => fill(t.menu_last_drill, &[("age", &t.age(now.as_second() - at.as_second()))]),
-        None => t.menu_no_drill.to_owned(),
-    };
-    let drill = if drill_due(input, now) {
-        format!("{drill} — {}", t.menu_drill_due)
-    } else {
-        drill
-    };
-    items.push(Item::info(drill));
     if let Some(what) = &input.unfinished_restore {
         items.push(Item::info(fill(t.menu_unfinished, &[("what", what)])));
         items.push(Item::act(t.menu_resume, Action::ResumeRestore, !busy));
@@ -366,8 +363,13 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         items.push(Item::act(t.menu_grant_fda, Action::GrantFullDiskAccess, true));
     }
     if let Some(on) = input.launch_at_login {
-        let mut login = Item::act(t.menu_login, Action::LaunchAtLogin, true);
-        login.checked = Some(on);
+        let label = if input.login_needs_approval {
+            lang.app().login_approval
+        } else {
+            t.menu_login
+        };
+        let mut login = Item::act(label, Action::LaunchAtLogin, true);
+        login.checked = Some(on && !input.login_needs_approval);
         items.push(login);
     }
     if input.demo {
@@ -391,6 +393,32 @@ fn demo_menu(lang: Lang, idle: bool, has_pair: bool) -> Item {
         Item::act(d.menu_repair, Action::DemoRepair, idle),
     ];
     menu
+}
+
+/// The newest safe copy and the last rehearsal.
+fn copy_and_drill_lines(input: &MenuInput, now: Timestamp, t: &Texts) -> Vec<Item> {
+    let mut items = Vec::new();
+    match input.copies.first() {
+        Some(c) => items.push(Item::info(fill(
+            t.menu_newest_copy,
+            &[
+                ("age", &t.age(now.as_second() - c.at.as_second())),
+                ("destination", &c.destination),
+            ],
+        ))),
+        None => items.push(Item::info(t.menu_no_copy)),
+    }
+    let drill = match input.last_drill {
+        Some(at) => fill(t.menu_last_drill, &[("age", &t.age(now.as_second() - at.as_second()))]),
+        None => t.menu_no_drill.to_owned(),
+    };
+    let drill = if drill_due(input, now) {
+        format!("{drill} — {}", t.menu_drill_due)
+    } else {
+        drill
+    };
+    items.push(Item::info(drill));
+    items
 }
 
 fn running_line(run: &Running, t: &Texts) -> String {
@@ -676,5 +704,59 @@ mod tests {
             .unwrap();
         assert_eq!(login["checked"], false);
         assert!(json.as_array().unwrap().iter().any(|v| v["children"].is_array()));
+    }
+
+    // Guards item 4 of the Mac issue: the icon is up at once, before anything was read, and says
+    // "checking" (the working icon, not the red one of an unknown state); Time Machine says "checking…"
+    // until tmutil answers.
+    #[test]
+    fn the_menu_before_the_first_look_says_checking() {
+        let input = MenuInput {
+            checking: true,
+            time_machine_checking: true,
+            target_name: "secours".into(),
+            ..Default::default()
+        };
+        assert_eq!(icon(&input, ts(0)), Icon::Working);
+        let items = build(&input, ts(0), Lang::En);
+        assert_eq!(
+            labels(&items)[..2],
+            ["Checking the backups…", "Time Machine: checking…"]
+        );
+        assert!(labels(&items).contains(&"Quit Secours".to_owned()));
+        assert!(
+            !labels(&items).iter().any(|l| l.starts_with("No safe copy")),
+            "{:?}",
+            labels(&items)
+        );
+        let french = build(&input, ts(0), Lang::Fr);
+        assert_eq!(french[0].label, "Vérification des sauvegardes…");
+
+        let mut later = input.clone();
+        later.checking = false;
+        later.status = Some(report(State::Fresh, 60));
+        let items = build(&later, ts(0), Lang::En);
+        assert!(
+            items[1].label.starts_with("Time Machine: checking…"),
+            "{:?}",
+            labels(&items)
+        );
+        assert_eq!(icon(&later, ts(0)), Icon::Fresh);
+    }
+
+    // Guards "a switch-off in System Settings must show in the menu": launch at login waiting for approval
+    // is unticked and says where to allow it.
+    #[test]
+    fn launch_at_login_waiting_for_approval_is_unticked_and_says_where() {
+        let mut i = input(State::Fresh, 60);
+        i.launch_at_login = Some(true);
+        i.login_needs_approval = true;
+        let items = build(&i, ts(0), Lang::En);
+        let login = items
+            .iter()
+            .find(|it| it.action == Some(Action::LaunchAtLogin))
+            .unwrap();
+        assert_eq!(login.label, "Launch at login (to allow in System Settings)");
+        assert_eq!(login.checked, Some(false));
     }
 }

@@ -1,8 +1,9 @@
 //! Desktop notifications: notify-rust (D-Bus on Linux, the Notification Center on macOS).
 //!
 //! Sending never blocks the caller: each notification is shown from a short-lived thread. On macOS,
-//! notifications only work from inside `Secours.app` (they need the bundle identifier); outside a bundle
-//! they are logged as off instead of hanging.
+//! notifications only work from inside `Secours.app` (they are sent under the identifier of the bundle
+//! Secours runs from, [`crate::login_item::current_bundle_id`]); outside a bundle they are logged as off
+//! instead of hanging.
 
 use std::sync::Once;
 
@@ -13,8 +14,6 @@ pub struct Note {
     pub body: String,
 }
 
-#[cfg(target_os = "macos")]
-use crate::login_item::DEFAULT_BUNDLE_ID as BUNDLE_ID;
 use crate::login_item::running_inside_bundle;
 
 static SETUP: Once = Once::new();
@@ -56,10 +55,13 @@ pub fn send(note: &Note) {
     }
 }
 
+/// Sends as the bundle Secours runs from (its own identifier, whatever `make-app --bundle-id` gave it):
+/// macOS 15 drops notifications sent under an identifier Launch Services does not know.
 #[cfg(target_os = "macos")]
 fn setup() {
-    if let Err(e) = notify_rust::set_application(BUNDLE_ID) {
-        log::warn!("notifications: cannot use the bundle identifier '{BUNDLE_ID}': {e}");
+    let id = crate::login_item::current_bundle_id();
+    if let Err(e) = notify_rust::set_application(id) {
+        log::warn!("notifications: cannot use the bundle identifier '{id}': {e}");
     }
 }
 

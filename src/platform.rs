@@ -1,11 +1,15 @@
 //! The few things that differ per operating system, behind plain functions: opening a URL, a folder or
-//! a file with the user's default application, and the modal dialogs (confirmation, folder choice).
+//! a file with the user's default application, and the dialogs (confirmation, folder choice), which block
+//! only the worker thread that asks. macOS's launch at login (`SMAppService`) is in [`macos`].
 //!
 //! macOS uses `open`; Linux and other Unixes `xdg-open`. The command is started and not waited for, so
 //! the menu never blocks on it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+#[cfg(target_os = "macos")]
+pub mod macos;
 
 /// Why something could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +63,22 @@ pub fn open_full_disk_access_settings() -> Result<(), OpenError> {
     return Ok(());
 }
 
-/// Asks a yes/no question in a modal dialog (the platform's own: AppKit on macOS, GTK on Linux). Must
-/// run on the event loop's thread. `ok` is the label of the button that says yes.
+/// Asks a yes/no question in a dialog (the platform's own: a system alert on macOS, GTK on Linux); `ok` is
+/// the label of the button that says yes.
+///
+/// Blocks the calling thread until the user answers, and only that thread: the dialog is shown through
+/// rfd's asynchronous API (on macOS a `CFUserNotification` on a thread of its own, on Linux a GTK dialog
+/// that is not run modally), so the menu, the icon and the progress of a running operation go on while it
+/// is open. Call it from a worker thread, never from the event loop's.
 pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
-    let answer = rfd::MessageDialog::new()
-        .set_level(rfd::MessageLevel::Warning)
-        .set_title(title)
-        .set_description(message)
-        .set_buttons(rfd::MessageButtons::OkCancelCustom(ok.to_owned(), cancel.to_owned()))
-        .show();
+    let answer = block_on(
+        rfd::AsyncMessageDialog::new()
+            .set_level(rfd::MessageLevel::Warning)
+            .set_title(title)
+            .set_description(message)
+            .set_buttons(rfd::MessageButtons::OkCancelCustom(ok.to_owned(), cancel.to_owned()))
+            .show(),
+    );
     match answer {
         rfd::MessageDialogResult::Ok | rfd::MessageDialogResult::Yes => true,
         rfd::MessageDialogResult::Custom(label) => label == ok,
@@ -75,7 +86,109 @@ pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
     }
 }
 
-/// Lets the user choose a folder (a safe copy, a Time Machine folder). Event loop thread only.
+/// Lets the user choose a folder (a safe copy, a Time Machine folder). Blocks the calling thread only, as
+/// [`confirm`] does: call it from a worker thread.
+///
+/// macOS: AppKit's open panel must run on the main thread, and a menu-bar app has no window to attach it
+/// to; `osascript`'s `choose folder` shows the same panel from its own process instead.
 pub fn choose_folder(title: &str) -> Option<std::path::PathBuf> {
-    rfd::FileDialog::new().set_title(title).pick_folder()
+    #[cfg(target_os = "macos")]
+    return choose_folder_with_osascript(title);
+    #[cfg(not(target_os = "macos"))]
+    return block_on(rfd::AsyncFileDialog::new().set_title(title).pick_folder()).map(|h| h.path().to_path_buf());
+}
+
+/// The `osascript` arguments that ask for a folder with `prompt` and print its POSIX path.
+pub fn choose_folder_script(prompt: &str) -> [String; 4] {
+    [
+        "-e".to_owned(),
+        "activate".to_owned(),
+        "-e".to_owned(),
+        format!(
+            "POSIX path of (choose folder with prompt {})",
+            crate::restore::owner::applescript_string(prompt)
+        ),
+    ]
+}
+
+#[cfg(target_os = "macos")]
+fn choose_folder_with_osascript(title: &str) -> Option<std::path::PathBuf> {
+    let out = Command::new("/usr/bin/osascript")
+        .args(choose_folder_script(title))
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        // Cancel exits with error -128.
+        Ok(out) if out.status.success() => {
+            let path = String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_owned();
+            (!path.is_empty()).then(|| std::path::PathBuf::from(path))
+        }
+        Ok(_) => None,
+        Err(e) => {
+            log::warn!("cannot show the folder chooser with '/usr/bin/osascript': {e}");
+            None
+        }
+    }
+}
+
+/// Runs a future to completion on the calling thread (the dialogs' futures are woken from the toolkit's
+/// thread); no executor needed for one future at a time.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards the dialogs' wait: a future woken from another thread (as a toolkit's callback does) completes
+    // on the thread that waits for it, which alone is blocked.
+    #[test]
+    fn block_on_waits_for_a_future_woken_from_another_thread() {
+        let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let waker_thread = std::thread::spawn(move || {
+            let waker = rx.recv().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            waker.wake();
+        });
+        let mut sent = Some(tx);
+        let answer = block_on(std::future::poll_fn(|cx| {
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                return std::task::Poll::Ready(42);
+            }
+            if let Some(tx) = sent.take() {
+                tx.send(cx.waker().clone()).unwrap();
+            }
+            std::task::Poll::Pending
+        }));
+        assert_eq!(answer, 42);
+        waker_thread.join().unwrap();
+    }
+
+    #[test]
+    fn the_folder_prompt_is_quoted_for_applescript() {
+        let args = choose_folder_script("Choisissez le dossier \"sauvegarde\"");
+        assert_eq!(args[1], "activate");
+        assert_eq!(
+            args[3],
+            "POSIX path of (choose folder with prompt \"Choisissez le dossier \\\"sauvegarde\\\"\")"
+        );
+    }
 }

@@ -1,9 +1,15 @@
 //! The menu-bar app: a tao event loop, a tray icon, and a menu drawn from [`crate::menu::build`].
 //!
 //! Threads: the event loop owns the tray (macOS and GTK demand it); a watcher thread observes the
-//! backups and sends snapshots; long operations run on worker threads and send progress. Nothing slow
-//! ever runs on the event loop, so the menu never freezes. On Linux, tao's `WaitUntil` does not wake
-//! up, so every timer lives in the watcher thread, which sends user events.
+//! backups and sends snapshots; Time Machine is read on a thread of its own; what a menu item does runs on
+//! a worker thread, and long operations on theirs, which send progress; a confirmation dialog blocks only
+//! the thread that asks. Nothing slow ever runs on the event loop: the icon appears at once ("checking…")
+//! before anything is read, and the menu never freezes. On Linux, tao's `WaitUntil` does not wake up, so
+//! every timer lives in the watcher thread, which sends user events.
+//!
+//! Only a click on the icon refreshes at once (macOS also reports the pointer entering, moving over and
+//! leaving the icon: [`refreshes_on`]). File-system events wake the watcher for the configuration file
+//! and the backup folders only ([`crate::fswatch::WatchPlan`]), never for Secours's own files.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -28,14 +34,16 @@ pub enum UserEvent {
     Snapshot(Box<MenuInput>),
     /// A menu item was chosen.
     Chosen(String),
-    /// A restore is ready and waits for the user's yes (dialogs must run on this thread).
-    Confirm(Box<app::Confirmation>),
+    /// The user said yes to a restore (in a dialog shown from a worker thread): start it.
+    Confirmed(Box<app::Confirmation>),
     /// The configuration file was saved with a valid content: start again on it.
     Reload,
 }
 
 /// Runs the menu-bar app until Quit. Returns the exit code.
-pub fn run(session: Session) -> Result<u8> {
+pub fn run(mut session: Session) -> Result<u8> {
+    // Time Machine on its own thread: a snapshot never waits for tmutil.
+    session.in_background = true;
     let mut event_loop = EventLoopBuilder::<UserEvent>::with_user_event().build();
     hide_from_dock(&mut event_loop);
     let proxy = event_loop.create_proxy();
@@ -46,30 +54,44 @@ pub fn run(session: Session) -> Result<u8> {
         let _ = menu_proxy.send_event(UserEvent::Chosen(e.id.0));
     }));
 
+    // A restore waiting for the user's yes: the dialog is shown from a thread of its own, so the menu, the
+    // icon and any progress go on while it is open.
     let ask_proxy = std::sync::Mutex::new(proxy.clone());
     if let Ok(mut ask) = session.ask.lock() {
         *ask = Some(Box::new(move |c: app::Confirmation| {
-            if let Ok(p) = ask_proxy.lock() {
-                let _ = p.send_event(UserEvent::Confirm(Box::new(c)));
+            let Ok(proxy) = ask_proxy.lock().map(|p| p.clone()) else {
+                return;
+            };
+            let spawned = std::thread::Builder::new()
+                .name("secours-confirm".into())
+                .spawn(move || {
+                    let mut yes = crate::platform::confirm(&c.title, &c.message, &c.ok, &c.cancel);
+                    if yes && let Some(again) = &c.again {
+                        yes = crate::platform::confirm(&c.title, again, &c.ok, &c.cancel);
+                    }
+                    if yes {
+                        let _ = proxy.send_event(UserEvent::Confirmed(Box::new(c)));
+                    }
+                });
+            if let Err(e) = spawned {
+                log::error!("cannot show the confirmation: {e}");
             }
         }));
     }
 
     let (wake, woken) = mpsc::channel::<()>();
-    let mut folders: Vec<std::path::PathBuf> = crate::status::sources(&session.config)
-        .into_iter()
-        .map(|s| s.folder)
-        .collect();
-    folders.extend(session.config.safe_copy.destinations.iter().cloned());
-    // Saving the configuration (Preferences…) wakes the watcher, which reloads it.
-    if let Some(dir) = session.locations.config.parent() {
-        folders.push(dir.to_path_buf());
+    if let Ok(mut w) = session.wake.lock() {
+        *w = Some(wake.clone());
     }
-    let folder_watch = crate::fswatch::watch(&folders, wake.clone());
-    // A click on the icon opens the menu (macOS): read Time Machine at once so the menu is current.
-    let (click_wake, tm_now) = (std::sync::Mutex::new(wake.clone()), session.time_machine_now.clone());
-    tray_icon::TrayIconEvent::set_event_handler(Some(move |_e: tray_icon::TrayIconEvent| {
-        tm_now.store(true, std::sync::atomic::Ordering::SeqCst);
+    let folder_watch = crate::fswatch::watch_plan(&watch_plan(&session), wake.clone());
+    // A click on the icon opens the menu (macOS): read Time Machine and launch at login at once so the
+    // menu is current. Hovering is not a reason: macOS reports every move over the icon.
+    let (click_wake, click_session) = (std::sync::Mutex::new(wake.clone()), session.clone());
+    tray_icon::TrayIconEvent::set_event_handler(Some(move |e: tray_icon::TrayIconEvent| {
+        if !refreshes_on(&e) {
+            return;
+        }
+        click_session.menu_opened();
         if let Ok(w) = click_wake.lock() {
             let _ = w.send(());
         }
@@ -82,6 +104,7 @@ pub fn run(session: Session) -> Result<u8> {
         .context("cannot start the watcher thread")?;
 
     let mut ui = Ui {
+        first: Some(session.first_input()),
         session,
         tray: None,
         menu: Menu::new(),
@@ -104,8 +127,11 @@ pub fn run(session: Session) -> Result<u8> {
                     *control_flow = ControlFlow::ExitWithCode(crate::cli::EXIT_UNKNOWN.into());
                 }
             }
-            Event::UserEvent(UserEvent::Snapshot(input)) => ui.draw(*input),
-            Event::UserEvent(UserEvent::Confirm(c)) => ui.confirm(*c),
+            Event::UserEvent(UserEvent::Snapshot(input)) => ui.show(*input),
+            Event::UserEvent(UserEvent::Confirmed(c)) => {
+                ui.session.start_restore(c.request);
+                let _ = ui.wake.send(());
+            }
             Event::UserEvent(UserEvent::Reload) => restart(),
             Event::UserEvent(UserEvent::Chosen(id)) if ui.choose(&id) => {
                 *control_flow = ControlFlow::ExitWithCode(0);
@@ -151,18 +177,52 @@ fn restart() {
     }
 }
 
+/// Whether a tray event refreshes the menu: a press on the icon (it opens the menu), not the pointer
+/// entering, moving over or leaving it, which macOS reports many times a second.
+pub fn refreshes_on(event: &tray_icon::TrayIconEvent) -> bool {
+    use tray_icon::{MouseButtonState, TrayIconEvent};
+    matches!(
+        event,
+        TrayIconEvent::Click {
+            button_state: MouseButtonState::Down,
+            ..
+        } | TrayIconEvent::DoubleClick { .. }
+    )
+}
+
+/// What wakes the watcher: the watched backup folders and the safe-copy destinations, the configuration
+/// file itself (Preferences… saves it), and never Secours's own folders (history, lock, logs), which on
+/// macOS are the configuration's folder too.
+pub fn watch_plan(session: &Session) -> crate::fswatch::WatchPlan {
+    let mut folders: Vec<std::path::PathBuf> = crate::status::sources(&session.config)
+        .into_iter()
+        .map(|s| s.folder)
+        .collect();
+    folders.extend(session.config.safe_copy.destinations.iter().cloned());
+    crate::fswatch::WatchPlan {
+        folders,
+        files: vec![session.locations.config.clone()],
+        own: vec![session.locations.data_dir.clone(), session.locations.log_dir.clone()],
+    }
+}
+
 /// The watcher: a snapshot now, then on every tick or wake-up.
 fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiver<()>) {
-    let mut stamp = config_stamp(&session);
+    watch_loop(&session, &woken, |event| proxy.send_event(event).is_ok());
+}
+
+/// The watcher's loop, with `send` delivering its events (false: the app is gone, stop).
+pub fn watch_loop(session: &Session, woken: &mpsc::Receiver<()>, mut send: impl FnMut(UserEvent) -> bool) {
+    let mut stamp = config_stamp(session);
     loop {
-        let now_stamp = config_stamp(&session);
+        let now_stamp = config_stamp(session);
         // Not in the middle of an operation: the reload waits for its end.
         if now_stamp != stamp && !session.busy() {
             stamp = now_stamp;
             // Only a configuration that loads replaces the running one; a broken save is said once.
             match crate::config::load(&session.locations.config) {
                 Ok(_) => {
-                    let _ = proxy.send_event(UserEvent::Reload);
+                    send(UserEvent::Reload);
                 }
                 Err(e) => crate::notifications::send(&crate::notifications::Note {
                     title: "Secours".to_owned(),
@@ -173,7 +233,7 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
         let input = session.snapshot(Timestamp::now());
         session.notify_changes(&input, Timestamp::now());
         session.background_duties(&input);
-        if proxy.send_event(UserEvent::Snapshot(Box::new(input))).is_err() {
+        if !send(UserEvent::Snapshot(Box::new(input))) {
             return; // the loop has ended
         }
         // While an operation runs, its progress line is refreshed every second; while Time Machine backs
@@ -193,6 +253,8 @@ fn watch(session: Session, proxy: EventLoopProxy<UserEvent>, woken: mpsc::Receiv
 
 struct Ui {
     session: Session,
+    /// What the icon shows until the tray exists: "checking…", or a snapshot that came first.
+    first: Option<MenuInput>,
     tray: Option<TrayIcon>,
     /// The one menu given to the tray; its content is replaced (Linux cannot swap menus).
     menu: Menu,
@@ -207,21 +269,11 @@ struct Ui {
 }
 
 impl Ui {
-    /// Shows the restore's summary and runs it on yes (twice yes for the return to production).
-    fn confirm(&mut self, c: app::Confirmation) {
-        let mut yes = crate::platform::confirm(&c.title, &c.message, &c.ok, &c.cancel);
-        if yes && let Some(again) = &c.again {
-            yes = crate::platform::confirm(&c.title, again, &c.ok, &c.cancel);
-        }
-        if yes {
-            self.session.start_restore(c.request);
-        }
-        let _ = self.wake.send(());
-    }
-
+    /// Creates the tray at once with what is known without reading anything (the watcher's first
+    /// snapshot follows within moments; Time Machine later still).
     fn create_tray(&mut self) -> Result<()> {
         let now = Timestamp::now();
-        let input = self.session.snapshot(now);
+        let input = self.first.take().unwrap_or_else(|| self.session.first_input());
         let icon = menu::icon(&input, now);
         let builder = TrayIconBuilder::new()
             .with_menu(Box::new(self.menu.clone()))
@@ -236,6 +288,15 @@ impl Ui {
         self.icon = Some(icon);
         self.draw(input);
         Ok(())
+    }
+
+    /// A snapshot from the watcher: drawn, or kept for the tray about to be created.
+    fn show(&mut self, input: MenuInput) {
+        if self.tray.is_none() {
+            self.first = Some(input);
+            return;
+        }
+        self.draw(input);
     }
 
     fn draw(&mut self, input: MenuInput) {
@@ -282,9 +343,18 @@ impl Ui {
             self.session.quitting();
             return true;
         }
-        self.session.perform(&action, &self.input);
-        // Whatever was done, look again now.
-        let _ = self.wake.send(());
+        // On a worker thread: an item may run a command (launchctl), open a dialog or read the history.
+        let (session, input, wake) = (self.session.clone(), self.input.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new()
+            .name("secours-action".into())
+            .spawn(move || {
+                session.perform(&action, &input);
+                // Whatever was done, look again now.
+                let _ = wake.send(());
+            });
+        if let Err(e) = spawned {
+            log::error!("cannot start the thread for '{id}': {e}");
+        }
         false
     }
 }
@@ -415,6 +485,53 @@ pub fn can_start() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Guards item 3 of the Mac issue: tray-icon on macOS reports the pointer entering, moving over and
+    // leaving the icon, and each of those refreshed the menu (and asked Time Machine); only a press does.
+    #[test]
+    fn only_a_press_on_the_icon_refreshes() {
+        use tray_icon::dpi::PhysicalPosition;
+        use tray_icon::{MouseButton, MouseButtonState, Rect, TrayIconEvent, TrayIconId};
+        let (id, position, rect) = (
+            TrayIconId::new("secours"),
+            PhysicalPosition::new(10.0, 5.0),
+            Rect::default(),
+        );
+        let hovering = [
+            TrayIconEvent::Enter {
+                id: id.clone(),
+                position,
+                rect,
+            },
+            TrayIconEvent::Move {
+                id: id.clone(),
+                position,
+                rect,
+            },
+            TrayIconEvent::Leave {
+                id: id.clone(),
+                position,
+                rect,
+            },
+            TrayIconEvent::Click {
+                id: id.clone(),
+                position,
+                rect,
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+            },
+        ];
+        for e in &hovering {
+            assert!(!refreshes_on(e), "{e:?}");
+        }
+        assert!(refreshes_on(&TrayIconEvent::Click {
+            id,
+            position,
+            rect,
+            button: MouseButton::Left,
+            button_state: MouseButtonState::Down,
+        }));
+    }
 
     // Guards in-place updates: new words (an age, a progress line) keep the menu's shape, so an open menu
     // stays open; another item, or one in another place, does not.

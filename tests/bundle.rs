@@ -165,3 +165,145 @@ fn committed_icons_have_the_right_sizes() {
         }
     }
 }
+
+/// A folder of stand-ins for a Mac's `uname`, `codesign` and `iconutil`: each logs its arguments (one
+/// line per call) to `calls.log` there; `iconutil` also lists the iconset it was given and writes a file
+/// where the `.icns` goes.
+fn fake_mac_tools(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("calls.log");
+    let tools = [
+        ("uname", "echo Darwin".to_owned()),
+        ("codesign", format!("echo \"codesign $*\" >> '{}'", log.display())),
+        (
+            "iconutil",
+            format!(
+                "echo \"iconutil $*\" >> '{log}'\nls \"$5\" >> '{log}'\nprintf icns > \"$4\"",
+                log = log.display()
+            ),
+        ),
+    ];
+    for (name, body) in tools {
+        let path = bin.join(name);
+        fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+fn make_app_on_a_mac(dir: &Path, extra: &[&str]) -> (std::process::Output, Vec<String>) {
+    let bin = fake_mac_tools(dir);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(root().join("bundle/make-app"))
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_secours"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(extra)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let calls = fs::read_to_string(dir.join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (out, calls)
+}
+
+// Guards item 7 of the Mac issue: on Apple silicon a quarantined bundle without a signature "is damaged"
+// and cannot be opened at all, so on a Mac make-app signs ad hoc when no identity is given, and packs the
+// icon with Apple's iconutil instead of compiling an example. (Linux cannot sign: these are the command
+// lines a Mac would run, through stand-ins.)
+#[test]
+fn on_a_mac_make_app_signs_ad_hoc_and_uses_iconutil() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, calls) = make_app_on_a_mac(dir.path(), &[]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let app = dir.path().join("out/Secours.app");
+    let icon = app.join("Contents/Resources/Secours.icns");
+    assert_eq!(
+        calls[0],
+        format!("iconutil --convert icns --output {} {}", icon.display(), {
+            let iconset = calls[0].rsplit(' ').next().unwrap();
+            assert!(iconset.ends_with("/Secours.iconset"), "{iconset}");
+            iconset
+        })
+    );
+    // The iconset holds every size iconutil expects, 1x and 2x.
+    let listed: Vec<&str> = calls[1..11].iter().map(String::as_str).collect();
+    for size in [16, 32, 128, 256, 512] {
+        assert!(
+            listed.contains(&format!("icon_{size}x{size}.png").as_str()),
+            "{listed:?}"
+        );
+        assert!(
+            listed.contains(&format!("icon_{size}x{size}@2x.png").as_str()),
+            "{listed:?}"
+        );
+    }
+    assert_eq!(fs::read(&icon).unwrap(), b"icns");
+    assert_eq!(
+        calls[11..],
+        [
+            format!("codesign --force --sign - {}", app.display()),
+            format!("codesign --verify --strict --verbose=2 {}", app.display()),
+        ]
+    );
+}
+
+#[test]
+fn on_a_mac_an_identity_signs_with_hardened_runtime_and_the_entitlements() {
+    let dir = tempfile::tempdir().unwrap();
+    let icns = dir.path().join("given.icns");
+    fs::write(&icns, b"given").unwrap();
+    let identity = "Developer ID Application: Cabinet Exemple (ABCDE12345)";
+    let (run, calls) = make_app_on_a_mac(dir.path(), &["--icns", icns.to_str().unwrap(), "--sign", identity]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let app = dir.path().join("out/Secours.app");
+    let entitlements = root().join("bundle/Secours.entitlements");
+    assert_eq!(
+        calls,
+        [
+            format!(
+                "codesign --force --options runtime --timestamp --entitlements {} --sign {identity} {}",
+                entitlements.display(),
+                app.display()
+            ),
+            format!("codesign --verify --strict --verbose=2 {}", app.display()),
+        ]
+    );
+    // The entitlements file is a property list that allows the administrator prompt's Apple events.
+    let value = plist::Value::from_file(&entitlements).unwrap();
+    assert_eq!(
+        value
+            .as_dictionary()
+            .unwrap()
+            .get("com.apple.security.automation.apple-events")
+            .and_then(|v| v.as_boolean()),
+        Some(true)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (run, calls) = make_app_on_a_mac(dir.path(), &["--icns", icns.to_str().unwrap(), "--no-sign"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+// Linux (the CI) cannot sign: the bundle is assembled and the output says it is not signed.
+#[cfg(not(target_os = "macos"))]
+#[test]
+fn off_a_mac_the_bundle_is_left_unsigned_and_says_so() {
+    let out = tempfile::tempdir().unwrap();
+    let run = make_app(
+        out.path(),
+        &["--icns", root().join("resources/icons/app-16.png").to_str().unwrap()],
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("is not signed (codesign is macOS only"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

@@ -18,6 +18,7 @@
 mod messages;
 pub mod parse;
 mod runner;
+pub mod schedule;
 
 use std::io;
 use std::path::{Component, Path, PathBuf};

@@ -74,6 +74,9 @@ impl CommandRunner for SystemRunner {
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
         let started = Instant::now();
+        // Checked often at first (tmutil usually answers within milliseconds), then less: a tmutil hung on
+        // an unreachable disk for its whole timeout costs a few wake-ups a second, not fifty.
+        let mut pause = Duration::from_millis(2);
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
@@ -92,7 +95,8 @@ impl CommandRunner for SystemRunner {
                     ),
                 ));
             }
-            thread::sleep(Duration::from_millis(20));
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
         };
         Ok(Output {
             status: status.code(),

@@ -686,3 +686,148 @@ fn restore_sources_finds_the_folder_in_each_completed_backup() {
     let found = restore_sources(&entries, Path::new("/Volumes/Archive/backup"), |_| true);
     assert_eq!(found.iter().map(|s| &s.path).collect::<Vec<_>>(), [&v]);
 }
+
+// --- The app's schedule (item 8 of the Mac issue): only `status` and `destinationinfo` on the adaptive
+// polling; `latestbackup` and `isexcluded` at start, when a backup finishes, when asked, and before the
+// kept backup would make the state late.
+
+fn poll_once(
+    runner: &FakeRunner,
+    kept: Option<&schedule::Kept>,
+    asked: bool,
+    now: &Zoned,
+) -> (TimeMachineStatus, schedule::Kept, Vec<String>) {
+    runner.calls.borrow_mut().clear();
+    let target = schedule::Target {
+        tmutil: Path::new(TMUTIL),
+        backup_dir: Path::new(DIR),
+        pair_mtime: None,
+    };
+    let (status, kept) = schedule::poll(runner, target, kept, asked, &TmThresholds::default(), now).unwrap();
+    let calls = runner.calls.borrow().clone();
+    (status, kept, calls)
+}
+
+const QUICK: [&str; 2] = ["status -X", "destinationinfo -X"];
+
+fn full() -> Vec<String> {
+    let mut calls: Vec<String> = QUICK.iter().map(|c| (*c).to_owned()).collect();
+    calls.push("latestbackup".to_owned());
+    calls.push(format!("isexcluded {DIR}"));
+    calls
+}
+
+// Guards the destination against the polling: latestbackup mounts a network disk, so the minute-by-minute
+// polls never ask it; a backup that finishes, the menu, or a restore do.
+#[test]
+fn polling_reads_the_destination_only_when_needed() {
+    let r = FakeRunner::healthy();
+    let (s, kept, calls) = poll_once(&r, None, false, &paris(15, 0));
+    assert_eq!(calls, full(), "at start");
+    assert_eq!(s.state, TmState::Ok);
+    assert_eq!(kept.read_at, Some(paris(15, 0).timestamp()));
+
+    let (s, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 1));
+    assert_eq!(calls, QUICK, "idle: status and destinationinfo only");
+    assert_eq!(
+        (s.state, s.latest_backup),
+        (TmState::Ok, read(&r, &paris(15, 1)).latest_backup)
+    );
+    assert_eq!(s.backup_dir_excluded, Some(false), "kept from the full reading");
+
+    // A backup runs: still quick, every poll.
+    let r = FakeRunner::healthy().with("status -X", 0, fixture!("valid/status/copying.xml"), b"");
+    let (s, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 2));
+    assert_eq!(calls, QUICK);
+    assert_eq!(s.state, TmState::Running);
+    assert!(kept.running);
+
+    // Running 1 → 0: the backup finished, read the new latest.
+    let r = FakeRunner::healthy();
+    let (_, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 3));
+    assert_eq!(calls, full(), "after the backup finished");
+    assert!(!kept.running);
+
+    // The menu opened (or a restore asks).
+    let (_, _, calls) = poll_once(&r, Some(&kept), true, &paris(15, 4));
+    assert_eq!(calls, full(), "asked");
+}
+
+#[test]
+fn full_read_table() {
+    let th = TmThresholds::default();
+    let now = paris(18, 0);
+    let kept = |latest: &str, read_at: Zoned, running: bool| schedule::Kept {
+        latest: Some(entry(latest)),
+        read_at: Some(read_at.timestamp()),
+        running,
+        ..Default::default()
+    };
+    use schedule::{FullRead, full_read};
+    let fresh = kept("2026-11-25-173000.backup", paris(17, 59), false);
+    assert_eq!(full_read(None, false, false, &th, &now), Some(FullRead::Start));
+    assert_eq!(full_read(Some(&fresh), false, false, &th, &now), None);
+    assert_eq!(full_read(Some(&fresh), false, true, &th, &now), Some(FullRead::Asked));
+    let was_running = kept("2026-11-25-173000.backup", paris(17, 59), true);
+    assert_eq!(full_read(Some(&was_running), true, false, &th, &now), None);
+    assert_eq!(
+        full_read(Some(&was_running), false, false, &th, &now),
+        Some(FullRead::BackupFinished)
+    );
+    // 14:03 is 4 h old at 18:00 (late after 2 h): read again, but at most every 30 min.
+    let old_read_now = kept("2026-11-25-140312.backup", paris(17, 45), false);
+    assert_eq!(full_read(Some(&old_read_now), false, false, &th, &now), None);
+    let old_read_before = kept("2026-11-25-140312.backup", paris(17, 29), false);
+    assert_eq!(
+        full_read(Some(&old_read_before), false, false, &th, &now),
+        Some(FullRead::Recheck)
+    );
+    assert_eq!(
+        full_read(Some(&old_read_before), true, false, &th, &now),
+        None,
+        "not while running"
+    );
+}
+
+// Guards "a NAS that is simply not mounted between backups is not an alert": a full reading that cannot
+// mount the network disk keeps the backup known before.
+#[test]
+fn an_unreachable_network_disk_keeps_the_known_backup() {
+    let r = FakeRunner::healthy().with(
+        "destinationinfo -X",
+        0,
+        fixture!("valid/destinationinfo/network-unmounted.xml"),
+        b"",
+    );
+    let (s, kept, _) = poll_once(&r, None, false, &paris(15, 0));
+    assert_eq!(s.state, TmState::Ok, "{:?}", s.message);
+    let r = r.with(
+        "latestbackup",
+        1,
+        b"",
+        fixture!("invalid/destination-unavailable/failed-to-mount.txt"),
+    );
+    let (s, kept, calls) = poll_once(&r, Some(&kept), true, &paris(15, 30));
+    assert_eq!(calls, full());
+    assert_eq!(s.state, TmState::Ok, "{:?}", s.message);
+    assert!(kept.latest.is_some());
+    let (s, _, calls) = poll_once(&r, Some(&kept), false, &paris(15, 31));
+    assert_eq!(calls, QUICK);
+    assert_eq!(s.state, TmState::Ok);
+}
+
+// Guards the quick polls against forgetting what the full reading met: Full Disk Access stays missing.
+#[test]
+fn failures_of_the_full_reading_are_kept() {
+    let r = FakeRunner::healthy().with(
+        "latestbackup",
+        0,
+        fixture!("invalid/needs-full-disk-access/latestbackup-monterey.txt"),
+        b"",
+    );
+    let (s, kept, _) = poll_once(&r, None, false, &paris(15, 0));
+    assert_eq!(s.state, TmState::NeedsFullDiskAccess);
+    let (s, _, calls) = poll_once(&r, Some(&kept), false, &paris(15, 1));
+    assert_eq!(calls, QUICK);
+    assert_eq!(s.state, TmState::NeedsFullDiskAccess);
+}

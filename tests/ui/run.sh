@@ -4,6 +4,14 @@
 # Starts, all private to this run: Xvfb (a free display), a D-Bus session (dbus-launch), trayer (an
 # XEmbed tray host), dunst (the notification daemon) and dbus-monitor (records the Notify calls).
 #
+# Phase 0, the start on a Mac's layout (stand-ins for issue 14). The app runs with its configuration and
+# its data in one folder (as in macOS's ~/Library/Application Support/Secours) and a `tmutil` that answers
+# nothing for 30 s:
+#   0a. the icon is in the tray within 2 s of the start; 0b. a click opens the menu within 2 s ("checking…"
+#       lines while tmutil hangs, see 0-menu.png); 0c. started again without that tmutil, its idle CPU is
+#       measured, then compared in 1b with the app of phase 1 (configuration and data apart): with Secours's
+#       own files waking the watcher, the first refreshed several times a second (0.7 % against 0.05 %).
+#
 # Phase 1, the XEmbed tray. With no StatusNotifierWatcher on that bus, libayatana-appindicator falls
 # back to an XEmbed GtkStatusIcon: the icon is a window embedded in trayer and the menu a GTK popup
 # opened by clicking it, driven with the keyboard (xdotool). It runs the app on a fresh demo and checks:
@@ -11,6 +19,8 @@
 #      own memory;
 #   2. the menu opens, shows what `secours menu --json` describes, and an item works from the keyboard
 #      ("Verify the backup now" adds verifications to the history);
+#   2b. Restore ▸ Choose a folder… opens the folder chooser, which stays open during step 3 (a dialog
+#      must not stop the app), and is closed afterwards;
 #   3. making the backup stale (`secours demo --age 4h`, which also stops the demo's hourly backup) turns
 #      the icon red and sends exactly one alert notification;
 #   4. "Quit Secours" ends the app with exit code 0 within 5 s.
@@ -174,6 +184,99 @@ fi
 wait_for 5 test -s "$tmp/notify.log" || note "dbus-monitor printed nothing yet"
 panel="$(panel_id)"
 
+# Runs "$@" until it succeeds, every 0.1 s, for at most $1 seconds; prints the seconds it took.
+timed_wait() {
+  local limit=$1 start now
+  shift
+  start=$(date +%s.%N)
+  while :; do
+    if "$@"; then
+      now=$(date +%s.%N)
+      awk -v a="$start" -v b="$now" 'BEGIN { printf "%.2f", b - a }'
+      return 0
+    fi
+    now=$(date +%s.%N)
+    awk -v a="$start" -v b="$now" -v l="$limit" 'BEGIN { exit !(b - a < l) }' || return 1
+    sleep 0.1
+  done
+}
+icon_id() { xwininfo -root -tree 2>/dev/null | awk '/\("tray-icon tray app/ {print $1; exit}'; }
+has_icon() { [ -n "$(icon_id)" ]; }
+# The visible Secours popup taller than 100 px (a closed popup stays as an unmapped window).
+popup_id() {
+  local w HEIGHT X Y WIDTH WINDOW SCREEN
+  for w in $(xdotool search --onlyvisible --class '^Secours$' 2>/dev/null); do
+    eval "$(xdotool getwindowgeometry --shell "$w")"
+    if [ "$HEIGHT" -ge 100 ]; then
+      echo "$w"
+      return
+    fi
+  done
+}
+has_popup() { [ -n "$(popup_id)" ]; }
+# CPU % of a process over $2 seconds (user + system ticks).
+cpu_of() {
+  local pid=$1 secs=$2 t0 t1 hz
+  ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  t0=$(ticks)
+  sleep "$secs"
+  t1=$(ticks)
+  hz=$(getconf CLK_TCK)
+  awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.2f", 100 * d / hz / s }'
+}
+
+# === Phase 0: the start, configuration and data in one folder, tmutil hanging =========================
+one="$tmp/one" # stands for ~/Library/Application Support/Secours
+cpu_together=""
+if "$bin" --data-dir "$one" demo --dir "$one" --no-ui >"$tmp/demo0.log" 2>&1; then
+  printf '#!/bin/sh\nexec sleep 30\n' >"$tmp/slow-tmutil"
+  chmod +x "$tmp/slow-tmutil"
+  sed -i "s|^enabled = false\$|tmutil = \"$tmp/slow-tmutil\"|" "$one/config.toml"
+  grep -q slow-tmutil "$one/config.toml" || note "the demo configuration has no [time-machine] enabled = false line"
+  "$bin" --config "$one/config.toml" --data-dir "$one" app >"$tmp/app0.log" 2>&1 &
+  app_pid=$!
+  if took="$(timed_wait 2 has_icon)"; then
+    pass "0a icon: in the tray ${took} s after the start, tmutil hanging"
+    icon="$(icon_id)"
+    eval "$(xdotool getwindowgeometry --shell "$icon")"
+    xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+    if took="$(timed_wait 2 has_popup)"; then
+      sleep 0.3
+      import -window root "$art/0-menu.png"
+      pass "0b menu: opened ${took} s after the click, tmutil hanging — see 0-menu.png"
+    else
+      import -window root "$art/0-menu.png"
+      fail "0b menu: no menu within 2 s of the click while tmutil hangs — see 0-menu.png"
+    fi
+    xdotool key Escape
+  else
+    import -window root "$art/0-screen.png"
+    fail "0a icon: not in the tray within 2 s of the start while tmutil hangs (app alive: $(kill -0 "$app_pid" 2>/dev/null && echo yes || echo no))"
+  fi
+  no_icon() { ! has_icon; }
+  stop_app() {
+    kill "$app_pid" 2>/dev/null
+    wait "$app_pid" 2>/dev/null
+    app_pid=""
+    wait_for 5 no_icon || note "the phase 0 icon is still in the tray"
+  }
+  stop_app
+  # 0c, without the hanging tmutil (a hung one keeps the old code from refreshing at all).
+  sed -i "s|^tmutil = .*slow-tmutil.*\$|enabled = false|" "$one/config.toml"
+  "$bin" --config "$one/config.toml" --data-dir "$one" app >"$tmp/app0c.log" 2>&1 &
+  app_pid=$!
+  if wait_for 20 has_icon && kill -0 "$app_pid" 2>/dev/null; then
+    sleep 3
+    cpu_together="$(cpu_of "$app_pid" 15)"
+    pass "0c idle, configuration and data in one folder: ${cpu_together} % CPU over 15 s (compared in 1b)"
+  else
+    fail "0c idle: the app did not show its icon within 20 s (see app0c.log)"
+  fi
+  stop_app
+else
+  fail "0 start: secours demo --no-ui failed (see demo0.log)"
+fi
+
 # --- The app on a fresh demo -------------------------------------------------------------------------
 if ! "$bin" demo --dir "$tmp/demo" --no-ui >"$tmp/demo.log" 2>&1; then
   fail "secours demo --no-ui failed (see demo.log)"
@@ -196,8 +299,6 @@ alerts() { alert_summaries | wc -l; }
 app_pid=$!
 
 # --- 1. The icon -------------------------------------------------------------------------------------
-icon_id() { xwininfo -root -tree 2>/dev/null | awk '/\("tray-icon tray app/ {print $1; exit}'; }
-has_icon() { [ -n "$(icon_id)" ]; }
 if wait_for 20 has_icon; then
   icon="$(icon_id)"
   import -window root "$art/1-screen.png"
@@ -236,21 +337,18 @@ if kill -0 "$app_pid" 2>/dev/null; then
   else
     fail "1b idle: ${cpu} % CPU over 15 s (budget 1 %), ${anon_kb} KiB own memory (budget 40 MiB)"
   fi
+  # Issue 14, item 1: configuration and data in one folder idle like apart (within 0.25 points: a few
+  # clock ticks of noise over 15 s; the bug cost 0.65).
+  if [ -z "$cpu_together" ]; then
+    fail "1b idle together/apart: no measure of phase 0 to compare"
+  elif awk -v t="$cpu_together" -v a="$cpu" 'BEGIN { exit !(t <= a + 0.25) }'; then
+    pass "1b idle together/apart: ${cpu_together} % with configuration and data in one folder, ${cpu} % apart"
+  else
+    fail "1b idle together/apart: ${cpu_together} % with configuration and data in one folder against ${cpu} % apart"
+  fi
 fi
 
-# Opens the menu by clicking the icon; prints the popup's window id.
-# (A closed popup stays as an unmapped window: only a visible one counts.)
-popup_id() {
-  local w HEIGHT X Y WIDTH WINDOW SCREEN
-  for w in $(xdotool search --onlyvisible --class '^Secours$' 2>/dev/null); do
-    eval "$(xdotool getwindowgeometry --shell "$w")"
-    if [ "$HEIGHT" -ge 100 ]; then
-      echo "$w"
-      return
-    fi
-  done
-}
-has_popup() { [ -n "$(popup_id)" ]; }
+# Opens the menu by clicking the icon.
 open_menu() {
   [ -n "$icon" ] || return 1
   local X Y WIDTH HEIGHT WINDOW SCREEN
@@ -304,6 +402,38 @@ else
   fail "2 menu action: not tried (no menu)"
 fi
 
+# --- 2b. A dialog stays open while the app goes on -----------------------------------------------------
+# Restore ▸ Choose a folder… opens the folder chooser; step 3 runs while it is open: the icon must still turn
+# red, which it cannot if the dialog holds the event loop (issue 14, item 4). It is closed afterwards.
+dialog_id() { xdotool search --onlyvisible --name "^(Choose the backup|Choisir le dossier de la sauvegarde)" 2>/dev/null | head -n1; }
+has_dialog() { [ -n "$(dialog_id)" ]; }
+dialog=""
+if open_menu; then
+  # The restore submenu's place among the enabled items, then the chooser's among its enabled children.
+  n="$(secours menu --json | jq '[.items[] | select(.enabled and (.separator | not))] | map((.children // []) != []) | index(true) + 1')"
+  k="$(secours menu --json | jq '[.items[] | select((.children // []) != [])][0].children | map(select(.enabled)) | map(.action.action) | index("restore-choose-folder")')"
+  for ((i = 0; i < n; i++)); do xdotool key Down; done
+  xdotool key Right
+  sleep 0.3
+  for ((i = 0; i < k; i++)); do xdotool key Down; done
+  sleep 0.3
+  import -window root "$art/2b-menu-choose-selected.png"
+  xdotool key Return
+  if wait_for 10 has_dialog; then
+    dialog="$(dialog_id)"
+    # There is no window manager: the chooser opens as big as the screen, over the tray. Out of the way.
+    xdotool windowsize "$dialog" 480 360 windowmove "$dialog" 520 20
+    sleep 0.5
+    import -window root "$art/2b-dialog.png"
+    pass "2b dialog: the folder chooser is open (window $dialog; $n × Down, Right, $k × Down, Return) — see 2b-dialog.png"
+  else
+    import -window root "$art/2b-dialog.png"
+    fail "2b dialog: no folder chooser within 10 s of Restore ▸ Choose a folder… — see 2b-dialog.png"
+  fi
+else
+  fail "2b dialog: no menu to open it from"
+fi
+
 # --- 3. Stale backup: red icon, one notification -----------------------------------------------------
 red_fraction() { convert "$1" -fx '(r>0.6 && g<0.4 && b<0.4) ? 1 : 0' -format '%[fx:mean]' info:; }
 is_red() { awk -v f="$1" 'BEGIN {exit !(f > 0.15)}'; }
@@ -341,6 +471,26 @@ if [ -n "$icon" ]; then
 else
   fail "3 icon: not tried (no icon)"
   fail "3 notification: not tried (no icon)"
+fi
+
+if [ -n "$dialog" ]; then
+  if has_dialog; then
+    pass "2b dialog: still open while the icon turned red and the alert went out (step 3)"
+  else
+    fail "2b dialog: closed before step 3 was over"
+  fi
+  eval "$(xdotool getwindowgeometry --shell "$dialog")"
+  xdotool mousemove $((X + WIDTH / 2)) $((Y + 10)) click 1
+  xdotool windowfocus "$dialog" 2>/dev/null
+  sleep 0.3
+  xdotool key Escape
+  dialog_gone() { ! has_dialog; }
+  if wait_for 5 dialog_gone; then
+    pass "2b dialog: closed with Escape; the app alive: $(kill -0 "$app_pid" 2>/dev/null && echo yes || echo no)"
+  else
+    xdotool windowclose "$dialog" 2>/dev/null
+    fail "2b dialog: still open 5 s after Escape"
+  fi
 fi
 
 # --- 4. Quit -----------------------------------------------------------------------------------------
