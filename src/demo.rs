@@ -137,6 +137,33 @@ pub fn write_backup_pair(web: &Path, backup_dir: &Path) -> Result<(), DemoError>
     Ok(())
 }
 
+/// Writes a pair as the hourly job would after someone emptied the `document` table by mistake: complete
+/// and readable, yet suspect (`secours demo --suspect`). Its time is a little after the normal pair's.
+pub fn write_suspect_pair(web: &Path, backup_dir: &Path) -> Result<(), DemoError> {
+    write_backup_pair(web, backup_dir)?;
+    let dump = backup_dir.join(format!("{DEMO_DB}.gz"));
+    let tmp = backup_dir.join(format!(".{DEMO_DB}.gz.tmp"));
+    let emptied: Vec<u8> = demo_dump()
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| !line.starts_with(b"INSERT INTO `document`"))
+        .flatten()
+        .copied()
+        .collect();
+    let mut gz = GzEncoder::new(fs::File::create(&tmp).at(&tmp)?, Compression::default());
+    gz.write_all(&emptied).at(&tmp)?;
+    gz.finish().at(&tmp)?.sync_all().at(&tmp)?;
+    fs::rename(&tmp, &dump).at(&dump)?;
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 60);
+    for path in [dump, backup_dir.join("media.taz")] {
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(when))
+            .at(&path)?;
+    }
+    Ok(())
+}
+
 fn db_php(db: &str, env: &str) -> String {
     format!(
         "<?php\n\

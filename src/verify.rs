@@ -246,6 +246,50 @@ pub struct FileReport {
     /// Media only, when the archive was read to its end and media folders were expected: where they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<MediaLayout>,
+    /// Db only, when the verdict is ok: every table and its rows (remembered with the verdict, compared
+    /// with the next dumps by [`crate::anomaly`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DumpShape>,
+}
+
+/// What a dump holds, counted in the same single read as its verification: each table with its rows
+/// (the row tuples of its INSERTs). A table created and never filled has 0 rows; views are left out.
+/// Memory: one entry per table, whatever the dump's size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpShape {
+    pub tables: BTreeMap<String, u64>,
+}
+
+impl DumpShape {
+    /// Takes one statement into account.
+    pub fn observe(&mut self, stmt: &crate::db::reader::Statement) {
+        use crate::db::reader::StatementKind;
+        let Some(name) = &stmt.table else { return };
+        match stmt.kind {
+            StatementKind::CreateTable => {
+                if !self.tables.contains_key(name) {
+                    self.tables.insert(name.clone(), 0);
+                }
+            }
+            StatementKind::Insert => match self.tables.get_mut(name) {
+                Some(rows) => *rows += stmt.rows,
+                None => {
+                    self.tables.insert(name.clone(), stmt.rows);
+                }
+            },
+            // mysqldump first creates a placeholder table for each view.
+            StatementKind::CreateView => {
+                self.tables.remove(name);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads the shape back from a verification's stored details (`None` for one recorded before shapes
+    /// were, or not of a dump).
+    pub fn from_details(details: &serde_json::Value) -> Option<DumpShape> {
+        serde_json::from_value(details.get("shape")?.clone()).ok()
+    }
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -307,10 +351,20 @@ impl FileOutcome {
 pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Result<FileReport, VerifyError> {
     let mut scan = DumpScan::default();
     // The same inflated bytes also go, once, through the importer's statement reader on another thread:
-    // what a later import's preflight needs is then known without reading the dump again.
+    // what a later import's preflight needs, and the tables with their rows, are then known without
+    // reading the dump again.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (driven, facts) = std::thread::scope(|s| {
-        let reader = s.spawn(move || DumpFacts::of_dump(DumpReader::new(ChunkReader::new(rx))).ok());
+    let (driven, found) = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut facts = DumpFacts::default();
+            let mut shape = DumpShape::default();
+            for stmt in DumpReader::new(ChunkReader::new(rx)) {
+                let stmt = stmt.ok()?;
+                facts.observe(&stmt, 0);
+                shape.observe(&stmt);
+            }
+            Some((facts, shape))
+        });
         let mut tee = Tee {
             inner: &mut scan,
             tx: Some(tx),
@@ -324,7 +378,10 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         Some(f) => f.into_verdict(),
         None => Verdict::Ok,
     };
-    let import_facts = facts.filter(|_| verdict.is_ok());
+    let (import_facts, shape) = match found.filter(|_| verdict.is_ok()) {
+        Some((facts, shape)) => (Some(facts), Some(shape)),
+        None => (None, None),
+    };
     Ok(FileReport {
         path: path.to_path_buf(),
         kind: Kind::Db,
@@ -340,6 +397,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         warnings: Vec::new(),
         import_facts,
         layout: None,
+        shape,
     })
 }
 
@@ -451,6 +509,7 @@ pub fn verify_media(
         warnings,
         import_facts: None,
         layout,
+        shape: None,
     })
 }
 
