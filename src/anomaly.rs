@@ -163,12 +163,12 @@ fn shrank(before: u64, now: u64, percent: u32) -> bool {
     u128::from(now) * 100 < u128::from(before) * u128::from(100u32.saturating_sub(percent))
 }
 
-/// The percentage lost from `before` to `now`, rounded.
+/// The whole percentage lost from `before` to `now` (rounded down: 99.7 % lost is never "100 %").
 pub fn percent_lost(before: u64, now: u64) -> u64 {
     if before == 0 || now >= before {
         return 0;
     }
-    ((u128::from(before - now) * 100 + u128::from(before) / 2) / u128::from(before)) as u64
+    (u128::from(before - now) * 100 / u128::from(before)) as u64
 }
 
 /// Compares a new pair with the earlier good ones (see the module documentation). `refs` in any order.
@@ -731,7 +731,12 @@ mod tests {
         use Kind::*;
         let rules = AnomalyConfig::default();
         let usual = || vec![db(1000, &[("facture", 500), ("client", 20), ("log", 0)]); 3];
-        type Case = (&'static str, Vec<Shape>, Shape, Vec<(Kind, u64, u64, Option<&'static str>)>);
+        type Case = (
+            &'static str,
+            Vec<Shape>,
+            Shape,
+            Vec<(Kind, u64, u64, Option<&'static str>)>,
+        );
         let cases: Vec<Case> = vec![
             ("no earlier pair: nothing to compare", vec![], db(1, &[]), vec![]),
             (
@@ -851,6 +856,7 @@ mod tests {
         assert_eq!(median(&mut [u64::MAX, u64::MAX]), Some(u64::MAX));
         assert_eq!(percent_lost(1000, 520), 48);
         assert_eq!(percent_lost(1000, 2000), 0);
+        assert_eq!(percent_lost(1000, 3), 99, "something is left");
         assert!(!shrank(u64::MAX, 0, 100), "100 % turns the rule off");
     }
 
@@ -866,7 +872,9 @@ mod tests {
         );
         let fr = summary(&findings, Some(yesterday), Lang::Fr, now);
         assert!(
-            fr.starts_with("La base a perdu 48 % de sa taille depuis hier (52 Mo au lieu de 100 Mo) : la table `facture` est vide"),
+            fr.starts_with(
+                "La base a perdu 48 % de sa taille depuis hier (52 Mo au lieu de 100 Mo) : la table `facture` est vide"
+            ),
             "{fr}"
         );
         let en = summary(&findings, None, Lang::En, now);

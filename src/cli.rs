@@ -862,7 +862,14 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // A sound pair may still look wrong: said, never hidden (the exit code stays about the files).
     let now = Timestamp::now();
     let judged = history.as_ref().filter(|_| v.verdict == "ok").and_then(|h| {
-        crate::anomaly::judgement(h, &ctx.config.anomaly, &pair.observation.folder, &pair.db, &pair.media, now)
+        crate::anomaly::judgement(
+            h,
+            &ctx.config.anomaly,
+            &pair.observation.folder,
+            &pair.db,
+            &pair.media,
+            now,
+        )
     });
     let anomalies = judged
         .as_ref()
@@ -892,7 +899,10 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
                 "{}",
                 fill(
                     ctx.lang.report().verify_suspect,
-                    &[("message", &format!("{}. {}", j.summary(ctx.lang, now), ctx.lang.report().advice))]
+                    &[(
+                        "message",
+                        &format!("{}. {}", j.summary(ctx.lang, now), ctx.lang.report().advice)
+                    )]
                 )
             );
         }

@@ -701,14 +701,27 @@ mod tests {
     fn anomaly_defaults_and_bad_percentages() {
         let a = AnomalyConfig::default();
         assert_eq!(
-            (a.compare_with, a.db_shrink_percent, a.media_shrink_percent, a.files_drop_percent),
+            (
+                a.compare_with,
+                a.db_shrink_percent,
+                a.media_shrink_percent,
+                a.files_drop_percent
+            ),
             (24, 20, 20, 10)
         );
         assert!(a.enabled && a.empty_tables);
         let problems = parse("[anomaly]\ndb-shrink-percent = 0\ncompare-with = 0\n").unwrap_err();
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["anomaly.compare-with", "anomaly.db-shrink-percent"], "{problems:?}");
-        assert!(parse("[anomaly]\nshrink = 3\n").unwrap_err()[0].message.contains("shrink"));
+        assert_eq!(
+            keys,
+            ["anomaly.compare-with", "anomaly.db-shrink-percent"],
+            "{problems:?}"
+        );
+        assert!(
+            parse("[anomaly]\nshrink = 3\n").unwrap_err()[0]
+                .message
+                .contains("shrink")
+        );
     }
 
     #[test]

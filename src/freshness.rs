@@ -119,7 +119,9 @@ pub enum Reason {
     BothMissing,
     Unreadable,
     Corrupt,
-    ClockSkew { seconds_ahead: i64 },
+    ClockSkew {
+        seconds_ahead: i64,
+    },
     Writing,
     Old,
     /// The pair departs sharply from the last good ones (set by `status::apply_anomalies`).

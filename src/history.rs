@@ -1392,7 +1392,9 @@ impl History {
         let mut stmt = tx
             .prepare("SELECT at FROM time_machine_backups WHERE at >= ?1 ORDER BY at")
             .map_err(self.err(STEP))?;
-        let rows = stmt.query_map([from], |row| timestamp_at(row, 0)).map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map([from], |row| timestamp_at(row, 0))
+            .map_err(self.err(STEP))?;
         period.time_machine = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
         drop(stmt);
         tx.finish().map_err(self.err(STEP))?;

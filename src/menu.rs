@@ -556,7 +556,10 @@ mod tests {
         assert_eq!(icon(&suspect, now), Icon::Attention);
         assert!(has_accept(&suspect));
         let labels = labels(&build(&suspect, now, Lang::Fr));
-        assert!(labels.contains(&"Suspecte : La table `facture` est vide".to_owned()), "{labels:?}");
+        assert!(
+            labels.contains(&"Suspecte : La table `facture` est vide".to_owned()),
+            "{labels:?}"
+        );
         assert_eq!(Action::from_id("accept-change"), Some(Action::AcceptChange));
     }
 

@@ -76,7 +76,13 @@ pub fn write(
 }
 
 /// The report's HTML.
-pub fn build(config: &Config, history: &History, lang: Lang, days: u32, now: Timestamp) -> Result<String, HistoryError> {
+pub fn build(
+    config: &Config,
+    history: &History,
+    lang: Lang,
+    days: u32,
+    now: Timestamp,
+) -> Result<String, HistoryError> {
     let days = days.max(1);
     let from = Timestamp::from_second(now.as_second() - i64::from(days) * 86_400).unwrap_or(Timestamp::UNIX_EPOCH);
     let period = history.period(from)?;
@@ -139,6 +145,10 @@ impl Mark {
         }
     }
 
+    fn colour(self) -> &'static str {
+        colour(self.class())
+    }
+
     fn word(self, r: &ReportTexts) -> &'static str {
         match self {
             Mark::Seen => r.legend_seen,
@@ -147,6 +157,27 @@ impl Mark {
             Mark::Suspect => r.legend_suspect,
             Mark::Failed => r.legend_corrupt,
         }
+    }
+}
+
+/// The colour of a class, written on SVG elements themselves (any SVG viewer shows them, styled or not).
+fn colour(class: &str) -> &'static str {
+    match class {
+        "ok" => "#2e7d32",
+        "seen" => "#9bc49d",
+        "accepted" => "#1565c0",
+        "suspect" => "#8e24aa",
+        "bad" => "#c62828",
+        "tm" => "#455a64",
+        "restore" => "#1565c0",
+        "band-fresh" | "band-writing" => "#eef7ee",
+        "band-late" => "#fff1d6",
+        "band-suspect" => "#f3e5f5",
+        "band-stale" | "band-missing" | "band-corrupt" => "#fde2e2",
+        "grid" => "#e3e3e3",
+        "line-db" => "#1565c0",
+        "line-media" => "#ef6c00",
+        _ => "#eeeeee",
     }
 }
 
@@ -209,25 +240,9 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 p.meta { color: #666; margin: 0 0 12px; }
 svg { display: block; margin: 6px 0 10px; }
-svg text { font: 11px -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; fill: #444; }
 .legend { margin: 4px 0 12px; color: #444; }
 .legend span { display: inline-block; margin-right: 14px; }
 .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
-.ok { fill: #2e7d32; background: #2e7d32; }
-.seen { fill: #9bc49d; background: #9bc49d; }
-.accepted { fill: #1565c0; background: #1565c0; }
-.suspect { fill: #8e24aa; background: #8e24aa; }
-.bad { fill: #c62828; background: #c62828; }
-.tm { fill: #455a64; background: #455a64; }
-.restore { fill: #1565c0; stroke: #fff; }
-.band-fresh, .band-writing { fill: #eef7ee; background: #eef7ee; }
-.band-late { fill: #fff1d6; background: #fff1d6; }
-.band-suspect { fill: #f3e5f5; background: #f3e5f5; }
-.band-stale, .band-missing, .band-corrupt { fill: #fde2e2; background: #fde2e2; }
-.band-unknown { fill: #eeeeee; background: #eeeeee; }
-.grid { stroke: #e3e3e3; stroke-width: 1; }
-.line-db { fill: none; stroke: #1565c0; stroke-width: 1.5; }
-.line-media { fill: none; stroke: #ef6c00; stroke-width: 1.5; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #f6f6f6; }
@@ -294,9 +309,19 @@ fn legend(out: &mut String, r: &ReportTexts, t: &Texts) {
         ("band-stale", r.legend_stale),
         ("tm", r.row_time_machine),
     ] {
-        let _ = write!(out, "<span><i class=\"{class}\"></i>{}</span>", esc(word));
+        let _ = write!(
+            out,
+            "<span><i style=\"background: {}\"></i>{}</span>",
+            colour(class),
+            esc(word)
+        );
     }
-    let _ = write!(out, "<span><i class=\"band-fresh\"></i>{}</span>", esc(t.state_fresh));
+    let _ = write!(
+        out,
+        "<span><i style=\"background: {}\"></i>{}</span>",
+        colour("band-fresh"),
+        esc(t.state_fresh)
+    );
     out.push_str("</p>\n");
 }
 
@@ -333,12 +358,7 @@ fn pair_marks(input: &Input, axis: &Axis, name: &str, folder: &Path) -> Vec<Opti
 
 /// The state bands of one source: (from, to, state word).
 fn bands(input: &Input, name: &str) -> Vec<(i64, i64, String)> {
-    let changes: Vec<_> = input
-        .period
-        .state_changes
-        .iter()
-        .filter(|c| c.source == name)
-        .collect();
+    let changes: Vec<_> = input.period.state_changes.iter().filter(|c| c.source == name).collect();
     let end = input.now.as_second();
     let mut out = Vec::new();
     for (i, c) in changes.iter().enumerate() {
@@ -373,7 +393,7 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\">"
+         viewBox=\"0 0 {width} {height}\" role=\"img\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\" fill=\"#444444\">"
     );
     // Days: a line at each local midnight, a date every few days.
     let every = (input.days / 10).max(1);
@@ -385,12 +405,15 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
             let at = day.timestamp().as_second();
             if at >= input.from.as_second() {
                 let x = axis.x(at);
-                let _ = writeln!(
-                    out,
-                    "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>",
-                    height - 4.0
-                );
-                if n % every == 0 {
+                // Every day when there is room, else only the labelled ones.
+                if n % every == 0 || every == 1 {
+                    let _ = writeln!(
+                        out,
+                        "<line stroke=\"#e3e3e3\" x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>",
+                        height - 4.0
+                    );
+                }
+                if n % every == 0 && x < LEFT + WIDTH as f64 - 36.0 {
                     let label = match lang {
                         Lang::Fr => day.strftime("%d/%m").to_string(),
                         Lang::En => day.strftime("%b %d").to_string(),
@@ -416,11 +439,16 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
         let word = state_word(&state, t);
         let _ = writeln!(
             out,
-            "<rect class=\"band-{}\" x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{}\"><title>{}</title></rect>",
-            esc(&state),
+            "<rect fill=\"{}\" x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{}\"><title>{}</title></rect>",
+            colour(&format!("band-{state}")),
             (x2 - x1).max(0.5),
             ROW - 4.0,
-            esc(&format!("{} → {} : {word}", axis.local(start, r.date_format), axis.local(stop, r.date_format)))
+            esc(&format!(
+                "{} → {}{}{word}",
+                axis.local(start, r.date_format),
+                axis.local(stop, r.date_format),
+                t.colon
+            ))
         );
     }
     for (c, mark) in pair_marks(input, axis, name, folder).iter().enumerate() {
@@ -428,8 +456,8 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
             let x = LEFT + c as f64;
             let _ = writeln!(
                 out,
-                "<rect class=\"{}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
-                m.class(),
+                "<rect fill=\"{}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
+                m.colour(),
                 top + 3.0,
                 ROW - 10.0,
                 esc(&format!("{} — {}", axis.local(*at, r.date_format), m.word(r)))
@@ -449,7 +477,7 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
             if let Some(at) = at {
                 let _ = writeln!(
                     out,
-                    "<rect class=\"tm\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
+                    "<rect fill=\"#455a64\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
                     LEFT + c as f64,
                     ROW - 10.0,
                     esc(&format!("{} — Time Machine", axis.local(*at, r.date_format)))
@@ -476,10 +504,16 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
             let word = if *failed { r.outcome_failed } else { r.outcome_ok };
             let _ = writeln!(
                 out,
-                "<rect class=\"{class}\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
+                "<rect fill=\"{}\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{mark_w:.1}\" height=\"{}\"><title>{}</title></rect>",
+                colour(class),
                 LEFT + c as f64,
                 ROW - 10.0,
-                esc(&format!("{} — {} : {word}", axis.local(*at, r.date_format), r.op_copy))
+                esc(&format!(
+                    "{} — {}{}{word}",
+                    axis.local(*at, r.date_format),
+                    r.op_copy,
+                    t.colon
+                ))
             );
         }
     }
@@ -495,15 +529,21 @@ fn timeline(out: &mut String, input: &Input, axis: &Axis, name: &str, folder: &P
         if axis.column(at).is_none() {
             continue;
         }
-        let class = if op.outcome.as_deref() == Some("ok") { "restore" } else { "bad" };
+        let class = if op.outcome.as_deref() == Some("ok") {
+            "restore"
+        } else {
+            "bad"
+        };
         let _ = writeln!(
             out,
-            "<circle class=\"{class}\" cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\"><title>{}</title></circle>",
+            "<circle fill=\"{}\" stroke=\"#ffffff\" cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\"><title>{}</title></circle>",
+            colour(class),
             axis.x(at),
             esc(&format!(
-                "{} — {} : {}",
+                "{} — {}{}{}",
                 axis.local(at, r.date_format),
                 operation_word(&op.kind, r),
+                t.colon,
                 outcome_word(op.outcome.as_deref(), r)
             ))
         );
@@ -536,7 +576,8 @@ fn chart(out: &mut String, axis: &Axis, title: &str, class: &str, points: &[(i64
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\">\n<text x=\"4\" y=\"12\">{}</text>",
+         viewBox=\"0 0 {width} {height}\" role=\"img\" font-family=\"Helvetica, Arial, sans-serif\" \
+         font-size=\"11\" fill=\"#444444\">\n<text x=\"4\" y=\"12\">{}</text>",
         esc(title)
     );
     for f in [0.0, 0.5, 1.0] {
@@ -544,7 +585,7 @@ fn chart(out: &mut String, axis: &Axis, title: &str, class: &str, points: &[(i64
         let yy = y(v);
         let _ = writeln!(
             out,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/>\n<text x=\"4\" y=\"{:.1}\">{}</text>",
+            "<line stroke=\"#e3e3e3\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/>\n<text x=\"4\" y=\"{:.1}\">{}</text>",
             LEFT + WIDTH as f64,
             yy + 4.0,
             esc(&t.bytes(v))
@@ -601,11 +642,20 @@ fn chart(out: &mut String, axis: &Axis, title: &str, class: &str, points: &[(i64
     for line in lines {
         if line.len() == 1 {
             let (x, yy) = line[0];
-            let _ = writeln!(out, "<circle class=\"{class}\" cx=\"{x:.1}\" cy=\"{yy:.1}\" r=\"1.5\"/>");
+            let _ = writeln!(
+                out,
+                "<circle fill=\"{}\" cx=\"{x:.1}\" cy=\"{yy:.1}\" r=\"1.5\"/>",
+                colour(class)
+            );
             continue;
         }
         let pts: Vec<String> = line.iter().map(|(x, yy)| format!("{x:.1},{yy:.1}")).collect();
-        let _ = writeln!(out, "<polyline class=\"{class}\" points=\"{}\"/>", pts.join(" "));
+        let _ = writeln!(
+            out,
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/>",
+            colour(class),
+            pts.join(" ")
+        );
     }
     out.push_str("</svg>\n");
 }
@@ -677,8 +727,14 @@ pub fn event_text(e: &HistoryEvent, lang: Lang) -> (String, String) {
                 Some(other) => other.to_owned(),
                 None => String::new(),
             };
-            let reason = d["details"]["reason"].as_str().map(|s| format!(" — {s}")).unwrap_or_default();
-            (r.kind_verification.to_owned(), format!("{name}{}{verdict}{reason}", t.colon))
+            let reason = d["details"]["reason"]
+                .as_str()
+                .map(|s| format!(" — {s}"))
+                .unwrap_or_default();
+            (
+                r.kind_verification.to_owned(),
+                format!("{name}{}{verdict}{reason}", t.colon),
+            )
         }
         "operation" => {
             let kind = text(&d["kind"]);
@@ -763,7 +819,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped_for_xml() {
-        assert_eq!(esc("a<b & 'c' \"d\">\u{1}"), "a&lt;b &amp; &#39;c&#39; &quot;d&quot;&gt; ");
+        assert_eq!(
+            esc("a<b & 'c' \"d\">\u{1}"),
+            "a&lt;b &amp; &#39;c&#39; &quot;d&quot;&gt; "
+        );
     }
 
     // Guards: a column shows the worst of what it holds (a damaged pair is never hidden by a good one).
