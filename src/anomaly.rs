@@ -512,6 +512,10 @@ pub fn current_user() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            Some(Path::new(&home).file_name()?.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "?".to_owned())
 }
 

@@ -1595,6 +1595,74 @@ mod tests {
         }
     }
 
+    fn shape(h: &History, at: i64, status: &str) -> PairShapeRecord {
+        let series = PathBuf::from("/backup/runtime/backup");
+        let file = |name: &str| FileKey {
+            path: series.join(name),
+            size: 10,
+            mtime_ns: seconds(t(at)) * 1_000_000_000,
+            inode: at as u64,
+        };
+        h.record_pair_shape(&PairShapeRecord {
+            id: 0,
+            series: series.clone(),
+            pair_at: t(at),
+            db: file("app.gz"),
+            media: file("media.taz"),
+            shape_json: "{}".into(),
+            status: status.into(),
+            findings_json: "{}".into(),
+            judged_at: t(at),
+            accepted_at: None,
+            accepted_by: None,
+        })
+        .unwrap()
+    }
+
+    // Guards what a new pair is compared with: the good pairs before it, newest first, none before the last
+    // accepted change, never a suspect one; and that a judgement is stored once per pair.
+    #[test]
+    fn reference_shapes_start_at_the_last_accepted_change() {
+        let h = History::open_in_memory().unwrap();
+        let series = PathBuf::from("/backup/runtime/backup");
+        let ats = |list: Vec<PairShapeRecord>| list.iter().map(|r| r.pair_at).collect::<Vec<_>>();
+        shape(&h, 0, "reference");
+        shape(&h, 10, "reference");
+        let odd = shape(&h, 20, "suspect");
+        shape(&h, 30, "reference");
+        assert_eq!(
+            ats(h.reference_shapes(&series, t(40), 24).unwrap()),
+            [t(30), t(10), t(0)]
+        );
+        assert_eq!(ats(h.reference_shapes(&series, t(40), 2).unwrap()), [t(30), t(10)]);
+        assert!(
+            h.reference_shapes(Path::new("/elsewhere"), t(40), 24)
+                .unwrap()
+                .is_empty()
+        );
+
+        assert!(h.accept_pair_shape(odd.id, "zoe (menu)", t(25)).unwrap());
+        assert!(!h.accept_pair_shape(odd.id, "zoe (menu)", t(26)).unwrap(), "only once");
+        assert_eq!(ats(h.reference_shapes(&series, t(40), 24).unwrap()), [t(30), t(20)]);
+        let stored = h.pair_shape(&series, &odd.db, &odd.media).unwrap().unwrap();
+        assert_eq!(
+            (stored.status.as_str(), stored.accepted_by.as_deref()),
+            ("accepted", Some("zoe (menu)"))
+        );
+        assert_eq!(h.pair_shape_of_files(&odd.db, &odd.media).unwrap().unwrap().id, odd.id);
+
+        // Judged again (another process at the same time): the first judgement stays.
+        let again = shape(&h, 30, "suspect");
+        assert_eq!(again.status, "reference");
+        let err = h
+            .record_pair_shape(&PairShapeRecord {
+                status: "maybe".into(),
+                ..again
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("'maybe'"), "{err}");
+    }
+
     // Guards: years of hourly records do not pile up, while what a restore, a drill count or a crash
     // recovery needs stays.
     #[test]

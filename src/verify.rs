@@ -266,10 +266,8 @@ impl DumpShape {
         use crate::db::reader::StatementKind;
         let Some(name) = &stmt.table else { return };
         match stmt.kind {
-            StatementKind::CreateTable => {
-                if !self.tables.contains_key(name) {
-                    self.tables.insert(name.clone(), 0);
-                }
+            StatementKind::CreateTable if !self.tables.contains_key(name) => {
+                self.tables.insert(name.clone(), 0);
             }
             StatementKind::Insert => match self.tables.get_mut(name) {
                 Some(rows) => *rows += stmt.rows,
@@ -1906,6 +1904,25 @@ fn pax_records(mut buf: &[u8]) -> Vec<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Guards the shape an anomaly is judged on: rows per table from the INSERT tuples, a table never
+    // filled at 0, views (and their placeholder tables) left out.
+    #[test]
+    fn the_dump_shape_counts_rows_per_table_and_leaves_views_out() {
+        let sql = b"CREATE TABLE `facture` (id int);\nINSERT INTO `facture` VALUES (1),(2),(3);\n\
+                    INSERT INTO `facture` VALUES (4);\nCREATE TABLE `vide` (id int);\n\
+                    CREATE TABLE `v_list` (id tinyint);\n/*!50001 DROP TABLE IF EXISTS `v_list`*/;\n\
+                    /*!50001 CREATE VIEW `v_list` AS select 1 AS `id` */;\n";
+        let mut shape = DumpShape::default();
+        for stmt in DumpReader::new(&sql[..]) {
+            shape.observe(&stmt.unwrap());
+        }
+        let expected: BTreeMap<String, u64> = [("facture".to_owned(), 4), ("vide".to_owned(), 0)].into();
+        assert_eq!(shape.tables, expected);
+        let details = serde_json::json!({ "shape": shape });
+        assert_eq!(DumpShape::from_details(&details), Some(shape));
+        assert_eq!(DumpShape::from_details(&serde_json::json!({})), None);
+    }
 
     fn count(chunks: &[&[u8]]) -> (u64, u64) {
         let mut s = DumpScan::default();
