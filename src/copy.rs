@@ -834,9 +834,9 @@ fn remove_stale_temporaries(dest_root: &Path) {
     }
 }
 
-/// Removes the oldest complete copies beyond `keep`, never the one just made, and never the newest copy
-/// that is not marked suspect (a suspect pair is never copied over the last good copy: one more copy is
-/// then kept).
+/// Removes the oldest complete copies beyond `keep`, never the one just made, and, when that one is marked
+/// suspect, never the newest copy that is not (a suspect pair is never copied over the last good copy: one
+/// more copy is then kept).
 fn rotate(dest_root: &Path, newest: &str, keep: usize, warnings: &mut Vec<String>) -> Vec<PathBuf> {
     let copies = match list_copies(dest_root) {
         Ok(c) => c,
@@ -845,9 +845,11 @@ fn rotate(dest_root: &Path, newest: &str, keep: usize, warnings: &mut Vec<String
             return Vec::new();
         }
     };
+    // When the copy just made is suspect, the newest good one stays (a good copy just made is itself that).
+    let made_suspect = copies.iter().any(|c| c.name == newest && c.suspect);
     let last_good = copies
         .iter()
-        .filter(|c| c.manifest && !c.suspect)
+        .filter(|c| made_suspect && c.manifest && !c.suspect && c.name != newest)
         .map(|c| c.name.as_str())
         .next_back();
     let others: Vec<&CopyInfo> = copies.iter().filter(|c| c.manifest && c.name != newest).collect();

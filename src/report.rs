@@ -87,7 +87,7 @@ pub fn build(
     let from = Timestamp::from_second(now.as_second() - i64::from(days) * 86_400).unwrap_or(Timestamp::UNIX_EPOCH);
     let period = history.period(from)?;
     let mut events = history.recent_events(MAX_EVENTS + 1)?;
-    let more = events.len() > MAX_EVENTS;
+    let more = events.get(MAX_EVENTS).is_some_and(|e| e.at >= from);
     events.truncate(MAX_EVENTS);
     events.retain(|e| e.at >= from);
     let sources = crate::status::sources(config)

@@ -354,13 +354,9 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (driven, found) = std::thread::scope(|s| {
         let reader = s.spawn(move || {
-            let mut facts = DumpFacts::default();
             let mut shape = DumpShape::default();
-            for stmt in DumpReader::new(ChunkReader::new(rx)) {
-                let stmt = stmt.ok()?;
-                facts.observe(&stmt, 0);
-                shape.observe(&stmt);
-            }
+            let facts =
+                DumpFacts::of_dump_with(DumpReader::new(ChunkReader::new(rx)), |stmt| shape.observe(stmt)).ok()?;
             Some((facts, shape))
         });
         let mut tee = Tee {
