@@ -91,6 +91,7 @@ impl ConditionText for Seen {
         let t = lang.t();
         let state = match self.condition.as_str() {
             "late" => State::Late,
+            "suspect" => State::Suspect,
             "stale" => State::Stale,
             "missing" => State::Missing,
             "corrupt" => State::Corrupt,
@@ -108,7 +109,7 @@ fn subjects(input: &MenuInput) -> Vec<(Seen, String)> {
         for s in &status.sources {
             let severity = match s.state {
                 State::Fresh | State::Writing => Severity::Ok,
-                State::Late => Severity::Warning,
+                State::Late | State::Suspect => Severity::Warning,
                 _ => Severity::Problem,
             };
             let condition = if severity == Severity::Ok {

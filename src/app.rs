@@ -315,6 +315,7 @@ impl Session {
                 }
             }
             if let Some(h) = &history {
+                status::apply_anomalies(&mut report, &self.config, h, self.lang);
                 status::record(&report, h);
             }
             report
@@ -642,7 +643,14 @@ impl Session {
                 Ok(())
             }
             Action::LaunchAtLogin => self.toggle_login_item(),
-            Action::History => self.open_history(),
+            Action::History => {
+                self.open_report();
+                Ok(())
+            }
+            Action::AcceptChange => {
+                self.accept_change();
+                Ok(())
+            }
             Action::OpenSecours => match self.target().and_then(|t| t.url) {
                 Some(url) => platform::open_url(&url),
                 None => Ok(()),
@@ -787,14 +795,31 @@ impl Session {
             };
             plan.warnings
                 .extend(command::parity_warning(&s.config, progress, cancel));
+            // A backup that looks wrong needs one more yes that names the anomaly.
+            let suspect = crate::anomaly::suspect_pair(
+                History::open(&s.locations.history()).ok().as_ref(),
+                &s.config,
+                &request.pair,
+                s.lang,
+                Timestamp::now(),
+            );
+            if let Some(a) = &suspect {
+                plan.warnings.push(a.clone());
+            }
             let t = s.lang.restore();
             let message = command::summary(&plan, &s.config, s.lang);
             let (title, rest) = message.split_once('\n').unwrap_or((message.as_str(), ""));
+            let failback = (kind == crate::restore::Kind::Failback)
+                .then(|| crate::i18n::fill(t.failback_again, &[("target", &plan.target)]));
+            let anomaly = suspect.map(|a| crate::i18n::fill(s.lang.report().restore_suspect, &[("anomaly", &a)]));
+            let again = match (failback, anomaly) {
+                (Some(f), Some(a)) => Some(format!("{a}\n\n{f}")),
+                (f, a) => f.or(a),
+            };
             let confirmation = Confirmation {
                 title: title.to_owned(),
                 message: rest.replace("\n  ", "\n").trim().to_owned(),
-                again: (kind == crate::restore::Kind::Failback)
-                    .then(|| crate::i18n::fill(t.failback_again, &[("target", &plan.target)])),
+                again,
                 ok: t.button_replace.to_owned(),
                 cancel: t.button_cancel.to_owned(),
                 request,
@@ -851,24 +876,61 @@ impl Session {
         Ok(())
     }
 
-    /// Writes the recent history to a text file in the data folder and opens it.
-    fn open_history(&self) -> Result<(), platform::OpenError> {
-        let path = self.locations.data_dir.join("history.txt");
-        let mut text = String::new();
-        match History::open(&self.locations.history()).and_then(|h| h.recent_events(500)) {
-            Ok(events) if events.is_empty() => text.push_str(self.lang.t().history_empty),
-            Ok(events) => {
-                for e in events {
-                    text.push_str(&e.line());
-                    text.push('\n');
+    /// Writes the history report (the last [`crate::report::DEFAULT_DAYS`] days) into the data folder and
+    /// opens it in the browser, on a thread of its own: the menu never waits for it.
+    fn open_report(&self) {
+        let s = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("secours-report".into())
+            .spawn(move || {
+                let path = s.locations.data_dir.join(crate::report::FILE_NAME);
+                let result = crate::report::write(
+                    &s.config,
+                    &s.locations.history(),
+                    s.lang,
+                    &path,
+                    crate::report::DEFAULT_DAYS,
+                    Timestamp::now(),
+                );
+                let problem = match result {
+                    Ok(()) => platform::open_in_browser(&path).err().map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(p) = problem {
+                    log::warn!("{p}");
+                    crate::notifications::send(&note(p));
                 }
-            }
-            Err(e) => text.push_str(&e.to_string()),
+            });
+        if let Err(e) = spawned {
+            log::error!("cannot start the report thread: {e}");
         }
-        if let Err(e) = std::fs::write(&path, text) {
-            log::warn!("cannot write '{}': {e}", path.display());
+    }
+
+    /// "This change is expected": the suspect pairs become the reference (history records who accepted
+    /// what), then a notification says so. On a thread of its own.
+    fn accept_change(&self) {
+        let s = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("secours-accept".into())
+            .spawn(move || {
+                let by = format!("{} (menu)", crate::anomaly::current_user());
+                let now = Timestamp::now();
+                let body = match History::open(&s.locations.history())
+                    .and_then(|h| crate::anomaly::accept(&s.config, &h, None, &by, s.lang, now))
+                {
+                    Ok(list) if list.is_empty() => s.lang.report().accept_nothing.to_owned(),
+                    Ok(list) => list
+                        .iter()
+                        .map(|a| crate::anomaly::accepted_text(a, s.lang))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    Err(e) => e.to_string(),
+                };
+                crate::notifications::send(&note(body));
+            });
+        if let Err(e) = spawned {
+            log::error!("cannot start the thread that accepts the change: {e}");
         }
-        platform::edit_file(&path)
     }
 
     fn backups_folder(&self) -> PathBuf {

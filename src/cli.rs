@@ -120,6 +120,33 @@ pub enum Command {
     Failback(FailbackArgs),
     /// Back up an environment now, as the hourly job does: <dbname>.gz and media.taz in its backup folder.
     Backup(BackupArgs),
+    /// Write the history as one HTML page: time line, sizes, events (exit 0 written, 3 cannot).
+    Report(ReportArgs),
+    /// "This change is expected": the suspect backups become the reference (exit 0 accepted, 2 nothing suspect).
+    Accept(AcceptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The HTML file to write (default: history.html in the data folder).
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    pub output: Option<PathBuf>,
+    /// How many days the page shows.
+    #[arg(long, default_value_t = crate::report::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Open the page in the browser once written.
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// Only this watched source (default: every suspect one).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print JSON for scripts and monitoring.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +173,9 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// With --yes: restore even a backup that looks wrong (suspect); without it, --yes refuses one.
+    #[arg(long)]
+    pub accept_anomaly: bool,
     /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
@@ -174,6 +204,9 @@ pub struct FailbackArgs {
     /// The second confirmation: yes, production is to be replaced.
     #[arg(long)]
     pub to_production: bool,
+    /// With --yes: return even a backup that looks wrong (suspect); without it, --yes refuses one.
+    #[arg(long)]
+    pub accept_anomaly: bool,
     /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
@@ -292,6 +325,9 @@ pub struct DemoArgs {
     /// Run the demo's database server and pages (Secours starts this by itself when needed).
     #[arg(long, hide = true)]
     pub serve: bool,
+    /// Then make a suspect backup (a table emptied), to see how Secours reports one.
+    #[arg(long, conflicts_with = "serve")]
+    pub suspect: bool,
 }
 
 impl DemoArgs {
@@ -406,6 +442,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Db(args) => db_command(&Context::load(locations)?, args),
         Command::Parity(args) => parity_command(&Context::load(locations)?, &args),
         Command::Backup(args) => backup_command(&Context::load(locations)?, &args),
+        Command::Report(args) => report_command(&Context::load(locations)?, &args),
+        Command::Accept(args) => accept_command(&Context::load(locations)?, &args),
         Command::Restore(a) => {
             let opts = crate::restore::command::Options {
                 from: a.from,
@@ -417,6 +455,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 resume: a.resume,
                 rollback: a.rollback,
                 to_production: false,
+                accept_anomaly: a.accept_anomaly,
             };
             restore_command(&Context::load(locations)?, crate::restore::Kind::Restore, &opts)
         }
@@ -428,6 +467,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 json: a.json,
                 list_sources: a.list_sources,
                 to_production: a.to_production,
+                accept_anomaly: a.accept_anomaly,
                 ..Default::default()
             };
             restore_command(&Context::load(locations)?, crate::restore::Kind::Failback, &opts)
@@ -518,6 +558,7 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8> {
     );
     report.drill = status::drill(&ctx.config, history.as_ref(), report.checked_at);
     if let Some(h) = &history {
+        status::apply_anomalies(&mut report, &ctx.config, h, ctx.lang);
         status::record(&report, h);
     }
     if json {
@@ -721,10 +762,40 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
         }
     }
     eprintln!("{}", ctx.lang.demo().try_this);
+    if args.suspect {
+        demo_suspect(&ctx, &demo)?;
+    }
     if args.no_ui {
         return status_command(&ctx, false);
     }
     start_app(ctx)
+}
+
+/// `secours demo --suspect`: the pair just made is verified (the reference), then a table is emptied and a
+/// new pair written and verified: the status says `suspect` and what changed.
+fn demo_suspect(ctx: &Context, demo: &demo::Demo) -> Result<()> {
+    let history = open_history(&ctx.locations);
+    let cancel = crate::progress::Cancel::new();
+    let judge = || -> Result<()> {
+        let pair = crate::operations::select(&ctx.config, &Default::default())?;
+        crate::operations::verify(&pair, history.as_ref(), false, &crate::progress::Silent, &cancel);
+        if let Some(h) = &history {
+            crate::anomaly::judgement(
+                h,
+                &ctx.config.anomaly,
+                &pair.observation.folder,
+                &pair.db,
+                &pair.media,
+                Timestamp::now(),
+            );
+        }
+        Ok(())
+    };
+    judge()?;
+    // The demo's hourly backup would replace the suspect pair at once: it stops, as with --age.
+    demo::set_job(&demo.dir, false)?;
+    demo::write_suspect_pair(&demo.dir.join("prod/web"), &demo.backup_dir)?;
+    judge()
 }
 
 /// `secours demo --age D | --stop-job | --corrupt`: things go wrong on request, then the status.
@@ -866,6 +937,67 @@ fn restore_command(ctx: &Context, kind: crate::restore::Kind, opts: &crate::rest
     Ok(crate::restore::command::run(&env, kind, opts))
 }
 
+fn report_command(ctx: &Context, args: &ReportArgs) -> Result<u8> {
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| ctx.locations.data_dir.join(crate::report::FILE_NAME));
+    if let Err(e) = crate::report::write(
+        &ctx.config,
+        &ctx.locations.history(),
+        ctx.lang,
+        &path,
+        args.days,
+        Timestamp::now(),
+    ) {
+        eprintln!("secours: {e}");
+        return Ok(EXIT_UNKNOWN);
+    }
+    println!("{}", path.display());
+    if args.open
+        && let Err(e) = crate::platform::open_in_browser(&path)
+    {
+        eprintln!("secours: {e}");
+    }
+    Ok(0)
+}
+
+fn accept_command(ctx: &Context, args: &AcceptArgs) -> Result<u8> {
+    if let Some(name) = &args.source
+        && !status::sources(&ctx.config).iter().any(|s| &s.name == name)
+    {
+        let known: Vec<String> = status::sources(&ctx.config)
+            .iter()
+            .map(|s| format!("'{}'", s.name))
+            .collect();
+        eprintln!(
+            "secours: '{name}' is not a watched source (watched: {}); nothing was accepted.",
+            known.join(", ")
+        );
+        return Ok(EXIT_UNKNOWN);
+    }
+    let history = History::open(&ctx.locations.history())?;
+    let by = format!("{} (command line)", crate::anomaly::current_user());
+    let accepted = crate::anomaly::accept(
+        &ctx.config,
+        &history,
+        args.source.as_deref(),
+        &by,
+        ctx.lang,
+        Timestamp::now(),
+    )?;
+    if args.json {
+        print_json(&serde_json::json!({ "accepted": accepted }))?;
+    } else if accepted.is_empty() {
+        println!("{}", ctx.lang.report().accept_nothing);
+    } else {
+        for a in &accepted {
+            println!("{}", crate::anomaly::accepted_text(a, ctx.lang));
+        }
+    }
+    Ok(if accepted.is_empty() { 2 } else { 0 })
+}
+
 fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     let sel = crate::operations::Selection {
         folder: args.folder.clone(),
@@ -888,8 +1020,30 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         &bars,
         &crate::progress::Cancel::new(),
     );
+    // A sound pair may still look wrong: said, never hidden (the exit code stays about the files).
+    let now = Timestamp::now();
+    let judged = history.as_ref().filter(|_| v.verdict == "ok").and_then(|h| {
+        crate::anomaly::judgement(
+            h,
+            &ctx.config.anomaly,
+            &pair.observation.folder,
+            &pair.db,
+            &pair.media,
+            now,
+        )
+    });
+    let anomalies = judged
+        .as_ref()
+        .filter(|j| j.is_suspect())
+        .map(|j| j.anomalies(ctx.lang, now))
+        .unwrap_or_default();
     if args.json {
-        print_json(&v)?;
+        let mut value = serde_json::to_value(&v)?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("suspect".to_owned(), serde_json::Value::Bool(!anomalies.is_empty()));
+            obj.insert("anomalies".to_owned(), serde_json::to_value(&anomalies)?);
+        }
+        print_json(&value)?;
     } else {
         let t = ctx.lang.t();
         for f in [&v.db, &v.media] {
@@ -913,6 +1067,18 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
             println!("{:<10} {}", "", layout.describe());
         }
         println!("{}", if v.verdict == "ok" { t.verify_ok } else { t.verify_bad });
+        if let Some(j) = judged.as_ref().filter(|j| j.is_suspect()) {
+            println!(
+                "{}",
+                fill(
+                    ctx.lang.report().verify_suspect,
+                    &[(
+                        "message",
+                        &format!("{}. {}", j.summary(ctx.lang, now), ctx.lang.report().advice)
+                    )]
+                )
+            );
+        }
     }
     Ok(v.exit_code())
 }

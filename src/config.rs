@@ -38,6 +38,8 @@ pub struct Config {
     pub time_machine: TimeMachineConfig,
     pub drill: DrillConfig,
     pub app: AppConfig,
+    /// When a new pair departs sharply from the last good ones (see `anomaly`).
+    pub anomaly: AnomalyConfig,
     /// Set by `secours demo` in the demo's own configuration: the demo's folder, whose private database
     /// and web server Secours starts when a command needs them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,6 +162,27 @@ pub struct DrillConfig {
     pub every: HumanDuration,
 }
 
+/// `[anomaly]`: a verified pair that departs sharply from the last good ones is `suspect`. Growth is
+/// never an anomaly.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AnomalyConfig {
+    /// Off: no pair is ever suspect.
+    pub enabled: bool,
+    /// How many of the last good pairs a new one is compared with (their median).
+    pub compare_with: usize,
+    /// Suspect when the database (uncompressed) shrank by more than this many percent.
+    pub db_shrink_percent: u32,
+    /// Suspect when the media (bytes of files) shrank by more than this many percent.
+    pub media_shrink_percent: u32,
+    /// Suspect when the media lost more than this many percent of their files.
+    pub files_drop_percent: u32,
+    /// Suspect when a table that had rows has none, or is missing.
+    pub empty_tables: bool,
+    /// Tables allowed to empty themselves (sessions, caches, queues).
+    pub ignore_tables: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AppConfig {
@@ -192,6 +215,7 @@ impl Default for Config {
             drill: DrillConfig::default(),
             app: AppConfig::default(),
             demo: None,
+            anomaly: AnomalyConfig::default(),
         }
     }
 }
@@ -259,6 +283,20 @@ impl Default for TimeMachineConfig {
             tmutil: PathBuf::from("/usr/bin/tmutil"),
             late_after: HumanDuration::hours(2),
             stale_after: HumanDuration::hours(26),
+        }
+    }
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            enabled: true,
+            compare_with: 24,
+            db_shrink_percent: 20,
+            media_shrink_percent: 20,
+            files_drop_percent: 10,
+            empty_tables: true,
+            ignore_tables: Vec::new(),
         }
     }
 }
@@ -439,10 +477,11 @@ fn parse_as_written(text: &str) -> Result<Config, Vec<Problem>> {
             "drill" => section(&key, value, &mut config.drill),
             "app" => section(&key, value, &mut config.app),
             "demo" => section(&key, value, &mut config.demo),
+            "anomaly" => section(&key, value, &mut config.anomaly),
             _ => Err(Problem {
                 key: key.clone(),
                 message: "unknown key; known top-level keys are language, environments, watch, freshness, \
-                          safe-copy, restore, time-machine, drill, app, demo"
+                          safe-copy, restore, time-machine, drill, app, anomaly, demo"
                     .to_owned(),
             }),
         };
@@ -620,6 +659,25 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             ),
         );
     }
+    let a = &config.anomaly;
+    if !(1..=1000).contains(&a.compare_with) {
+        problem(
+            "anomaly.compare-with".to_owned(),
+            format!("'{}' must be between 1 and 1000 pairs", a.compare_with),
+        );
+    }
+    for (key, value) in [
+        ("anomaly.db-shrink-percent", a.db_shrink_percent),
+        ("anomaly.media-shrink-percent", a.media_shrink_percent),
+        ("anomaly.files-drop-percent", a.files_drop_percent),
+    ] {
+        if !(1..=100).contains(&value) {
+            problem(
+                key.to_owned(),
+                format!("'{value}' must be a percentage between 1 and 100 (100 turns the rule off)"),
+            );
+        }
+    }
     if config.drill.every.0.is_zero() {
         problem(
             "drill.every".to_owned(),
@@ -702,6 +760,35 @@ mod tests {
         assert_eq!(c.freshness.stale_after, HumanDuration::hours(3));
         assert_eq!(c.drill.every, HumanDuration::days(182));
         assert_eq!(c.safe_copy.keep, 48);
+        assert_eq!(c.anomaly, AnomalyConfig::default());
+    }
+
+    // Guards the issue's defaults and the refusal of a percentage that cannot work.
+    #[test]
+    fn anomaly_defaults_and_bad_percentages() {
+        let a = AnomalyConfig::default();
+        assert_eq!(
+            (
+                a.compare_with,
+                a.db_shrink_percent,
+                a.media_shrink_percent,
+                a.files_drop_percent
+            ),
+            (24, 20, 20, 10)
+        );
+        assert!(a.enabled && a.empty_tables);
+        let problems = parse("[anomaly]\ndb-shrink-percent = 0\ncompare-with = 0\n").unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["anomaly.compare-with", "anomaly.db-shrink-percent"],
+            "{problems:?}"
+        );
+        assert!(
+            parse("[anomaly]\nshrink = 3\n").unwrap_err()[0]
+                .message
+                .contains("shrink")
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   checked against the manifest, and only then is the temporary folder renamed to its final name.
 //! - On any failure or cancel, the temporary folder (with any partial file) is removed; existing copies are
 //!   never touched before the new one is in place. Rotation then removes the oldest copies beyond `keep`
-//!   (at least 1 is always kept: the new one), touching only folders named like a copy that hold a manifest.
+//!   (at least 1 is always kept: the new one), touching only folders named like a copy that hold a manifest,
+//!   and never the newest copy without a [`SUSPECT_MARK`] (the copy of a pair that looked wrong carries one).
 //! - Idempotent: a copy of the same backup already there, whose manifest names the same files with the same
 //!   sizes and whose content matches the manifest, gives [`CopyOutcome::AlreadyThere`] and writes nothing.
 //! - A destination under `<volumes_root>/<disk>` (macOS `/Volumes`) is refused when that disk is not mounted,
@@ -38,6 +39,9 @@ use crate::progress::{Cancel, Meter, Progress, Update};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "SHA256SUMS";
+/// Marks the copy of a pair that looked wrong (see `anomaly`); not part of the copy, never listed among its
+/// files. Rotation never removes the newest copy without it.
+pub const SUSPECT_MARK: &str = "SUSPECT.json";
 const TMP_PREFIX: &str = ".secours-tmp-";
 const OLD_PREFIX: &str = ".secours-old-";
 const BUF: usize = 1 << 20;
@@ -59,6 +63,8 @@ pub struct CopyOptions {
     /// The files as they were verified: a source that is not that file any more when it is opened, or that
     /// changes while it is copied, is not copied (the copy would be called proven without being verified).
     pub verified: Vec<(PathBuf, FileIdentity)>,
+    /// The pair looked wrong: this is written as [`SUSPECT_MARK`] into the new copy.
+    pub suspect_mark: Option<Vec<u8>>,
 }
 
 impl Default for CopyOptions {
@@ -67,6 +73,7 @@ impl Default for CopyOptions {
             volumes_root: PathBuf::from("/Volumes"),
             fail_after_bytes: None,
             verified: Vec::new(),
+            suspect_mark: None,
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct CopyInfo {
     pub size: u64,
     /// Whether `SHA256SUMS` is present.
     pub manifest: bool,
+    /// Whether it is the copy of a pair that looked wrong ([`SUSPECT_MARK`]).
+    pub suspect: bool,
 }
 
 /// The result of re-reading a copy against its manifest.
@@ -330,6 +339,10 @@ pub fn copy_pair(
         });
     }
     write_manifest(&tmp.path, &files)?;
+    if let Some(mark) = &options.suspect_mark {
+        let path = tmp.path.join(SUSPECT_MARK);
+        fs::write(&path, mark).map_err(dest_err("write", &path))?;
+    }
 
     // Put it in place. A different or damaged copy under the same name is moved aside first and removed
     // only once the new one is there.
@@ -390,12 +403,15 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
         }
         let mut files = Vec::new();
         let mut manifest = false;
+        let mut suspect = false;
         for f in fs::read_dir(&folder).map_err(dest_err("list", &folder))? {
             let f = f.map_err(dest_err("list", &folder))?;
             let fname = f.file_name().to_string_lossy().into_owned();
             let meta = f.metadata().map_err(dest_err("read the size of", &f.path()))?;
             if fname == MANIFEST {
                 manifest = true;
+            } else if fname == SUSPECT_MARK {
+                suspect = true;
             } else if meta.is_file() && fname != crate::parity::CODE_MANIFEST {
                 files.push(FileInfo {
                     name: fname,
@@ -412,6 +428,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
             files,
             size,
             manifest,
+            suspect,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -817,7 +834,9 @@ fn remove_stale_temporaries(dest_root: &Path) {
     }
 }
 
-/// Removes the oldest complete copies beyond `keep`, never the one just made.
+/// Removes the oldest complete copies beyond `keep`, never the one just made, and, when that one is marked
+/// suspect, never the newest copy that is not (a suspect pair is never copied over the last good copy: one
+/// more copy is then kept).
 fn rotate(dest_root: &Path, newest: &str, keep: usize, warnings: &mut Vec<String>) -> Vec<PathBuf> {
     let copies = match list_copies(dest_root) {
         Ok(c) => c,
@@ -826,10 +845,21 @@ fn rotate(dest_root: &Path, newest: &str, keep: usize, warnings: &mut Vec<String
             return Vec::new();
         }
     };
+    // When the copy just made is suspect, the newest good one stays (a good copy just made is itself that).
+    let made_suspect = copies.iter().any(|c| c.name == newest && c.suspect);
+    let last_good = copies
+        .iter()
+        .filter(|c| made_suspect && c.manifest && !c.suspect && c.name != newest)
+        .map(|c| c.name.as_str())
+        .next_back();
     let others: Vec<&CopyInfo> = copies.iter().filter(|c| c.manifest && c.name != newest).collect();
     let excess = (others.len() + 1).saturating_sub(keep);
     let mut removed = Vec::new();
-    for old in others.into_iter().take(excess) {
+    for old in others
+        .into_iter()
+        .filter(|c| Some(c.name.as_str()) != last_good)
+        .take(excess)
+    {
         match fs::remove_dir_all(&old.folder) {
             Ok(()) => removed.push(old.folder.clone()),
             Err(e) => warnings.push(format!("could not remove the old copy '{}': {e}", old.folder.display())),

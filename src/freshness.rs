@@ -21,6 +21,8 @@ pub enum State {
     Fresh,
     Writing,
     Late,
+    /// Complete and readable, but departing sharply from the last good pairs (see `anomaly`).
+    Suspect,
     Stale,
     Missing,
     Corrupt,
@@ -28,11 +30,11 @@ pub enum State {
 }
 
 impl State {
-    /// Monitoring-plugin exit code: 0 fresh, 1 late, 2 stale/missing/corrupt, 3 unknown.
+    /// Monitoring-plugin exit code: 0 fresh, 1 late/suspect, 2 stale/missing/corrupt, 3 unknown.
     pub fn exit_code(self) -> u8 {
         match self {
             State::Fresh | State::Writing => 0,
-            State::Late => 1,
+            State::Late | State::Suspect => 1,
             State::Stale | State::Missing | State::Corrupt => 2,
             State::Unknown => 3,
         }
@@ -44,10 +46,11 @@ impl State {
             State::Fresh => 0,
             State::Writing => 1,
             State::Late => 2,
-            State::Stale => 3,
-            State::Missing => 4,
-            State::Corrupt => 5,
-            State::Unknown => 6,
+            State::Suspect => 3,
+            State::Stale => 4,
+            State::Missing => 5,
+            State::Corrupt => 6,
+            State::Unknown => 7,
         }
     }
 
@@ -57,6 +60,7 @@ impl State {
             State::Fresh => "fresh",
             State::Writing => "writing",
             State::Late => "late",
+            State::Suspect => "suspect",
             State::Stale => "stale",
             State::Missing => "missing",
             State::Corrupt => "corrupt",
@@ -115,9 +119,13 @@ pub enum Reason {
     BothMissing,
     Unreadable,
     Corrupt,
-    ClockSkew { seconds_ahead: i64 },
+    ClockSkew {
+        seconds_ahead: i64,
+    },
     Writing,
     Old,
+    /// The pair departs sharply from the last good ones (set by `status::apply_anomalies`).
+    Suspect,
 }
 
 /// The verdict on one pair.
@@ -300,7 +308,11 @@ mod tests {
         assert_eq!(Missing.worst(Corrupt), Corrupt);
         assert_eq!(Corrupt.worst(Unknown), Unknown);
         assert_eq!(Writing.worst(Fresh), Writing);
-        let all = [Fresh, Writing, Late, Stale, Missing, Corrupt, Unknown];
+        // A suspect pair needs more attention than a late one, less than a stale one.
+        assert_eq!(Late.worst(Suspect), Suspect);
+        assert_eq!(Suspect.worst(Stale), Stale);
+        assert_eq!(Suspect.exit_code(), 1);
+        let all = [Fresh, Writing, Late, Suspect, Stale, Missing, Corrupt, Unknown];
         for a in all {
             for b in all {
                 assert_eq!(a.worst(b), b.worst(a), "{a:?} {b:?}");

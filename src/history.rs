@@ -54,6 +54,8 @@ pub struct Pruned {
     pub observations: usize,
     pub notifications: usize,
     pub operations: usize,
+    /// Pair shapes and Time Machine backups seen.
+    pub shapes: usize,
 }
 
 /// The phases a journal step may be in.
@@ -134,9 +136,47 @@ CREATE TABLE journal_steps (
 CREATE INDEX journal_steps_by_operation ON journal_steps (operation_id, id);
 ";
 
+/// Version 3: the shape of every verified pair and the anomaly judgement on it (see `anomaly`), and the
+/// Time Machine backups seen (for the history report).
+const MIGRATION_3: &str = "
+CREATE TABLE pair_shapes (
+    id             INTEGER PRIMARY KEY,
+    series         BLOB    NOT NULL,
+    pair_at        INTEGER NOT NULL,
+    db_path        BLOB    NOT NULL,
+    db_size        INTEGER NOT NULL,
+    db_mtime_ns    INTEGER NOT NULL,
+    db_inode       INTEGER NOT NULL,
+    media_path     BLOB    NOT NULL,
+    media_size     INTEGER NOT NULL,
+    media_mtime_ns INTEGER NOT NULL,
+    media_inode    INTEGER NOT NULL,
+    shape_json     TEXT    NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN ('reference', 'suspect', 'accepted')),
+    findings_json  TEXT    NOT NULL,
+    judged_at      INTEGER NOT NULL,
+    accepted_at    INTEGER,
+    accepted_by    TEXT,
+    UNIQUE (series, db_path, db_size, db_mtime_ns, db_inode, media_path, media_size, media_mtime_ns, media_inode)
+);
+CREATE INDEX pair_shapes_by_series ON pair_shapes (series, pair_at);
+CREATE INDEX pair_shapes_by_time ON pair_shapes (pair_at);
+CREATE INDEX pair_shapes_by_db ON pair_shapes (db_path, db_size, db_mtime_ns, db_inode);
+
+CREATE TABLE time_machine_backups (
+    at      INTEGER PRIMARY KEY,
+    seen_at INTEGER NOT NULL
+);
+";
+
 /// The migrations, in order: `MIGRATIONS[n - 1]` upgrades schema version `n - 1` to `n`. Append only; never
 /// edit a script that has shipped.
-pub const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+pub const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
+
+/// The judgements a pair's shape may carry: `reference` (a good pair, compared with the next ones),
+/// `suspect` (departs sharply from them), `accepted` (was suspect; the user said the change is expected, so
+/// it is the new reference).
+pub const SHAPE_STATUSES: &[&str] = &["reference", "suspect", "accepted"];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -407,6 +447,46 @@ impl HistoryEvent {
             self.summary
         )
     }
+}
+
+/// The shape of a verified pair and the anomaly judgement on it (see `anomaly`), as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairShapeRecord {
+    /// 0 before it is stored.
+    pub id: i64,
+    /// The watched folder the pair was found in: pairs are compared with the earlier pairs of the same one.
+    pub series: PathBuf,
+    /// The pair's time: the modification time of its older file.
+    pub pair_at: Timestamp,
+    pub db: FileKey,
+    pub media: FileKey,
+    pub shape_json: String,
+    /// One of [`SHAPE_STATUSES`].
+    pub status: String,
+    /// What departs from the earlier pairs (a JSON list; empty for a reference).
+    pub findings_json: String,
+    pub judged_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    /// Who said the change is expected.
+    pub accepted_by: Option<String>,
+}
+
+/// What the history holds over a period, for the report (see `report`).
+#[derive(Debug, Clone, Default)]
+pub struct Period {
+    /// Oldest first.
+    pub observations: Vec<ObservationRecord>,
+    /// Oldest first; each source's last change before the period comes first, so its state at the start
+    /// is known.
+    pub state_changes: Vec<StateChange>,
+    /// By the time they ended (or began, while unfinished), oldest first.
+    pub operations: Vec<Operation>,
+    /// By pair time, oldest first.
+    pub shapes: Vec<PairShapeRecord>,
+    /// Verifications that found a file damaged or unsafe: (file, verdict).
+    pub bad_files: Vec<(FileKey, String)>,
+    /// Completed Time Machine backups seen, oldest first.
+    pub time_machine: Vec<Timestamp>,
 }
 
 /// An open history file. One per process (or thread); it is `Send` but not `Sync`.
@@ -961,6 +1041,8 @@ impl History {
                 "DELETE FROM operations WHERE kind = 'copy' AND finished_at IS NOT NULL AND finished_at < ?1",
                 KEEP_ROUTINE,
             )?,
+            shapes: delete("DELETE FROM pair_shapes WHERE pair_at < ?1", KEEP_ROUTINE)?
+                + delete("DELETE FROM time_machine_backups WHERE at < ?1", KEEP_ROUTINE)?,
         };
         tx.commit().map_err(self.err(STEP))?;
         Ok(pruned)
@@ -1011,6 +1093,312 @@ impl History {
         .map_err(self.err(STEP))?;
         tx.commit().map_err(self.err(STEP))?;
         Ok(true)
+    }
+
+    // ----- pair shapes (anomalies) -----
+
+    const SHAPE_COLUMNS: &str = "id, series, pair_at, db_path, db_size, db_mtime_ns, db_inode, media_path, media_size, \
+                                 media_mtime_ns, media_inode, shape_json, status, findings_json, judged_at, \
+                                 accepted_at, accepted_by";
+
+    fn shape_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PairShapeRecord> {
+        let path = |i: usize| -> rusqlite::Result<PathBuf> {
+            let bytes: Vec<u8> = row.get(i)?;
+            Ok(path_from_bytes(bytes))
+        };
+        Ok(PairShapeRecord {
+            id: row.get(0)?,
+            series: path(1)?,
+            pair_at: timestamp_at(row, 2)?,
+            db: FileKey {
+                path: path(3)?,
+                size: from_sql_u64(row.get(4)?),
+                mtime_ns: row.get(5)?,
+                inode: from_sql_u64(row.get(6)?),
+            },
+            media: FileKey {
+                path: path(7)?,
+                size: from_sql_u64(row.get(8)?),
+                mtime_ns: row.get(9)?,
+                inode: from_sql_u64(row.get(10)?),
+            },
+            shape_json: row.get(11)?,
+            status: row.get(12)?,
+            findings_json: row.get(13)?,
+            judged_at: timestamp_at(row, 14)?,
+            accepted_at: optional_timestamp_at(row, 15)?,
+            accepted_by: row.get(16)?,
+        })
+    }
+
+    /// Stores the judgement of a pair unless one is already stored for the same series and files (two
+    /// processes judging at once store one); returns the stored one.
+    pub fn record_pair_shape(&self, record: &PairShapeRecord) -> Result<PairShapeRecord, HistoryError> {
+        const STEP: &str = "recording a backup's shape";
+        self.check_one_of("shape status", &record.status, SHAPE_STATUSES)?;
+        self.check_json("backup shape", &record.shape_json)?;
+        self.check_json("anomalies", &record.findings_json)?;
+        let tx = self.immediate(STEP)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO pair_shapes (series, pair_at, db_path, db_size, db_mtime_ns, db_inode, media_path,
+                 media_size, media_mtime_ns, media_inode, shape_json, status, findings_json, judged_at, accepted_at,
+                 accepted_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                record.series.as_os_str().as_encoded_bytes(),
+                seconds(record.pair_at),
+                record.db.path.as_os_str().as_encoded_bytes(),
+                to_sql_u64(record.db.size),
+                record.db.mtime_ns,
+                to_sql_u64(record.db.inode),
+                record.media.path.as_os_str().as_encoded_bytes(),
+                to_sql_u64(record.media.size),
+                record.media.mtime_ns,
+                to_sql_u64(record.media.inode),
+                record.shape_json,
+                record.status,
+                record.findings_json,
+                seconds(record.judged_at),
+                record.accepted_at.map(seconds),
+                record.accepted_by,
+            ],
+        )
+        .map_err(self.err(STEP))?;
+        let stored = Self::select_shape(&tx, &record.series, &record.db, &record.media).map_err(self.err(STEP))?;
+        tx.commit().map_err(self.err(STEP))?;
+        stored.ok_or_else(|| HistoryError::Sqlite {
+            path: self.path.clone(),
+            step: STEP,
+            cause: "the shape just stored cannot be read back".to_owned(),
+        })
+    }
+
+    fn select_shape(
+        conn: &Connection,
+        series: &Path,
+        db: &FileKey,
+        media: &FileKey,
+    ) -> rusqlite::Result<Option<PairShapeRecord>> {
+        let sql = format!(
+            "SELECT {} FROM pair_shapes WHERE series = ?1 AND db_path = ?2 AND db_size = ?3 AND db_mtime_ns = ?4
+             AND db_inode = ?5 AND media_path = ?6 AND media_size = ?7 AND media_mtime_ns = ?8 AND media_inode = ?9",
+            Self::SHAPE_COLUMNS
+        );
+        conn.query_row(
+            &sql,
+            params![
+                series.as_os_str().as_encoded_bytes(),
+                db.path.as_os_str().as_encoded_bytes(),
+                to_sql_u64(db.size),
+                db.mtime_ns,
+                to_sql_u64(db.inode),
+                media.path.as_os_str().as_encoded_bytes(),
+                to_sql_u64(media.size),
+                media.mtime_ns,
+                to_sql_u64(media.inode),
+            ],
+            Self::shape_row,
+        )
+        .optional()
+    }
+
+    /// The judgement stored for this pair of files in `series`.
+    pub fn pair_shape(
+        &self,
+        series: &Path,
+        db: &FileKey,
+        media: &FileKey,
+    ) -> Result<Option<PairShapeRecord>, HistoryError> {
+        Self::select_shape(&self.conn, series, db, media).map_err(self.err("reading a backup's shape"))
+    }
+
+    /// The newest judgement stored for this pair of files, whatever the series (a restore asks about a
+    /// pair it found by itself).
+    pub fn pair_shape_of_files(&self, db: &FileKey, media: &FileKey) -> Result<Option<PairShapeRecord>, HistoryError> {
+        let sql = format!(
+            "SELECT {} FROM pair_shapes WHERE db_path = ?1 AND db_size = ?2 AND db_mtime_ns = ?3 AND db_inode = ?4
+             AND media_path = ?5 AND media_size = ?6 AND media_mtime_ns = ?7 AND media_inode = ?8
+             ORDER BY id DESC LIMIT 1",
+            Self::SHAPE_COLUMNS
+        );
+        self.conn
+            .query_row(
+                &sql,
+                params![
+                    db.path.as_os_str().as_encoded_bytes(),
+                    to_sql_u64(db.size),
+                    db.mtime_ns,
+                    to_sql_u64(db.inode),
+                    media.path.as_os_str().as_encoded_bytes(),
+                    to_sql_u64(media.size),
+                    media.mtime_ns,
+                    to_sql_u64(media.inode),
+                ],
+                Self::shape_row,
+            )
+            .optional()
+            .map_err(self.err("reading a backup's shape"))
+    }
+
+    /// The good pairs of `series` a pair made at `before` is compared with, newest first, at most `limit`:
+    /// references and accepted pairs older than it, none older than the newest accepted one (an accepted
+    /// change starts a new normal).
+    pub fn reference_shapes(
+        &self,
+        series: &Path,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PairShapeRecord>, HistoryError> {
+        const STEP: &str = "reading the earlier backups' shapes";
+        let sql = format!(
+            "SELECT {} FROM pair_shapes
+             WHERE series = ?1 AND pair_at < ?2 AND status IN ('reference', 'accepted')
+               AND pair_at >= COALESCE((SELECT MAX(pair_at) FROM pair_shapes
+                                        WHERE series = ?1 AND pair_at < ?2 AND status = 'accepted'), 0)
+             ORDER BY pair_at DESC, id DESC LIMIT ?3",
+            Self::SHAPE_COLUMNS
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    series.as_os_str().as_encoded_bytes(),
+                    seconds(before),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                Self::shape_row,
+            )
+            .map_err(self.err(STEP))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))
+    }
+
+    /// Marks the suspect pair `id` accepted by `by`: it becomes the reference of the pairs after it.
+    /// Returns false when it was not suspect (already accepted, or never suspect).
+    pub fn accept_pair_shape(&self, id: i64, by: &str, at: Timestamp) -> Result<bool, HistoryError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE pair_shapes SET status = 'accepted', accepted_at = ?2, accepted_by = ?3
+                 WHERE id = ?1 AND status = 'suspect'",
+                params![id, seconds(at), by],
+            )
+            .map_err(self.err("accepting a backup's change"))?;
+        Ok(changed == 1)
+    }
+
+    /// Records that Time Machine's latest completed backup was at `at` (seen at `seen_at`); once per backup.
+    pub fn record_time_machine_backup(&self, at: Timestamp, seen_at: Timestamp) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO time_machine_backups (at, seen_at) VALUES (?1, ?2)",
+                params![seconds(at), seconds(seen_at)],
+            )
+            .map_err(self.err("recording a Time Machine backup"))?;
+        Ok(())
+    }
+
+    /// Everything the history report draws, from `from` on, read in one snapshot.
+    pub fn period(&self, from: Timestamp) -> Result<Period, HistoryError> {
+        const STEP: &str = "reading the history of a period";
+        let from = seconds(from);
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred).map_err(self.err(STEP))?;
+        let mut period = Period::default();
+
+        let mut stmt = tx
+            .prepare(
+                "SELECT at, source, state, age_seconds, db_bytes, media_bytes, detail FROM observations
+                 WHERE at >= ?1 ORDER BY id",
+            )
+            .map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map([from], |row| {
+                Ok(ObservationRecord {
+                    at: timestamp_at(row, 0)?,
+                    source: row.get(1)?,
+                    state: row.get(2)?,
+                    age_seconds: row.get(3)?,
+                    db_bytes: row.get::<_, Option<i64>>(4)?.map(from_sql_u64),
+                    media_bytes: row.get::<_, Option<i64>>(5)?.map(from_sql_u64),
+                    detail: row.get(6)?,
+                })
+            })
+            .map_err(self.err(STEP))?;
+        period.observations = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+
+        let mut stmt = tx
+            .prepare(
+                "SELECT at, source, state, previous FROM state_changes
+                 WHERE at >= ?1 OR id IN (SELECT MAX(id) FROM state_changes WHERE at < ?1 GROUP BY source)
+                 ORDER BY id",
+            )
+            .map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map([from], |row| {
+                Ok(StateChange {
+                    at: timestamp_at(row, 0)?,
+                    source: row.get(1)?,
+                    state: row.get(2)?,
+                    previous: row.get(3)?,
+                })
+            })
+            .map_err(self.err(STEP))?;
+        period.state_changes = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+
+        let sql = format!(
+            "SELECT {} FROM operations WHERE COALESCE(finished_at, started_at) >= ?1
+             ORDER BY COALESCE(finished_at, started_at), id",
+            Self::OPERATION_COLUMNS
+        );
+        let mut stmt = tx.prepare(&sql).map_err(self.err(STEP))?;
+        let rows = stmt.query_map([from], Self::operation_row).map_err(self.err(STEP))?;
+        period.operations = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+
+        let sql = format!(
+            "SELECT {} FROM pair_shapes WHERE pair_at >= ?1 ORDER BY pair_at, id",
+            Self::SHAPE_COLUMNS
+        );
+        let mut stmt = tx.prepare(&sql).map_err(self.err(STEP))?;
+        let rows = stmt.query_map([from], Self::shape_row).map_err(self.err(STEP))?;
+        period.shapes = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+
+        // A file's modification time is what places it on the time line (`at` is when it was read).
+        let mut stmt = tx
+            .prepare(
+                "SELECT path, size, mtime_ns, inode, verdict FROM verifications
+                 WHERE verdict != 'ok' AND mtime_ns >= ?1 * 1000000000 ORDER BY mtime_ns",
+            )
+            .map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map([from], |row| {
+                let path: Vec<u8> = row.get(0)?;
+                Ok((
+                    FileKey {
+                        path: path_from_bytes(path),
+                        size: from_sql_u64(row.get(1)?),
+                        mtime_ns: row.get(2)?,
+                        inode: from_sql_u64(row.get(3)?),
+                    },
+                    row.get(4)?,
+                ))
+            })
+            .map_err(self.err(STEP))?;
+        period.bad_files = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+
+        let mut stmt = tx
+            .prepare("SELECT at FROM time_machine_backups WHERE at >= ?1 ORDER BY at")
+            .map_err(self.err(STEP))?;
+        let rows = stmt
+            .query_map([from], |row| timestamp_at(row, 0))
+            .map_err(self.err(STEP))?;
+        period.time_machine = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(STEP))?;
+        drop(stmt);
+        tx.finish().map_err(self.err(STEP))?;
+        Ok(period)
     }
 
     // ----- listing -----
@@ -1145,6 +1533,19 @@ impl History {
     }
 }
 
+/// A path stored as its bytes (`as_encoded_bytes`), read back.
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        PathBuf::from(std::ffi::OsString::from_vec(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
 fn read_user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
 }
@@ -1194,6 +1595,74 @@ mod tests {
         }
     }
 
+    fn shape(h: &History, at: i64, status: &str) -> PairShapeRecord {
+        let series = PathBuf::from("/backup/runtime/backup");
+        let file = |name: &str| FileKey {
+            path: series.join(name),
+            size: 10,
+            mtime_ns: seconds(t(at)) * 1_000_000_000,
+            inode: at as u64,
+        };
+        h.record_pair_shape(&PairShapeRecord {
+            id: 0,
+            series: series.clone(),
+            pair_at: t(at),
+            db: file("app.gz"),
+            media: file("media.taz"),
+            shape_json: "{}".into(),
+            status: status.into(),
+            findings_json: "{}".into(),
+            judged_at: t(at),
+            accepted_at: None,
+            accepted_by: None,
+        })
+        .unwrap()
+    }
+
+    // Guards what a new pair is compared with: the good pairs before it, newest first, none before the last
+    // accepted change, never a suspect one; and that a judgement is stored once per pair.
+    #[test]
+    fn reference_shapes_start_at_the_last_accepted_change() {
+        let h = History::open_in_memory().unwrap();
+        let series = PathBuf::from("/backup/runtime/backup");
+        let ats = |list: Vec<PairShapeRecord>| list.iter().map(|r| r.pair_at).collect::<Vec<_>>();
+        shape(&h, 0, "reference");
+        shape(&h, 10, "reference");
+        let odd = shape(&h, 20, "suspect");
+        shape(&h, 30, "reference");
+        assert_eq!(
+            ats(h.reference_shapes(&series, t(40), 24).unwrap()),
+            [t(30), t(10), t(0)]
+        );
+        assert_eq!(ats(h.reference_shapes(&series, t(40), 2).unwrap()), [t(30), t(10)]);
+        assert!(
+            h.reference_shapes(Path::new("/elsewhere"), t(40), 24)
+                .unwrap()
+                .is_empty()
+        );
+
+        assert!(h.accept_pair_shape(odd.id, "zoe (menu)", t(25)).unwrap());
+        assert!(!h.accept_pair_shape(odd.id, "zoe (menu)", t(26)).unwrap(), "only once");
+        assert_eq!(ats(h.reference_shapes(&series, t(40), 24).unwrap()), [t(30), t(20)]);
+        let stored = h.pair_shape(&series, &odd.db, &odd.media).unwrap().unwrap();
+        assert_eq!(
+            (stored.status.as_str(), stored.accepted_by.as_deref()),
+            ("accepted", Some("zoe (menu)"))
+        );
+        assert_eq!(h.pair_shape_of_files(&odd.db, &odd.media).unwrap().unwrap().id, odd.id);
+
+        // Judged again (another process at the same time): the first judgement stays.
+        let again = shape(&h, 30, "suspect");
+        assert_eq!(again.status, "reference");
+        let err = h
+            .record_pair_shape(&PairShapeRecord {
+                status: "maybe".into(),
+                ..again
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("'maybe'"), "{err}");
+    }
+
     // Guards: years of hourly records do not pile up, while what a restore, a drill count or a crash
     // recovery needs stays.
     #[test]
@@ -1228,6 +1697,7 @@ mod tests {
                 observations: 1,
                 notifications: 1,
                 operations: 1,
+                shapes: 0,
             }
         );
         assert!(h.verification(&key(1)).unwrap().is_none());

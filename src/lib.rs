@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod alerts_store;
+pub mod anomaly;
 pub mod app;
 pub mod backup;
 pub mod cli;
@@ -37,6 +38,7 @@ pub mod parity;
 pub mod paths;
 pub mod platform;
 pub mod progress;
+pub mod report;
 pub mod restore;
 pub mod secret;
 pub mod stack;

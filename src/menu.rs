@@ -31,6 +31,8 @@ pub enum Action {
     LaunchAtLogin,
     ResumeRestore,
     RollbackRestore,
+    /// "This change is expected": the suspect pairs become the reference.
+    AcceptChange,
     Cancel,
     Quit,
     /// The demo only: open production's page.
@@ -88,6 +90,7 @@ impl<'de> serde::Deserialize<'de> for Action {
             "launch-at-login" => Action::LaunchAtLogin,
             "resume-restore" => Action::ResumeRestore,
             "rollback-restore" => Action::RollbackRestore,
+            "accept-change" => Action::AcceptChange,
             "cancel" => Action::Cancel,
             "quit" => Action::Quit,
             "demo-open-prod" => Action::DemoOpenProd,
@@ -154,7 +157,7 @@ pub enum Icon {
     Stale,
     /// A copy or restore is running.
     Working,
-    /// Time Machine problem, rehearsal due, unfinished restore.
+    /// Time Machine problem, rehearsal due, unfinished restore, a suspect backup.
     Attention,
 }
 
@@ -247,6 +250,9 @@ pub fn icon(input: &MenuInput, now: Timestamp) -> Icon {
     {
         return Icon::Stale;
     }
+    if state == State::Suspect {
+        return Icon::Attention;
+    }
     if state == State::Late {
         return Icon::Late;
     }
@@ -306,6 +312,13 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         items.push(Item::info(fill(t.menu_unfinished, &[("what", what)])));
         items.push(Item::act(t.menu_resume, Action::ResumeRestore, !busy));
         items.push(Item::act(t.menu_rollback, Action::RollbackRestore, !busy));
+    }
+    let suspect = input
+        .status
+        .as_ref()
+        .is_some_and(|s| s.sources.iter().any(|s| !s.anomalies.is_empty()));
+    if suspect {
+        items.push(Item::act(lang.report().menu_accept, Action::AcceptChange, !busy));
     }
     if busy {
         items.push(Item::act(t.menu_cancel, Action::Cancel, true));
@@ -521,6 +534,7 @@ mod tests {
                 problem: None,
                 db: file(48_000_000),
                 media: file(1_200_000_000),
+                anomalies: Vec::new(),
             }],
         }
     }
@@ -576,6 +590,40 @@ mod tests {
             parts: vec![],
         });
         assert_eq!(icon(&busy, now), Icon::Working);
+    }
+
+    // Guards the item 3: a suspect backup shows attention, says what changed, and offers
+    // "This change is expected" (only then).
+    #[test]
+    fn a_suspect_backup_shows_attention_and_offers_to_accept() {
+        let now = ts(0);
+        let fresh = input(State::Fresh, 60);
+        let has_accept = |i: &MenuInput| {
+            build(i, now, Lang::Fr)
+                .iter()
+                .any(|it| it.action == Some(Action::AcceptChange) && it.label == "Ce changement est normal")
+        };
+        assert!(!has_accept(&fresh));
+        let mut suspect = input(State::Suspect, 60);
+        if let Some(s) = suspect.status.as_mut() {
+            s.sources[0].anomalies = vec![crate::anomaly::Anomaly {
+                kind: crate::anomaly::Kind::TableEmptied,
+                before: 812,
+                now: 0,
+                message: "La table `facture` est vide".into(),
+                table: Some("facture".into()),
+                folder: None,
+            }];
+            s.sources[0].problem = Some("La table `facture` est vide".into());
+        }
+        assert_eq!(icon(&suspect, now), Icon::Attention);
+        assert!(has_accept(&suspect));
+        let labels = labels(&build(&suspect, now, Lang::Fr));
+        assert!(
+            labels.contains(&"Suspecte : La table `facture` est vide".to_owned()),
+            "{labels:?}"
+        );
+        assert_eq!(Action::from_id("accept-change"), Some(Action::AcceptChange));
     }
 
     // Guards: while a restore runs, conflicting actions are off, progress comes first, Cancel appears.

@@ -294,7 +294,27 @@ pub fn copy_to(
         .modified
         .min(pair.media.modified)
         .to_zoned(jiff::tz::TimeZone::system());
-    let details = serde_json::json!({ "source": pair.observation.pair_folder, "destinations": destinations });
+    // A pair that looks wrong is still copied (it may be the only recent one), marked, so rotation keeps
+    // the last good copy.
+    let suspect = history.and_then(|h| {
+        crate::anomaly::judgement(
+            h,
+            &config.anomaly,
+            &pair.observation.folder,
+            &pair.db,
+            &pair.media,
+            Timestamp::now(),
+        )
+        .filter(crate::anomaly::Judgement::is_suspect)
+    });
+    let suspect_mark = suspect
+        .as_ref()
+        .and_then(|j| serde_json::to_vec_pretty(&crate::anomaly::CopyMark::new(j, &pair.db, &pair.media)).ok());
+    let details = serde_json::json!({
+        "source": pair.observation.pair_folder,
+        "destinations": destinations,
+        "suspect": suspect.is_some(),
+    });
     let op = history.and_then(|h| h.begin_operation("copy", &details.to_string(), Timestamp::now()).ok());
     let mut results = Vec::new();
     for dest in destinations {
@@ -309,6 +329,7 @@ pub fn copy_to(
                     (pair.db.path.clone(), pair.db.identity()),
                     (pair.media.path.clone(), pair.media.identity()),
                 ],
+                suspect_mark: suspect_mark.clone(),
                 ..CopyOptions::default()
             },
             progress,

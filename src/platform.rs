@@ -47,6 +47,11 @@ pub fn show_folder(path: &Path) -> Result<(), OpenError> {
     spawn(OPENER, &[path.as_os_str()], path.display().to_string())
 }
 
+/// Opens a local web page (the history report) in the default browser.
+pub fn open_in_browser(path: &Path) -> Result<(), OpenError> {
+    spawn(OPENER, &[path.as_os_str()], path.display().to_string())
+}
+
 /// Opens a text file in the default text editor.
 pub fn edit_file(path: &Path) -> Result<(), OpenError> {
     #[cfg(target_os = "macos")]

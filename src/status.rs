@@ -97,6 +97,8 @@ pub struct SourceStatus {
     pub problem: Option<String>,
     pub db: FileStatus,
     pub media: FileStatus,
+    /// What makes the current pair suspect (see `anomaly`); empty when nothing does.
+    pub anomalies: Vec<crate::anomaly::Anomaly>,
 }
 
 /// One file of a pair.
@@ -249,7 +251,36 @@ pub fn judge(
         problem,
         db: file_status(&obs.db, t),
         media: file_status(&obs.media, t),
+        anomalies: Vec::new(),
     }
+}
+
+/// Marks the sources whose current pair departs sharply from the last good ones (`suspect`, exit code 1,
+/// unless their state is already worse) and lists what changed in `anomalies`. A pair verified but not yet
+/// judged is judged now (from the verification's details in history: nothing is read again).
+pub fn apply_anomalies(report: &mut StatusReport, config: &Config, history: &crate::history::History, lang: Lang) {
+    if !config.anomaly.enabled {
+        return;
+    }
+    let now = report.checked_at;
+    for s in &mut report.sources {
+        let (Some(db), Some(media)) = (&s.db.observation, &s.media.observation) else {
+            continue;
+        };
+        let Some(j) = crate::anomaly::judgement(history, &config.anomaly, &s.folder, db, media, now) else {
+            continue;
+        };
+        if !j.is_suspect() {
+            continue;
+        }
+        s.anomalies = j.anomalies(lang, now);
+        if s.state.worst(State::Suspect) == State::Suspect {
+            s.state = State::Suspect;
+            s.reason = Some(Reason::Suspect);
+            s.problem = Some(format!("{}. {}", j.summary(lang, now), lang.report().advice));
+        }
+    }
+    report.state = report.sources.iter().fold(report.state, |acc, s| acc.worst(s.state));
 }
 
 fn file_status(f: &FileState, t: &Texts) -> FileStatus {
@@ -300,6 +331,7 @@ fn reason_text(a: &Assessment, th: &Thresholds, t: &Texts) -> Option<String> {
         Reason::Corrupt => format!("{}. {}", t.reason_corrupt, t.advice_corrupt),
         Reason::ClockSkew { seconds_ahead } => fill(t.reason_clock_skew, &[("age", &t.age(*seconds_ahead))]),
         Reason::Writing => t.reason_writing.to_owned(),
+        Reason::Suspect => t.state_suspect.to_owned(),
         Reason::Old if a.state == State::Stale => {
             format!(
                 "{}. {}",
@@ -449,6 +481,12 @@ pub fn corrupt_in_history(history: &crate::history::History, o: &FileObservation
 /// changes. Returns the changes. Failures are logged: watching must go on without history.
 pub fn record(report: &StatusReport, history: &crate::history::History) -> Vec<crate::history::StateChange> {
     let mut changes = Vec::new();
+    // The report draws Time Machine's backups next to the hourly pairs.
+    if let Some(at) = report.time_machine.latest_backup
+        && let Err(e) = history.record_time_machine_backup(at, report.checked_at)
+    {
+        log::warn!("{e}");
+    }
     for s in &report.sources {
         let obs = crate::history::ObservationRecord {
             at: report.checked_at,

@@ -254,6 +254,48 @@ pub struct FileReport {
     /// (the import refuses the dump); absent when every statement stays inside.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub containment: Option<Outside>,
+    /// Db only, when the verdict is ok: every table and its rows (remembered with the verdict, compared
+    /// with the next dumps by [`crate::anomaly`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DumpShape>,
+}
+
+/// What a dump holds, counted in the same single read as its verification: each table with its rows
+/// (the row tuples of its INSERTs). A table created and never filled has 0 rows; views are left out.
+/// Memory: one entry per table, whatever the dump's size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpShape {
+    pub tables: BTreeMap<String, u64>,
+}
+
+impl DumpShape {
+    /// Takes one statement into account.
+    pub fn observe(&mut self, stmt: &crate::db::reader::Statement) {
+        use crate::db::reader::StatementKind;
+        let Some(name) = &stmt.table else { return };
+        match stmt.kind {
+            StatementKind::CreateTable if !self.tables.contains_key(name) => {
+                self.tables.insert(name.clone(), 0);
+            }
+            StatementKind::Insert => match self.tables.get_mut(name) {
+                Some(rows) => *rows += stmt.rows,
+                None => {
+                    self.tables.insert(name.clone(), stmt.rows);
+                }
+            },
+            // mysqldump first creates a placeholder table for each view.
+            StatementKind::CreateView => {
+                self.tables.remove(name);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads the shape back from a verification's stored details (`None` for one recorded before shapes
+    /// were, or not of a dump).
+    pub fn from_details(details: &serde_json::Value) -> Option<DumpShape> {
+        serde_json::from_value(details.get("shape")?.clone()).ok()
+    }
 }
 
 /// The file could not be read at all (distinct from a `corrupt` verdict), or the check was cancelled.
@@ -315,10 +357,16 @@ impl FileOutcome {
 pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Result<FileReport, VerifyError> {
     let mut scan = DumpScan::default();
     // The same inflated bytes also go, once, through the importer's statement reader on another thread:
-    // what a later import's preflight needs is then known without reading the dump again.
+    // what a later import's preflight needs, and the tables with their rows, are then known without
+    // reading the dump again.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (driven, facts) = std::thread::scope(|s| {
-        let reader = s.spawn(move || DumpFacts::of_dump(DumpReader::new(ChunkReader::new(rx))).ok());
+    let (driven, found) = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut shape = DumpShape::default();
+            let facts =
+                DumpFacts::of_dump_with(DumpReader::new(ChunkReader::new(rx)), |stmt| shape.observe(stmt)).ok()?;
+            Some((facts, shape))
+        });
         let mut tee = Tee {
             inner: &mut scan,
             tx: Some(tx),
@@ -332,7 +380,10 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         Some(f) => f.into_verdict(),
         None => Verdict::Ok,
     };
-    let import_facts = facts.filter(|_| verdict.is_ok());
+    let (import_facts, shape) = match found.filter(|_| verdict.is_ok()) {
+        Some((facts, shape)) => (Some(facts), Some(shape)),
+        None => (None, None),
+    };
     let containment = import_facts.as_ref().and_then(|f| f.outside().cloned());
     Ok(FileReport {
         path: path.to_path_buf(),
@@ -350,6 +401,7 @@ pub fn verify_dump(path: &Path, progress: &dyn Progress, cancel: &Cancel) -> Res
         import_facts,
         layout: None,
         containment,
+        shape,
     })
 }
 
@@ -462,6 +514,7 @@ pub fn verify_media(
         import_facts: None,
         layout,
         containment: None,
+        shape: None,
     })
 }
 
@@ -1858,6 +1911,25 @@ fn pax_records(mut buf: &[u8]) -> Vec<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Guards the shape an anomaly is judged on: rows per table from the INSERT tuples, a table never
+    // filled at 0, views (and their placeholder tables) left out.
+    #[test]
+    fn the_dump_shape_counts_rows_per_table_and_leaves_views_out() {
+        let sql = b"CREATE TABLE `facture` (id int);\nINSERT INTO `facture` VALUES (1),(2),(3);\n\
+                    INSERT INTO `facture` VALUES (4);\nCREATE TABLE `vide` (id int);\n\
+                    CREATE TABLE `v_list` (id tinyint);\n/*!50001 DROP TABLE IF EXISTS `v_list`*/;\n\
+                    /*!50001 CREATE VIEW `v_list` AS select 1 AS `id` */;\n";
+        let mut shape = DumpShape::default();
+        for stmt in DumpReader::new(&sql[..]) {
+            shape.observe(&stmt.unwrap());
+        }
+        let expected: BTreeMap<String, u64> = [("facture".to_owned(), 4), ("vide".to_owned(), 0)].into();
+        assert_eq!(shape.tables, expected);
+        let details = serde_json::json!({ "shape": shape });
+        assert_eq!(DumpShape::from_details(&details), Some(shape));
+        assert_eq!(DumpShape::from_details(&serde_json::json!({})), None);
+    }
 
     fn count(chunks: &[&[u8]]) -> (u64, u64) {
         let mut s = DumpScan::default();

@@ -251,3 +251,23 @@ fn written_configurations_are_private() {
     let (_demo_tmp, dir) = demo();
     assert_eq!(mode(&dir.join("config.toml")), 0o600);
 }
+
+// Guards the item 4: the demo makes a suspect backup on request (a table emptied, then backed up),
+// so a newcomer can see one: `suspect`, exit 1, and what changed.
+#[test]
+fn demo_suspect_shows_a_suspect_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = secours(tmp.path())
+        .args(["demo", "--no-ui", "--suspect", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let (code, json) = status(tmp.path(), &dir);
+    assert_eq!((code, json["state"].as_str().unwrap()), (1, "suspect"), "{json}");
+    let anomaly = &json["sources"][0]["anomalies"][0];
+    assert_eq!(anomaly["kind"], "table-emptied", "{json}");
+    assert_eq!(anomaly["table"], "document");
+    assert_eq!(anomaly["message"], "Table `document` is empty (it had 3 rows)");
+}

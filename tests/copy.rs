@@ -205,6 +205,51 @@ fn rotation_keeps_exactly_keep_and_touches_only_copies() {
     assert_eq!(names_in(&s.dest), vec!["2020-01-01_0000", "2024-03-05_0600", "notes"]);
 }
 
+// Guards the issue's rule: a suspect pair is never copied over the last good copy. Its copy is marked,
+// and rotation keeps the newest unmarked copy on top of `keep`; a good copy after it rotates as usual.
+#[test]
+fn rotation_keeps_the_last_good_copy_when_a_suspect_one_arrives() {
+    let s = setup(1000);
+    s.copy(&at(0), 1).unwrap();
+    let suspect = CopyOptions {
+        suspect_mark: Some(br#"{"findings":[]}"#.to_vec()),
+        ..s.options.clone()
+    };
+    let run = |hour: i64, options: &CopyOptions| {
+        copy_pair(
+            &s.db,
+            &s.media,
+            &at(hour * 60),
+            &s.dest,
+            1,
+            options,
+            &Silent,
+            &Cancel::new(),
+        )
+        .unwrap()
+    };
+    let CopyOutcome::Copied { removed, .. } = run(1, &suspect) else {
+        panic!()
+    };
+    assert!(removed.is_empty(), "{removed:?}");
+    assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700", "2024-03-05_0800"]);
+    assert!(
+        s.dest
+            .join("2024-03-05_0800")
+            .join(secours::copy::SUSPECT_MARK)
+            .is_file()
+    );
+    let listed = secours::copy::list_copies(&s.dest).unwrap();
+    assert_eq!(listed.iter().map(|c| c.suspect).collect::<Vec<_>>(), [false, true]);
+    assert_eq!(listed[1].files.len(), 2, "the mark is not one of the copy's files");
+    // A second suspect one: the good copy still stays, the older suspect one goes.
+    run(2, &suspect);
+    assert_eq!(names_in(&s.dest), vec!["2024-03-05_0700", "2024-03-05_0900"]);
+    // A good one again: plain rotation.
+    run(3, &s.options);
+    assert_eq!(names_in(&s.dest), vec!["2024-03-05_1000"]);
+}
+
 #[test]
 fn copying_the_same_backup_twice_writes_nothing() {
     let s = setup(1 << 20);

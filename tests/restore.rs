@@ -569,6 +569,53 @@ fn refusals_name_the_problem_and_change_nothing() {
     let _ = std::io::stdout().flush();
 }
 
+// Guards the item 3: a restore from a suspect backup (tables emptied by mistake) needs one more
+// confirmation that names the anomaly. `--yes` alone refuses it and changes nothing, saying what changed
+// and how to go on; `--yes --accept-anomaly` restores it.
+#[test]
+fn a_suspect_backup_needs_accept_anomaly_with_yes() {
+    let Some(server) = mariadb::require("a_suspect_backup_needs_accept_anomaly_with_yes") else {
+        return;
+    };
+    let site = site(server, "suspect");
+    // The watcher verified the site's pair: it is the reference.
+    let out = site.secours().arg("verify").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Then someone empties tables in production, and the hourly backup runs.
+    server.run_sql(&site.prod_db, "DELETE FROM `a``first ünï ☃`;\nDELETE FROM parent;\n");
+    let backup = site.root().join("prod/runtime/backup");
+    mariadb_dump(server, &site.prod_db, &backup.join(format!("{}.gz", site.prod_db)));
+    let when = std::time::SystemTime::now() - Duration::from_secs(120);
+    for f in fs::read_dir(&backup).unwrap() {
+        fs::File::options()
+            .write(true)
+            .open(f.unwrap().path())
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+    let before = state(server, &site, "secours", &site.secours_db);
+
+    let (code, out, err) = site.restore(&["--yes"], None);
+    assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+    assert!(
+        err.contains("this backup is suspect")
+            && err.contains("table `child table` is empty (it had 6")
+            && err.contains("nothing was done")
+            && err.contains("--accept-anomaly"),
+        "{err}"
+    );
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    // The plan says it too.
+    let (code, out, _) = site.restore(&["--dry-run"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("table `parent` is empty"), "{out}");
+
+    let (code, out, err) = site.restore(&["--yes", "--accept-anomaly"], None);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert_eq!(server.fingerprint(&site.secours_db), server.fingerprint(&site.prod_db));
+}
+
 // Guards --list-sources: the watched backup is offered with its id, newest first.
 #[test]
 fn list_sources_offers_the_watched_backup() {

@@ -358,9 +358,20 @@ impl DumpFacts {
 
     /// The facts of a whole dump, read once from `reader`.
     pub fn of_dump<R: std::io::Read>(reader: super::reader::DumpReader<R>) -> Result<DumpFacts, ReaderError> {
+        Self::of_dump_with(reader, |_| {})
+    }
+
+    /// [`DumpFacts::of_dump`], showing every statement to `also` too: the verification counts each table's
+    /// rows in the same read ([`crate::verify::DumpShape`]).
+    pub fn of_dump_with<R: std::io::Read>(
+        reader: super::reader::DumpReader<R>,
+        mut also: impl FnMut(&Statement),
+    ) -> Result<DumpFacts, ReaderError> {
         let mut facts = DumpFacts::default();
         for stmt in reader {
-            facts.observe(&stmt?, 0);
+            let stmt = stmt?;
+            facts.observe(&stmt, 0);
+            also(&stmt);
         }
         Ok(facts.finished())
     }

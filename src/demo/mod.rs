@@ -209,6 +209,25 @@ pub fn write_backup_pair(web: &Path, backup_dir: &Path) -> Result<(), DemoError>
     set_age(&[dump, media], SETTLED)
 }
 
+/// Writes a pair as the hourly job would after someone emptied the `document` table by mistake: complete
+/// and readable, yet suspect (`secours demo --suspect`). Its time is a little after the normal pair's.
+pub fn write_suspect_pair(web: &Path, backup_dir: &Path) -> Result<(), DemoError> {
+    write_backup_pair(web, backup_dir)?;
+    let dump = backup_dir.join(format!("{DEMO_DB}.gz"));
+    let tmp = backup_dir.join(format!(".{DEMO_DB}.gz.tmp"));
+    let emptied: Vec<u8> = data::dump(data::State::Current)
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| !line.starts_with(b"INSERT INTO `document`"))
+        .flatten()
+        .copied()
+        .collect();
+    let mut gz = GzEncoder::new(fs::File::create(&tmp).at(&tmp)?, Compression::default());
+    gz.write_all(&emptied).at(&tmp)?;
+    gz.finish().at(&tmp)?.sync_all().at(&tmp)?;
+    fs::rename(&tmp, &dump).at(&dump)?;
+    set_age(&[dump, backup_dir.join("media.taz")], Duration::from_secs(2 * 60))
+}
+
 /// Sets the modification time of `paths` to `age` ago.
 fn set_age(paths: &[PathBuf], age: Duration) -> Result<(), DemoError> {
     let when = SystemTime::now() - age;

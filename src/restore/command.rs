@@ -31,6 +31,8 @@ pub struct Options {
     pub rollback: bool,
     /// Failback only: the second confirmation.
     pub to_production: bool,
+    /// With `yes`: restore even a suspect backup (see `anomaly`).
+    pub accept_anomaly: bool,
 }
 
 /// Where things are and how to speak.
@@ -150,6 +152,14 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
         Err(e) => return report_error(env, opts.json, &e),
     };
     plan.warnings.extend(parity_warning(env.config, env.progress, &cancel));
+    // A backup that looks wrong (a table emptied, media gone) needs one more yes that names the anomaly.
+    let suspect = {
+        let history = History::open(&env.history).ok();
+        crate::anomaly::suspect_pair(history.as_ref(), env.config, &req.pair, env.lang, Timestamp::now())
+    };
+    if let Some(s) = &suspect {
+        plan.warnings.push(s.clone());
+    }
     if opts.dry_run {
         if opts.json {
             print_json(&serde_json::json!({ "ok": true, "dry_run": true, "plan": plan }));
@@ -160,6 +170,11 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
         return 0;
     }
     if !confirmed(env, kind, opts, &plan) {
+        return 2;
+    }
+    if let Some(anomaly) = &suspect
+        && !anomaly_confirmed(env, opts, anomaly)
+    {
         return 2;
     }
     match transaction::run(&req, env.progress, &cancel) {
@@ -231,6 +246,35 @@ fn confirmed(env: &Env, kind: Kind, opts: &Options, plan: &Plan) -> bool {
         Kind::Restore => t.yes_words.contains(&answer.as_str()),
         Kind::Failback => answer == plan.target.to_lowercase(),
     };
+    if !ok {
+        eprintln!("{}", t.declined);
+    }
+    ok
+}
+
+/// The confirmation a suspect backup needs on top of the usual one: `--yes` alone refuses it (a script
+/// must say `--accept-anomaly` too); at a terminal, a question that names the anomaly.
+fn anomaly_confirmed(env: &Env, opts: &Options, anomaly: &str) -> bool {
+    let r = env.lang.report();
+    let t = env.lang.restore();
+    if opts.yes {
+        if opts.accept_anomaly {
+            return true;
+        }
+        let text = fill(r.needs_accept_anomaly, &[("anomaly", anomaly)]);
+        if opts.json {
+            print_json(&serde_json::json!({ "ok": false, "error": text, "exit_code": 2 }));
+        }
+        eprintln!("secours: {text}");
+        return false;
+    }
+    eprint!("{} ", fill(r.restore_suspect, &[("anomaly", anomaly)]));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    let ok = t.yes_words.contains(&answer.trim().to_lowercase().as_str());
     if !ok {
         eprintln!("{}", t.declined);
     }

@@ -38,6 +38,8 @@
 #      submenu of `secours menu --json` with the same labels, enabled states and check marks (the last
 #      backup status line, "Verify the backup now", the restore submenu, "Quit Secours"…);
 #   7. a `clicked` event sent to "Verify the backup now" adds a verification to the history;
+#   7b. a `clicked` event sent to "History…" writes the HTML history report and opens it (xdg-open is
+#      replaced by a script that records what it is asked to open);
 #   8. a `clicked` event sent to "Quit Secours" ends the app with exit code 0 within 5 s;
 #   9. no database server or keeper of either demo is left running 20 s after the apps quit.
 #
@@ -128,6 +130,15 @@ wait_for() {
   done
   return 1
 }
+
+# What the app opens (the history report) is recorded instead of starting a browser.
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/xdg-open" <<EOF
+#!/bin/sh
+printf '%s\n' "\$@" >>"$tmp/opened.log"
+EOF
+chmod +x "$tmp/bin/xdg-open"
+export PATH="$tmp/bin:$PATH"
 
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" XDG_DATA_HOME="$tmp/home/.local/share"
 export XDG_CACHE_HOME="$tmp/home/.cache" SECOURS_DATA_DIR="$tmp/data"
@@ -711,6 +722,29 @@ if [ -n "$sni_menu" ]; then
   fi
 else
   fail "7 dbusmenu action: not tried (no item menu)"
+fi
+
+# --- 7b. History… over D-Bus: the report is written and opened ----------------------------------------
+if [ -n "$sni_menu" ]; then
+  rm -f "$tmp/opened.log"
+  if id="$(sni_click history)"; then
+    opened() { [ -s "$tmp/opened.log" ]; }
+    if wait_for 10 opened; then
+      page="$(head -n1 "$tmp/opened.log")"
+      if [ -f "$page" ] && grep -q '<svg' "$page" && grep -q '</html>' "$page"; then
+        cp "$page" "$art/7b-history.html"
+        pass "7b dbusmenu history: Event(clicked) on History… (id $id) wrote and opened $(basename "$page") ($(wc -c <"$page") bytes, $(grep -o '<svg' "$page" | wc -l) SVG drawings, $(grep -o '<tr' "$page" | wc -l) table rows)"
+      else
+        fail "7b dbusmenu history: '$page' was opened, which is not the HTML report"
+      fi
+    else
+      fail "7b dbusmenu history: nothing opened within 10 s of Event(clicked) on History… (id $id) — see app2.log"
+    fi
+  else
+    fail "7b dbusmenu history: Event(clicked) on History… was refused (see dbus-send.log)"
+  fi
+else
+  fail "7b dbusmenu history: not tried (no item menu)"
 fi
 
 # --- 8. Quit over D-Bus ------------------------------------------------------------------------------
