@@ -269,5 +269,11 @@ fn demo_suspect_shows_a_suspect_backup() {
     let anomaly = &json["sources"][0]["anomalies"][0];
     assert_eq!(anomaly["kind"], "table-emptied", "{json}");
     assert_eq!(anomaly["table"], "document");
-    assert_eq!(anomaly["message"], "Table `document` is empty (it had 3 rows)");
+    // The demo application's `document` table has one row per file of web/documents.
+    let message = anomaly["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Table `document` is empty (it had ") && message.ends_with(" rows)"),
+        "{message}"
+    );
+    assert_ne!(message, "Table `document` is empty (it had 0 rows)");
 }
