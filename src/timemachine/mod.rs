@@ -205,12 +205,9 @@ pub fn read_status(
     }
 }
 
-/// Runs the `tmutil` verbs of one poll. `None` when `tmutil` cannot be started at all.
-///
-/// `isexcluded` is asked about the backup folder itself. Whether `tmutil` also reports a folder as
-/// excluded when only one of its parents is in the exclusion list is not documented; Secours does not ask
-/// about each parent (a known limit).
-pub fn observe(runner: &dyn CommandRunner, tmutil: &Path, backup_dir: &Path) -> Option<Observations> {
+/// `status` and `destinationinfo` (each falling back to its text form), the part of every poll; `None` when
+/// `tmutil` cannot be started at all.
+pub(super) fn status_and_destinations(runner: &dyn CommandRunner, tmutil: &Path) -> Option<Observations> {
     let mut obs = Observations::default();
     // The first call also tells whether tmutil exists: a start failure (other than a timeout) means it
     // does not, which is the normal case on Linux.
@@ -233,6 +230,16 @@ pub fn observe(runner: &dyn CommandRunner, tmutil: &Path, backup_dir: &Path) -> 
         &["destinationinfo"],
         parse::parse_destinations,
     );
+    Some(obs)
+}
+
+/// Runs the `tmutil` verbs of one poll. `None` when `tmutil` cannot be started at all.
+///
+/// `isexcluded` is asked about the backup folder itself. Whether `tmutil` also reports a folder as
+/// excluded when only one of its parents is in the exclusion list is not documented; Secours does not ask
+/// about each parent (a known limit).
+pub fn observe(runner: &dyn CommandRunner, tmutil: &Path, backup_dir: &Path) -> Option<Observations> {
+    let mut obs = status_and_destinations(runner, tmutil)?;
     let no_destination =
         obs.failures.contains(&TmFailure::NoDestination) || obs.destinations.as_ref().is_some_and(Vec::is_empty);
     // Without a destination, latestbackup can only fail (and may try to mount things first).

@@ -111,7 +111,7 @@ pub fn poll(
         backup_dir,
         pair_mtime,
     } = target;
-    let mut obs = quick(runner, tmutil)?;
+    let mut obs = super::status_and_destinations(runner, tmutil)?;
     let running_now = obs.session.as_ref().is_some_and(|s| s.running);
     let no_destination =
         obs.failures.contains(&TmFailure::NoDestination) || obs.destinations.as_ref().is_some_and(Vec::is_empty);
@@ -156,29 +156,4 @@ pub fn poll(
         obs.error = next.error.clone();
     }
     Some((decide(&obs, backup_dir, pair_mtime, thresholds, now), next))
-}
-
-/// `status` and `destinationinfo` (each falling back to its text form); `None` when `tmutil` cannot start.
-fn quick(runner: &dyn CommandRunner, tmutil: &Path) -> Option<Observations> {
-    let mut obs = Observations::default();
-    match runner.run(tmutil, &["status", "-X"]) {
-        Err(e) if e.kind() != std::io::ErrorKind::TimedOut => {
-            log::debug!(
-                "'{} status -X' could not start: {e}; Time Machine is unavailable",
-                tmutil.display()
-            );
-            return None;
-        }
-        first => obs.session = ask(&mut obs, runner, tmutil, first, &["status"], parse::parse_status),
-    }
-    let first = runner.run(tmutil, &["destinationinfo", "-X"]);
-    obs.destinations = ask(
-        &mut obs,
-        runner,
-        tmutil,
-        first,
-        &["destinationinfo"],
-        parse::parse_destinations,
-    );
-    Some(obs)
 }
