@@ -163,6 +163,20 @@ impl Recorded {
     pub fn aside(&self, dir: &str) -> PathBuf {
         self.work.join("media").join(dir)
     }
+
+    /// `Ok` while the dump and the archive are still the files the restore began with (journals written
+    /// before identities were recorded have nothing to compare); else what changed, naming the file.
+    fn unchanged(&self) -> Result<(), String> {
+        for (file, expected) in [
+            (&self.db_file, &self.db_identity),
+            (&self.media_file, &self.media_identity),
+        ] {
+            if let Some(expected) = expected {
+                check_unchanged(file, expected)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The media folder of the target as it is now.
@@ -950,19 +964,12 @@ pub fn resume(
         ..pair
     };
     // The pair it began with, not the one the hourly backup may have written since.
-    for (file, expected) in [
-        (&recorded.db_file, &recorded.db_identity),
-        (&recorded.media_file, &recorded.media_identity),
-    ] {
-        if let Some(expected) = expected
-            && let Err(changed) = check_unchanged(file, expected)
-        {
-            return Err(RestoreError::Refused(format!(
-                "cannot resume: {changed}, and a restore must finish with the backup it began with. Nothing more \
-                 was changed. Run 'secours restore --rollback' to put '{}' back as it was, then restore again.",
-                recorded.target
-            )));
-        }
+    if let Err(changed) = recorded.unchanged() {
+        return Err(RestoreError::Refused(format!(
+            "cannot resume: {changed}, and a restore must finish with the backup it began with. Nothing more \
+             was changed. Run 'secours restore --rollback' to put '{}' back as it was, then restore again.",
+            recorded.target
+        )));
     }
     if pair.db.path != recorded.db_file || pair.media.path != recorded.media_file {
         return Err(RestoreError::Refused(format!(
@@ -1168,11 +1175,7 @@ impl Forward<'_> {
         // 6. Set aside the live media, then swap the staged folders in: the staged folders given to the owner,
         // the live ones moved into the work folder, the staged ones into place. When that needs an
         // administrator, all of it (and the removal of old kept states) is one request.
-        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_RETRY))?;
-        let privileges =
-            owner::Privileges::current().map_err(|e| StepFailure::new(step::SET_ASIDE, e, ADVICE_RETRY))?;
-        let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
-        let admin = owner::needs_admin(&privileges, &owner, &live);
+        let (owner, privileges, admin) = self.rights(step::SET_ASIDE)?;
         let t = journal.start(step::SET_ASIDE)?;
         let mut first: Vec<AdminOp> = Vec::new();
         if admin {
@@ -1293,21 +1296,26 @@ impl Forward<'_> {
         }
     }
 
+    /// The media's owner, what this process may do, and whether moving and giving away the web server's
+    /// folders needs an administrator.
+    fn rights(&self, name: &'static str) -> Result<(owner::Owner, owner::Privileges, bool), StepFailure> {
+        let rec = self.recorded;
+        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(name, e, ADVICE_RETRY))?;
+        let privileges = owner::Privileges::current().map_err(|e| StepFailure::new(name, e, ADVICE_RETRY))?;
+        let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
+        let admin = owner::needs_admin(&privileges, &owner, &live);
+        Ok((owner, privileges, admin))
+    }
+
     /// Stops the restore when the dump or the archive is no longer the file the restore began with.
     fn unchanged(&self, name: &'static str) -> Result<(), StepFailure> {
-        let rec = self.recorded;
-        for (file, expected) in [(&rec.db_file, &rec.db_identity), (&rec.media_file, &rec.media_identity)] {
-            if let Some(expected) = expected {
-                check_unchanged(file, expected).map_err(|changed| {
-                    StepFailure::new(
-                        name,
-                        changed,
-                        "Start the restore again: it will verify and use the backup as it is now.",
-                    )
-                })?;
-            }
-        }
-        Ok(())
+        self.recorded.unchanged().map_err(|changed| {
+            StepFailure::new(
+                name,
+                changed,
+                "Start the restore again: it will verify and use the backup as it is now.",
+            )
+        })
     }
 
     fn media_step(
@@ -1355,10 +1363,7 @@ impl Forward<'_> {
         })?;
         // The owner now when Secours may give the files itself (it runs as root, or as the owner), alongside the
         // import; otherwise in the one administrator request of the set-aside.
-        let owner = owner::resolve_owner(&rec.owner).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
-        let privileges = owner::Privileges::current().map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
-        let live: Vec<PathBuf> = rec.media_dirs.iter().map(|d| rec.web.join(d)).collect();
-        let admin = owner::needs_admin(&privileges, &owner, &live);
+        let (owner, privileges, admin) = self.rights(step::MEDIA)?;
         // Nothing in the staged tree may lead root's chown elsewhere: one name per file, nothing others may write.
         media::check_private_tree(&rec.staging).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_SOURCE))?;
         if !admin {
