@@ -1730,19 +1730,24 @@ login item associations = {
         assert!(launchd.calls().is_empty());
     }
 
+    /// `Secours.app` in `dir` whose Info.plist names `id`; returns the path of its executable.
+    fn fake_bundle(dir: &Path, id: &str) -> PathBuf {
+        let contents = dir.join("Secours.app/Contents");
+        fs::create_dir_all(contents.join("MacOS")).unwrap();
+        let mut dict = plist::Dictionary::new();
+        dict.insert("CFBundleIdentifier".into(), id.into());
+        plist::Value::Dictionary(dict)
+            .to_file_xml(contents.join("Info.plist"))
+            .unwrap();
+        contents.join("MacOS/secours")
+    }
+
     // Guards the identity of the bundle: a bundle made with `make-app --bundle-id` uses its own identifier
     // for the login item and the notifications; the bare binary uses the default.
     #[test]
     fn the_bundle_identifier_is_the_running_bundles_own() {
         let dir = tempfile::tempdir().unwrap();
-        let contents = dir.path().join("Secours.app/Contents");
-        fs::create_dir_all(contents.join("MacOS")).unwrap();
-        let mut dict = plist::Dictionary::new();
-        dict.insert("CFBundleIdentifier".into(), "org.example.Secours".into());
-        plist::Value::Dictionary(dict)
-            .to_file_xml(contents.join("Info.plist"))
-            .unwrap();
-        let exe = contents.join("MacOS/secours");
+        let exe = fake_bundle(dir.path(), "org.example.Secours");
         assert_eq!(bundle_id_for(Some(&exe)), "org.example.Secours");
         assert_eq!(
             bundle_id_for(Some(Path::new("/usr/local/bin/secours"))),
@@ -1758,14 +1763,7 @@ login item associations = {
     #[test]
     fn bundle_identifier_is_read_from_info_plist() {
         let dir = tempfile::tempdir().unwrap();
-        let contents = dir.path().join("Secours.app/Contents");
-        fs::create_dir_all(contents.join("MacOS")).unwrap();
-        let mut dict = plist::Dictionary::new();
-        dict.insert("CFBundleIdentifier".into(), "org.example.Secours".into());
-        plist::Value::Dictionary(dict)
-            .to_file_xml(contents.join("Info.plist"))
-            .unwrap();
-        let exe = contents.join("MacOS/secours");
+        let exe = fake_bundle(dir.path(), "org.example.Secours");
         assert_eq!(bundle_identifier(&exe).as_deref(), Some("org.example.Secours"));
         assert_eq!(bundle_identifier(Path::new("/usr/bin/secours")), None);
     }
