@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use secours::app::Session;
 use secours::cli::Context;
-use secours::paths::Locations;
+use secours::env::paths::Locations;
+use secours::ui::session::Session;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let now = Timestamp::now();
         let input = session.snapshot(now);
-        let items = secours::menu::build(&input, now, session.lang);
+        let items = secours::ui::menu::build(&input, now, session.lang);
         first_line = items.first().map(|i| i.label.clone()).unwrap_or_default();
         ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use secours::copy::{CopyOptions, copy_pair};
+use secours::backup::copy::{CopyOptions, copy_pair};
+use secours::backup::verify::verify_pair;
 use secours::progress::{Cancel, Silent};
-use secours::verify::verify_pair;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

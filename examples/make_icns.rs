@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     };
     let mut family = IconFamily::new();
     for (size, types) in LAYOUT {
-        let path = sources.join(secours::icons::app_icon_file_name(size));
+        let path = sources.join(secours::ui::icons::app_icon_file_name(size));
         let file = File::open(&path).with_context(|| format!("cannot open the icon source '{}'", path.display()))?;
         let image = Image::read_png(BufReader::new(file))
             .with_context(|| format!("cannot decode the icon source '{}'", path.display()))?;

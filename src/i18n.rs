@@ -3,8 +3,8 @@
 //! The system language decides unless the configuration says `language = "fr"` or `"en"`; anything
 //! that is not French falls back to English. Numbers follow the language: "1,2 Go" / "1.2 GB".
 
-use crate::config::LanguageSetting;
-use crate::freshness::State;
+use crate::backup::freshness::State;
+use crate::env::config::LanguageSetting;
 
 /// A language Secours speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,48 +1,35 @@
 //! Secours: guards a web application's hourly backups and restores them onto the standby environment.
 //!
-//! One module per job the user knows; the binary (`src/main.rs`) only parses the command line and maps
-//! errors to exit codes.
+//! Two shells over one library; arrows only point down (a module uses only those listed below it):
 //!
-//! - Reading the environment: [`config`], [`paths`], [`environment`], [`dbphp`].
-//! - Watching the backups: [`inspect`] (find the pair), [`freshness`] (judge it), [`status`].
-//! - People: [`i18n`] (French and English), [`cli`], [`logging`].
-//! - Shared: [`secret`] (passwords that never print), [`progress`].
+//! | layer | modules | what they own |
+//! |---|---|---|
+//! | shells | [`cli`], `ui` | the command line; the menu-bar app (default feature `gui`) |
+//! | shared by the shells | [`run`] | the context of a run, exit codes, error text, logging, single instance |
+//! | jobs | [`demo`], [`report`] | the demo installation; the history page |
+//! | | [`restore`] | the restore and the return to production, as a journaled transaction |
+//! | | [`backup`] | finding, judging, verifying, copying and making the backups |
+//! | | [`timemachine`] | Time Machine's status and schedule, read through `tmutil` |
+//! | engines | [`store`] | the history (SQLite) |
+//! | | [`db`] | MySQL/MariaDB: connect, read a dump, import, dump, empty |
+//! | | [`env`] | configuration, paths, environments, `db.php`, secrets, the Bitnami stack |
+//! | edge | [`platform`] | what differs per OS: external commands, opening, dialogs, launch at login |
+//! | ground | [`files`], [`progress`], [`i18n`] | durable writes and file helpers; progress and cancel; words |
+//!
+//! `tests/layout.rs` checks the arrows.
 
-pub mod alerts;
-pub mod alerts_store;
-pub mod anomaly;
-pub mod app;
 pub mod backup;
 pub mod cli;
-pub mod config;
-pub mod copy;
 pub mod db;
-pub mod dbphp;
 pub mod demo;
-pub mod durable;
-pub mod environment;
-pub mod freshness;
-pub mod fswatch;
-pub mod history;
+pub mod env;
+pub mod files;
 pub mod i18n;
-pub mod icons;
-pub mod inspect;
-pub mod instance;
-pub mod logging;
-pub mod login_item;
-pub mod mac_metadata;
-pub mod menu;
-pub mod notifications;
-pub mod operations;
-pub mod parity;
-pub mod paths;
 pub mod platform;
 pub mod progress;
 pub mod report;
 pub mod restore;
-pub mod secret;
-pub mod stack;
-pub mod status;
+pub mod run;
+pub mod store;
 pub mod timemachine;
-pub mod tray;
-pub mod verify;
+pub mod ui;

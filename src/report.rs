@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::config::Config;
-use crate::freshness::State;
-use crate::history::{History, HistoryError, HistoryEvent, Period};
+use crate::backup::freshness::State;
+use crate::env::config::Config;
 use crate::i18n::{Lang, ReportTexts, Texts, fill};
+use crate::store::history::{History, HistoryError, HistoryEvent, Period};
 
 /// The days shown when not asked otherwise.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -90,7 +90,7 @@ pub fn build(
     let more = events.get(MAX_EVENTS).is_some_and(|e| e.at >= from);
     events.truncate(MAX_EVENTS);
     events.retain(|e| e.at >= from);
-    let sources = crate::status::sources(config)
+    let sources = crate::backup::status::sources(config)
         .into_iter()
         .map(|s| (s.name, s.folder))
         .collect();
@@ -746,9 +746,9 @@ pub fn event_text(e: &HistoryEvent, lang: Lang) -> (String, String) {
             );
             if kind == "accept-change" {
                 let details = &d["details"];
-                let findings: Vec<crate::anomaly::Finding> =
+                let findings: Vec<crate::backup::anomaly::Finding> =
                     serde_json::from_value(details["findings"].clone()).unwrap_or_default();
-                let summary = crate::anomaly::summary(&findings, None, lang, e.at);
+                let summary = crate::backup::anomaly::summary(&findings, None, lang, e.at);
                 let by = fill(r.accepted_by, &[("by", details["by"].as_str().unwrap_or("?"))]);
                 what = format!("{what} ({}, {by}) — {summary}", text(&details["source"]));
             }

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use secours::icons::{self, APP_ICON_SIZES, TRAY_ICON_SIZES, TrayState};
+use secours::ui::icons::{self, APP_ICON_SIZES, TRAY_ICON_SIZES, TrayState};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +46,10 @@ fn make_app_assembles_a_complete_bundle() {
             .unwrap_or_else(|| panic!("no string {key}"))
     };
     assert_eq!(string("CFBundleIdentifier"), "ch.secours.Secours");
-    assert_eq!(string("CFBundleIdentifier"), secours::login_item::DEFAULT_BUNDLE_ID);
+    assert_eq!(
+        string("CFBundleIdentifier"),
+        secours::platform::login_item::DEFAULT_BUNDLE_ID
+    );
     assert_eq!(string("CFBundleName"), "Secours");
     assert_eq!(string("CFBundleDisplayName"), "Secours");
     assert_eq!(string("CFBundleVersion"), env!("CARGO_PKG_VERSION"));

@@ -187,7 +187,7 @@ fn drill_is_reported_and_never_changes_the_exit_code() {
         serde_json::json!({ "last": null, "due": true, "every_days": 182 })
     );
 
-    let history = secours::history::History::open(&tmp.path().join("history.sqlite")).unwrap();
+    let history = secours::store::history::History::open(&tmp.path().join("history.sqlite")).unwrap();
     let now = jiff::Timestamp::now().as_second();
     let days_ago = |d: i64| jiff::Timestamp::from_second(now - d * 86_400).unwrap();
     // A restore that started an hour before it finished, `days` ago.

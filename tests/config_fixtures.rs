@@ -21,7 +21,7 @@ fn fixtures(kind: &str) -> Vec<std::path::PathBuf> {
 #[test]
 fn valid_configurations_load() {
     for path in fixtures("valid") {
-        secours::config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        secours::env::config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
 
@@ -30,7 +30,7 @@ fn invalid_configurations_say_what_and_where() {
     for path in fixtures("invalid") {
         let expected = std::fs::read_to_string(path.with_extension("expected"))
             .unwrap_or_else(|_| panic!("{} lacks its .expected file", path.display()));
-        let message = secours::config::load(&path)
+        let message = secours::env::config::load(&path)
             .expect_err(&path.display().to_string())
             .to_string();
         for line in expected.lines().filter(|l| !l.trim().is_empty()) {
@@ -47,5 +47,5 @@ fn invalid_configurations_say_what_and_where() {
 #[test]
 fn shipped_example_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/config.example.toml");
-    secours::config::load(&path).unwrap();
+    secours::env::config::load(&path).unwrap();
 }

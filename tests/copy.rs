@@ -8,7 +8,9 @@ use std::process::Command;
 
 use jiff::Zoned;
 use jiff::tz::TimeZone;
-use secours::copy::{CheckVerdict, CopyError, CopyOptions, CopyOutcome, MANIFEST, check_copy, copy_pair, list_copies};
+use secours::backup::copy::{
+    CheckVerdict, CopyError, CopyOptions, CopyOutcome, MANIFEST, check_copy, copy_pair, list_copies,
+};
 use secours::progress::{Cancel, Silent, Update};
 
 struct Setup {
@@ -236,10 +238,10 @@ fn rotation_keeps_the_last_good_copy_when_a_suspect_one_arrives() {
     assert!(
         s.dest
             .join("2024-03-05_0800")
-            .join(secours::copy::SUSPECT_MARK)
+            .join(secours::backup::copy::SUSPECT_MARK)
             .is_file()
     );
-    let listed = secours::copy::list_copies(&s.dest).unwrap();
+    let listed = secours::backup::copy::list_copies(&s.dest).unwrap();
     assert_eq!(listed.iter().map(|c| c.suspect).collect::<Vec<_>>(), [false, true]);
     assert_eq!(listed[1].files.len(), 2, "the mark is not one of the copy's files");
     // A second suspect one: the good copy still stays, the older suspect one goes.
@@ -330,8 +332,8 @@ fn a_missing_source_is_reported_by_name() {
 #[test]
 fn a_source_rewritten_after_verification_is_not_copied() {
     let s = setup(300_000);
-    let observe = |p: &Path| match secours::inspect::observe_file(p) {
-        secours::inspect::FileState::Present(o) => o.identity(),
+    let observe = |p: &Path| match secours::backup::inspect::observe_file(p) {
+        secours::backup::inspect::FileState::Present(o) => o.identity(),
         other => panic!("{other:?}"),
     };
     let options = CopyOptions {

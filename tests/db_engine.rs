@@ -9,9 +9,9 @@ use mysql::prelude::Queryable;
 use secours::db::connect::{ConnectError, connect, connect_with, server_info};
 use secours::db::drop_all::{DropSummary, drop_all, is_empty, object_counts};
 use secours::db::dumper::{DumpError, dump_database};
-use secours::dbphp::DbSettings;
+use secours::env::dbphp::DbSettings;
+use secours::env::secret::Secret;
 use secours::progress::{Cancel, Silent};
-use secours::secret::Secret;
 use support::mariadb::{self, PASSWORD};
 
 /// Every byte value once, as a hex literal.

@@ -11,9 +11,9 @@ use mysql::prelude::Queryable;
 use secours::db::connect::{ConnectError, connect};
 use secours::db::dumper::dump_database;
 use secours::db::importer::{ImportError, ImportOptions, ImportSummary, import_dump};
-use secours::dbphp::DbSettings;
+use secours::env::dbphp::DbSettings;
+use secours::env::secret::Secret;
 use secours::progress::{Cancel, Silent, Update};
-use secours::secret::Secret;
 use support::mariadb::{self, PASSWORD, Server, USER};
 use support::schema::{mariadb_dump, rich_schema, write_gz};
 

@@ -1,4 +1,4 @@
-//! Runs `secours::dbphp` over the real-world-shaped `db.php` files in `tests/fixtures/dbphp/`.
+//! Runs `secours::env::dbphp` over the real-world-shaped `db.php` files in `tests/fixtures/dbphp/`.
 //!
 //! `valid/<name>.php` must parse to `valid/<name>.expected.json` (the `DbSettings` as JSON, password shown
 //! as `***`); `invalid/<name>.php` must fail with a message containing every non-empty line of
@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use secours::dbphp::{DbSettings, read_db_php};
+use secours::env::dbphp::{DbSettings, read_db_php};
 
 /// The marker every literal password in the invalid fixtures contains.
 const SECRET_MARKER: &str = "s3cr3t";

@@ -116,7 +116,7 @@ fn the_demo_does_the_whole_job_and_leaves_no_server_behind() {
     );
     assert!(err.contains("Demo application loaded into 'prod': 9 tables"), "{err}");
     let dir = std::fs::canonicalize(&dir).unwrap();
-    let config = secours::config::load(&dir.join("config.toml")).unwrap();
+    let config = secours::env::config::load(&dir.join("config.toml")).unwrap();
     let port = secours::demo::server::web_port(&config).unwrap();
 
     // The genuine pair: made by `secours backup`'s code from the demo's database.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use secours::history::{History, ObservationRecord};
+use secours::store::history::{History, ObservationRecord};
 
 const ROWS: i64 = 200;
 const CHILD_DB: &str = "SECOURS_HISTORY_TEST_CHILD_DB";

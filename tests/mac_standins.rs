@@ -14,10 +14,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use secours::app::Session;
 use secours::cli::Context;
-use secours::paths::Locations;
-use secours::tray::UserEvent;
+use secours::env::paths::Locations;
+use secours::ui::session::Session;
+use secours::ui::tray::UserEvent;
 
 fn secours() -> Command {
     let mut cmd = Command::cargo_bin("secours").unwrap();
@@ -75,7 +75,7 @@ fn session(config: &Path, data: &Path) -> Session {
 fn snapshots_in(session: &Session, how_long: Duration) -> usize {
     let (wake, woken) = mpsc::channel();
     *session.wake.lock().unwrap() = Some(wake.clone());
-    let _watch = secours::fswatch::watch_plan(&secours::tray::watch_plan(session), wake.clone());
+    let _watch = secours::ui::watcher::watch_plan(&secours::ui::tray::watch_plan(session), wake.clone());
     let deadline = Instant::now() + how_long;
     // Ends the loop at the deadline (it would otherwise sleep until its next 15 s tick).
     std::thread::spawn(move || {
@@ -83,7 +83,7 @@ fn snapshots_in(session: &Session, how_long: Duration) -> usize {
         let _ = wake.send(());
     });
     let mut snapshots = 0;
-    secours::tray::watch_loop(session, &woken, |event| {
+    secours::ui::tray::watch_loop(session, &woken, |event| {
         let before = Instant::now() < deadline;
         if before && matches!(event, UserEvent::Snapshot(_)) {
             snapshots += 1;
@@ -140,11 +140,11 @@ fn a_hanging_tmutil_delays_neither_the_first_menu_nor_a_snapshot() {
 
     let started = Instant::now();
     let first = session.first_input();
-    let items = secours::menu::build(&first, jiff::Timestamp::now(), secours::i18n::Lang::En);
+    let items = secours::ui::menu::build(&first, jiff::Timestamp::now(), secours::i18n::Lang::En);
     assert_eq!(items[0].label, "Checking the backups…");
     assert_eq!(
-        secours::menu::icon(&first, jiff::Timestamp::now()),
-        secours::menu::Icon::Working
+        secours::ui::menu::icon(&first, jiff::Timestamp::now()),
+        secours::ui::menu::Icon::Working
     );
 
     let input = session.snapshot(jiff::Timestamp::now());
@@ -157,7 +157,7 @@ fn a_hanging_tmutil_delays_neither_the_first_menu_nor_a_snapshot() {
         took < Duration::from_secs(2),
         "the menu took {took:?} with tmutil hanging"
     );
-    let items = secours::menu::build(&again, jiff::Timestamp::now(), secours::i18n::Lang::En);
+    let items = secours::ui::menu::build(&again, jiff::Timestamp::now(), secours::i18n::Lang::En);
     assert!(
         items.iter().any(|i| i.label == "Time Machine: checking…"),
         "{:?}",

@@ -264,18 +264,18 @@ fn a_copy_records_prods_code_for_the_standby() {
     assert_eq!(copies[0]["size"], backup, "the code manifest is not part of the copy");
 
     // Decoys: an older manifest of prod that would differ, and a newer one of another environment.
-    let mut old = secours::parity::read_manifest(&recorded).unwrap();
+    let mut old = secours::backup::parity::read_manifest(&recorded).unwrap();
     let newer_at = old.at.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
     old.entries.clear();
     old.at = old.at.checked_sub(jiff::SignedDuration::from_hours(24)).unwrap();
     let older = site.dir.join("copies/2020-01-01_0000");
     fs::create_dir(&older).unwrap();
-    secours::parity::write_manifest(&older.join("code-manifest.txt"), &old).unwrap();
+    secours::backup::parity::write_manifest(&older.join("code-manifest.txt"), &old).unwrap();
     old.environment = "other".into();
     old.at = newer_at;
     let other = site.dir.join("copies/2030-01-01_0000");
     fs::create_dir(&other).unwrap();
-    secours::parity::write_manifest(&other.join("code-manifest.txt"), &old).unwrap();
+    secours::backup::parity::write_manifest(&other.join("code-manifest.txt"), &old).unwrap();
 
     // The standby Mac: prod's disk is not here.
     site.config("standby.toml", &site.dir.join("elsewhere/prod"));

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use secours::config::{Config, EnvironmentConfig};
-use secours::history::{FileKey, History, ObservationRecord, PairShapeRecord};
+use secours::env::config::{Config, EnvironmentConfig};
 use secours::i18n::Lang;
+use secours::store::history::{FileKey, History, ObservationRecord, PairShapeRecord};
 
 const HOUR: i64 = 3600;
 

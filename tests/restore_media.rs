@@ -15,14 +15,14 @@ use std::sync::Mutex;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use secours::mac_metadata::{QUARANTINE, Xattr, apple_double_xattrs};
+use secours::backup::verify::{Counts, FileReport, Stream, Verdict, verify_media};
+use secours::files::mac_metadata::{QUARANTINE, Xattr, apple_double_xattrs};
 use secours::progress::{Cancel, Silent, Update};
 use secours::restore::media::{
     ExtractSummary, MediaError, check_private_tree, count_tree, extract_media, extract_media_under, file_mode,
     folder_mode, media_plan,
 };
 use secours::restore::owner::{OwnerError, effective_uid, resolve_owner};
-use secours::verify::{Counts, FileReport, Stream, Verdict, verify_media};
 use support::user::all_entries;
 use tar::EntryType;
 

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use secours::progress::{Cancel, Silent};
-use secours::verify::{
+use secours::backup::verify::{
     At, Counts, FileOutcome, FileReport, Stream, Verdict, VerifyError, verify_dump, verify_media, verify_pair,
 };
+use secours::progress::{Cancel, Silent};
 
 fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::default());

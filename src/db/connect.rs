@@ -14,8 +14,8 @@ use std::time::Duration;
 use mysql::{Conn, OptsBuilder};
 
 use super::{DbError, query_strings};
-use crate::dbphp::DbSettings;
-use crate::secret::Secret;
+use crate::env::dbphp::DbSettings;
+use crate::env::secret::Secret;
 
 /// Where a local server's Unix socket usually is, in the order PHP setups on the office's machines
 /// (mamstack/Bitnami on macOS, Homebrew, Debian) put it.

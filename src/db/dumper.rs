@@ -193,7 +193,7 @@ fn write_snapshot(
     .unwrap_or(0);
 
     // The application's data: only its owner may read it.
-    let file = crate::secret::create_private(tmp).map_err(io_err(tmp))?;
+    let file = crate::env::secret::create_private(tmp).map_err(io_err(tmp))?;
     // The fastest level: a safety snapshot must be quick more than small, and compression runs on its
     // own thread while rows are fetched.
     let mut w = BufWriter::with_capacity(1 << 16, GzPipe::new(file, Compression::fast()));
@@ -262,7 +262,7 @@ fn write_snapshot(
     std::fs::rename(tmp, out).map_err(io_err(out))?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Make the rename itself durable.
-        crate::durable::sync_dir(dir).map_err(io_err(dir))?;
+        crate::files::durable::sync_dir(dir).map_err(io_err(dir))?;
     }
     progress.update(Update {
         step: "dump",

@@ -45,7 +45,7 @@ use super::connect::{ConnectError, ServerInfo, connect, server_info};
 use super::containment::{self, Decision, Refusal};
 use super::drop_all::{DropSummary, drop_all, object_counts};
 use super::reader::{Parameterized, ReaderError, Statement, StatementKind, open_gz, to_parameterized};
-use crate::dbphp::DbSettings;
+use crate::env::dbphp::DbSettings;
 use crate::progress::{Cancel, Progress, Update};
 
 /// How to import.
@@ -362,7 +362,7 @@ impl DumpFacts {
     }
 
     /// [`DumpFacts::of_dump`], showing every statement to `also` too: the verification counts each table's
-    /// rows in the same read ([`crate::verify::DumpShape`]).
+    /// rows in the same read ([`crate::backup::verify::DumpShape`]).
     pub fn of_dump_with<R: std::io::Read>(
         reader: super::reader::DumpReader<R>,
         mut also: impl FnMut(&Statement),

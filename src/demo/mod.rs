@@ -29,8 +29,8 @@ use std::time::{Duration, SystemTime};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::config::Config;
-use crate::environment::{self, Environment};
+use crate::env::config::Config;
+use crate::env::environment::{self, Environment};
 use crate::i18n::{Lang, fill};
 
 /// The demo application's database name (the dump is `gestion.gz`).
@@ -69,7 +69,7 @@ pub enum DemoError {
     #[error(transparent)]
     Server(#[from] server::ServerError),
     #[error(transparent)]
-    Env(#[from] crate::environment::EnvError),
+    Env(#[from] crate::env::environment::EnvError),
     #[error(transparent)]
     Connect(#[from] crate::db::connect::ConnectError),
     #[error(transparent)]
@@ -81,11 +81,11 @@ pub enum DemoError {
         source: Box<crate::db::importer::ImportError>,
     },
     #[error(transparent)]
-    Backup(Box<crate::backup::BackupError>),
+    Backup(Box<crate::backup::now::BackupError>),
 }
 
-impl From<crate::backup::BackupError> for DemoError {
-    fn from(e: crate::backup::BackupError) -> Self {
+impl From<crate::backup::now::BackupError> for DemoError {
+    fn from(e: crate::backup::now::BackupError) -> Self {
         DemoError::Backup(Box::new(e))
     }
 }
@@ -151,7 +151,8 @@ pub fn layout(dir: &Path) -> Result<Demo, DemoError> {
     let config = dir.join("config.toml");
     if !config.exists() || fs::read_to_string(&config).is_ok_and(|t| t == config_toml_v1(&dir)) {
         let port = server::free_port().at(&dir)?;
-        crate::secret::write_private(&config, config_toml(&dir, port, &owner_spec(&dir)).as_bytes()).at(&config)?;
+        crate::env::secret::write_private(&config, config_toml(&dir, port, &owner_spec(&dir)).as_bytes())
+            .at(&config)?;
     }
     Ok(Demo {
         backup_dir: dir.join("prod/runtime/backup"),
@@ -167,7 +168,7 @@ fn write_if_absent(path: &Path, content: &[u8]) -> Result<(), DemoError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).at(parent)?;
     }
-    crate::secret::write_private(path, content).at(path)
+    crate::env::secret::write_private(path, content).at(path)
 }
 
 /// Writes a file the demo generates: when absent, or when it still holds what an earlier version of the
@@ -182,7 +183,7 @@ fn write_generated(path: &Path, content: &[u8], old: &[String]) -> Result<(), De
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).at(parent)?;
     }
-    crate::secret::write_private(path, content).at(path)
+    crate::env::secret::write_private(path, content).at(path)
 }
 
 /// Writes `gestion.gz` and `media.taz` the way the hourly job does (to a temporary name, then renamed),
@@ -333,7 +334,10 @@ fn seed(env: &Environment, state: data::State, work: &Path) -> Result<Option<(u6
     }
     drop(conn);
     let file = work.join(format!("seed-{}.sql.gz", env.name));
-    let mut gz = GzEncoder::new(crate::secret::create_private(&file).at(&file)?, Compression::fast());
+    let mut gz = GzEncoder::new(
+        crate::env::secret::create_private(&file).at(&file)?,
+        Compression::fast(),
+    );
     gz.write_all(&data::dump(state)).at(&file)?;
     gz.finish().at(&file)?;
     let result = crate::db::importer::import_dump(
@@ -353,11 +357,11 @@ fn seed(env: &Environment, state: data::State, work: &Path) -> Result<Option<(u6
 
 /// Makes production's pair from its database (as the hourly job does), settled a few minutes ago, and
 /// starts the hourly backup again.
-pub fn back_up_production(config: &Config, dir: &Path) -> Result<crate::backup::BackupSummary, DemoError> {
+pub fn back_up_production(config: &Config, dir: &Path) -> Result<crate::backup::now::BackupSummary, DemoError> {
     let name = config.restore.production.clone();
     let env = production(config).ok_or(DemoError::NoProduction { name })?;
     let summary = with_job_lock(dir, || {
-        let s = crate::backup::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())?;
+        let s = crate::backup::now::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())?;
         set_age(&pair_paths(&env), SETTLED)?;
         Ok(s)
     })?;
@@ -370,7 +374,7 @@ pub fn back_up_production(config: &Config, dir: &Path) -> Result<crate::backup::
 fn back_up_standby(config: &Config, dir: &Path) -> Result<(), DemoError> {
     let env = environment::named(config, &config.restore.target)?;
     with_job_lock(dir, || {
-        crate::backup::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())?;
+        crate::backup::now::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())?;
         set_age(&pair_paths(&env), SETTLED)
     })
 }
@@ -607,7 +611,7 @@ mod tests {
         assert!(demo.backup_dir.join("gestion.gz").is_file());
         assert!(demo.backup_dir.join("media.taz").is_file());
         assert!(demo.dir.join("secours/config/db.php").is_file());
-        let cfg = crate::config::load(&demo.config).unwrap();
+        let cfg = crate::env::config::load(&demo.config).unwrap();
         assert_eq!(cfg.restore.target, "secours");
         assert_eq!(cfg.demo.as_ref().map(|d| d.dir.clone()), Some(demo.dir.clone()));
         let port = server::web_port(&cfg).unwrap();
@@ -622,7 +626,7 @@ mod tests {
         let again = create(dir.path()).unwrap();
         assert_eq!(again.config, demo.config);
         assert_eq!(
-            server::web_port(&crate::config::load(&again.config).unwrap()),
+            server::web_port(&crate::env::config::load(&again.config).unwrap()),
             Some(port)
         );
     }
@@ -639,7 +643,7 @@ mod tests {
         fs::write(dir.join("prod/config/db.php"), db_php_v1(DEMO_DB, "prod")).unwrap();
         fs::write(dir.join("secours/config/db.php"), "<?php // mine\n").unwrap();
         layout(&dir).unwrap();
-        let cfg = crate::config::load(&dir.join("config.toml")).unwrap();
+        let cfg = crate::env::config::load(&dir.join("config.toml")).unwrap();
         assert!(cfg.demo.is_some());
         let prod = fs::read_to_string(dir.join("prod/config/db.php")).unwrap();
         assert!(prod.contains("unix_socket="), "{prod}");
@@ -682,7 +686,7 @@ mod tests {
     fn things_go_wrong_on_request_and_are_put_right() {
         let tmp = tempfile::tempdir().unwrap();
         let demo = create(tmp.path()).unwrap();
-        let cfg = crate::config::load(&demo.config).unwrap();
+        let cfg = crate::env::config::load(&demo.config).unwrap();
         let prod = production(&cfg).unwrap();
         age_backup(&cfg, &demo.dir, Duration::from_secs(4 * 3600)).unwrap();
         assert!(job_stopped(&demo.dir));

@@ -29,10 +29,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::Config;
 use crate::db::connect::{Endpoint, connect, endpoint};
-use crate::dbphp::DbSettings;
-use crate::environment::{self, Environment};
+use crate::env::config::Config;
+use crate::env::dbphp::DbSettings;
+use crate::env::environment::{self, Environment};
 use crate::i18n::Lang;
 
 /// Environment variable: seconds the keeper waits after the last Secours process before stopping.
@@ -172,9 +172,9 @@ pub enum ServerError {
     )]
     NoWebPort { config: PathBuf },
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] crate::env::config::ConfigError),
     #[error(transparent)]
-    Env(#[from] crate::environment::EnvError),
+    Env(#[from] crate::env::environment::EnvError),
 }
 
 /// The one line that says how to install a server, for this system.
@@ -821,7 +821,7 @@ pub fn keep(dir: &Path) -> Result<(), ServerError> {
     }
     let users = open_lock(&paths.users_lock)?;
     let _ = fs::remove_file(&paths.quit);
-    let config = crate::config::load(&paths.config)?;
+    let config = crate::env::config::load(&paths.config)?;
     let lang = Lang::choose(config.language);
     let envs = accounts(&config)?;
     let endpoint = envs
@@ -849,7 +849,7 @@ pub fn keep(dir: &Path) -> Result<(), ServerError> {
         init_datadir(&bin, &paths)?;
     }
     let list: Vec<Account> = envs.iter().filter_map(|(_, s)| Account::of(s)).collect();
-    crate::secret::write_private(&paths.init, init_sql(&list).as_bytes()).map_err(io("write", &paths.init))?;
+    crate::env::secret::write_private(&paths.init, init_sql(&list).as_bytes()).map_err(io("write", &paths.init))?;
     let mut child = start_server(&bin, &paths, &endpoint)?;
 
     // Ready when every environment's user gets in.
@@ -943,7 +943,7 @@ fn hourly_job(paths: &Paths) {
     if super::job_stopped(&paths.dir) {
         return;
     }
-    let Ok(config) = crate::config::load(&paths.config) else {
+    let Ok(config) = crate::env::config::load(&paths.config) else {
         return;
     };
     let mut envs: Vec<Environment> = Vec::new();
@@ -967,7 +967,7 @@ fn hourly_job(paths: &Paths) {
             continue;
         }
         let result = super::with_job_lock(&paths.dir, || {
-            crate::backup::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())
+            crate::backup::now::backup_now(&env, &crate::progress::Silent, &crate::progress::Cancel::new())
                 .map_err(super::DemoError::from)
         });
         match result {

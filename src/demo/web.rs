@@ -14,8 +14,8 @@ use std::path::{Component, Path, PathBuf};
 
 use mysql::prelude::Queryable;
 
-use crate::config::Config;
-use crate::environment::{self, Environment};
+use crate::env::config::Config;
+use crate::env::environment::{self, Environment};
 use crate::i18n::{Lang, fill};
 
 /// What the readiness route answers first (then the demo's folder).
@@ -363,7 +363,7 @@ pub fn route(path: &str, config: &Config, dir: &Path, lang: Lang) -> Reply {
 /// is read again for each page, so an edited `config.toml` or `db.php` shows at once.
 pub fn serve(server: &tiny_http::Server, config_path: &Path, dir: &Path, lang: Lang) {
     while let Ok(request) = server.recv() {
-        let reply = match crate::config::load(config_path) {
+        let reply = match crate::env::config::load(config_path) {
             Ok(config) if *request.method() == tiny_http::Method::Get => route(request.url(), &config, dir, lang),
             Ok(_) => Reply::text(405, "only GET".to_owned()),
             Err(e) => Reply::text(500, e.to_string()),
@@ -435,7 +435,7 @@ mod tests {
         std::fs::create_dir_all(root.join("config")).unwrap();
         std::fs::write(root.join("web/documents/a b.pdf"), b"%PDF").unwrap();
         std::fs::write(root.join("config/db.php"), b"<?php secret").unwrap();
-        let env = Environment::resolve("secours", &crate::config::EnvironmentConfig::at(&root, None));
+        let env = Environment::resolve("secours", &crate::env::config::EnvironmentConfig::at(&root, None));
         assert!(media_file(&env, "documents/a b.pdf").is_some());
         assert!(media_file(&env, "documents/../../config/db.php").is_none());
         assert!(media_file(&env, "../config/db.php").is_none());

@@ -21,8 +21,8 @@ use serde::Serialize;
 use super::media;
 use crate::db::connect::connect;
 use crate::db::quote_ident;
-use crate::dbphp::DbSettings;
-use crate::environment::Environment;
+use crate::env::dbphp::DbSettings;
+use crate::env::environment::Environment;
 
 /// What the check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

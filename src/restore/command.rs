@@ -12,11 +12,11 @@ use jiff::Timestamp;
 use super::owner;
 use super::sources::{self, SourceSpec};
 use super::transaction::{self, Kind, Plan, Request, RestoreError};
-use crate::config::Config;
-use crate::environment::Environment;
-use crate::history::History;
+use crate::env::config::Config;
+use crate::env::environment::Environment;
 use crate::i18n::{Lang, fill};
 use crate::progress::{Cancel, Progress};
+use crate::store::history::History;
 
 /// What the command line asked.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +107,7 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
         Kind::Restore => opts.to.clone().unwrap_or_else(|| env.config.restore.target.clone()),
         Kind::Failback => env.config.restore.production.clone(),
     };
-    let target = match crate::environment::named(env.config, &target_name) {
+    let target = match crate::env::environment::named(env.config, &target_name) {
         Ok(t) => t,
         Err(e) => return report_error(env, opts.json, &RestoreError::Env(e)),
     };
@@ -155,7 +155,7 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
     // A backup that looks wrong (a table emptied, media gone) needs one more yes that names the anomaly.
     let suspect = {
         let history = History::open(&env.history).ok();
-        crate::anomaly::suspect_pair(history.as_ref(), env.config, &req.pair, env.lang, Timestamp::now())
+        crate::backup::anomaly::suspect_pair(history.as_ref(), env.config, &req.pair, env.lang, Timestamp::now())
     };
     if let Some(s) = &suspect {
         plan.warnings.push(s.clone());
@@ -189,7 +189,7 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
 /// A warning when the software of production and of the standby differ (the procedure keeps them
 /// identical); nothing when they are identical or cannot be compared here.
 pub fn parity_warning(config: &Config, progress: &dyn Progress, cancel: &Cancel) -> Option<String> {
-    let c = crate::parity::run(config, &crate::parity::Request::default(), progress, cancel).ok()?;
+    let c = crate::backup::parity::run(config, &crate::backup::parity::Request::default(), progress, cancel).ok()?;
     if c.report.identical {
         return None;
     }
@@ -205,7 +205,7 @@ pub fn parity_warning(config: &Config, progress: &dyn Progress, cancel: &Cancel)
 }
 
 /// The request for a restore of `pair` onto `target`, from the configuration.
-pub fn request(env: &Env, kind: Kind, pair: crate::operations::Pair, target: Environment) -> Request {
+pub fn request(env: &Env, kind: Kind, pair: crate::backup::operations::Pair, target: Environment) -> Request {
     Request {
         kind,
         pair,

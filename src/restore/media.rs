@@ -7,7 +7,7 @@
 //!   every existing component must be a real folder (never a symbolic link); files are created with
 //!   `O_CREAT|O_EXCL|O_NOFOLLOW`; an existing name is only ever unlinked, never opened.
 //! - Refused, stopping at once with [`MediaError::Unsafe`]: absolute names, `..` components, devices and
-//!   FIFOs (in any entry, as [`crate::verify`] judges them); and, among the extracted entries, symbolic links
+//!   FIFOs (in any entry, as [`crate::backup::verify`] judges them); and, among the extracted entries, symbolic links
 //!   that are absolute or lead out of the media folders (checked on paper when the entry is read, and again
 //!   at the end through the links actually on disk, so a chain of links cannot escape either), hard links to
 //!   anything but a regular file extracted before them, and paths that go through a symbolic link or a file.
@@ -15,7 +15,7 @@
 //!   created, and the folder there is not ours).
 //! - Only the media folders named in `media_dirs` are extracted, found under the prefix `strip` (`""` or
 //!   `"./"`: at the top; `"web/"`, `"x/apps/prod/web/"`: the archive was made from higher up, see
-//!   [`crate::verify::MediaLayout`] and [`media_plan`]); the prefix is removed, so `web/documents/a` lands
+//!   [`crate::backup::verify::MediaLayout`] and [`media_plan`]); the prefix is removed, so `web/documents/a` lands
 //!   as `documents/a`. The folders that lead to the prefix (`./`, `web/`) are not extracted; every other
 //!   entry is skipped and listed. A media folder missing from the archive is created empty, because the
 //!   application expects it; but an archive from which no file at all lands in the media folders is refused
@@ -23,9 +23,9 @@
 //! - macOS AppleDouble entries (`._name` whose data starts with `00 05 16 07`) are never written as files:
 //!   on macOS their extended attributes (and those of PAX `LIBARCHIVE.xattr.*` / `SCHILY.xattr.*` keys) are
 //!   set on the file or folder they describe, as the Mac's own `tar` does, the quarantine attribute left
-//!   off; elsewhere they are left out (see [`crate::mac_metadata`]). They are counted apart
-//!   ([`ExtractSummary::apple_double`]), never as files, as [`crate::verify`] does.
-//! - The archive is read once, front to back: the gzip layer is [`crate::verify`]'s strict reader (CRC and
+//!   off; elsewhere they are left out (see [`crate::files::mac_metadata`]). They are counted apart
+//!   ([`ExtractSummary::apple_double`]), never as files, as [`crate::backup::verify`] does.
+//! - The archive is read once, front to back: the gzip layer is [`crate::backup::verify`]'s strict reader (CRC and
 //!   length of every member, no trailing garbage) and the tar stream must end with its two zero blocks, so a
 //!   truncated archive is [`MediaError::Corrupt`], never a silently short extraction. Memory stays constant
 //!   apart from one small record per folder (modes and times of folders are set at the end, deepest first,
@@ -42,7 +42,7 @@
 //! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`] of `staging`
 //!   right after the extraction, and its `files` are the files the verification's layout promised.
 //! - Nothing is synced to disk while writing: the caller makes the tree durable once with
-//!   [`crate::durable::sync_tree`], before the swap.
+//!   [`crate::files::durable::sync_tree`], before the swap.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -57,9 +57,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::mac_metadata::{self, Xattr};
+use crate::backup::verify::{At, Counts, GzFault, GzMembers, MediaLayout, Stream};
+use crate::files::mac_metadata::{self, Xattr};
 use crate::progress::{Cancel, Progress, Update};
-use crate::verify::{At, Counts, GzFault, GzMembers, MediaLayout, Stream};
 
 /// The progress step name.
 pub const STEP: &str = "media";
@@ -121,7 +121,7 @@ impl ExtractSummary {
         }
     }
 
-    /// The counts in [`crate::verify`]'s convention (entries of the archive: regular files and hard links,
+    /// The counts in [`crate::backup::verify`]'s convention (entries of the archive: regular files and hard links,
     /// folder entries, data bytes stored once). They equal the verify report's counts when nothing was
     /// skipped and no name appears twice in the archive.
     pub fn archive_counts(&self) -> Counts {
@@ -456,7 +456,7 @@ pub fn check_private_tree(root: &Path) -> Result<TreeCount, MediaError> {
 }
 
 /// What a restore will take from a verified media archive: its preflight's view of
-/// [`crate::verify::MediaLayout`].
+/// [`crate::backup::verify::MediaLayout`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MediaPlan {
     /// The prefix to give [`extract_media_under`]: `""` or `"./"` when the media folders are at the top of
@@ -1345,7 +1345,7 @@ fn parent_of(comps: &[Vec<u8>]) -> &[Vec<u8>] {
     comps.split_last().map_or(&[], |(_, parent)| parent)
 }
 
-/// Entry types that are refused wherever they are (the same list as [`crate::verify`]).
+/// Entry types that are refused wherever they are (the same list as [`crate::backup::verify`]).
 fn kind_danger(kind: u8) -> Option<&'static str> {
     match kind {
         b'3' => Some("character device"),

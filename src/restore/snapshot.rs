@@ -32,7 +32,7 @@ use crate::db::drop_all::{drop_all, drop_definitions, table_names, tables_in};
 use crate::db::dumper::{DumpError, dump_definitions};
 use crate::db::importer::{ImportError, ImportOptions, import_dump};
 use crate::db::{DbError, current_database, query_strings, quote_ident, quote_str};
-use crate::dbphp::DbSettings;
+use crate::env::dbphp::DbSettings;
 use crate::progress::{Cancel, Progress};
 
 /// Names the side database and how many tables went there.
@@ -104,11 +104,11 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
     // Written whole under another name, then renamed: a crash (kill -9 in the middle of the snapshot) leaves
     // either no record or a complete one, never a half-written file that makes the rollback refuse it.
     let tmp = work.join(format!("{SCHEMA_FILE}.tmp"));
-    let mut f = crate::secret::create_private(&tmp).map_err(io_err)?;
+    let mut f = crate::env::secret::create_private(&tmp).map_err(io_err)?;
     write!(f, "{schema}\n{tables}\n").map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
     fs::rename(&tmp, &path).map_err(io_err)?;
-    crate::durable::sync_dir(work).map_err(io_err)
+    crate::files::durable::sync_dir(work).map_err(io_err)
 }
 
 /// Whether the server refused for lack of privilege (then the dump form is used).

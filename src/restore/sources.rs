@@ -11,13 +11,13 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::transaction::Kind;
-use crate::config::Config;
-use crate::copy;
-use crate::environment::{self, Environment};
-use crate::history::History;
-use crate::inspect::{self, PairObservation};
-use crate::operations::{OperationError, Pair, Selection};
-use crate::status;
+use crate::backup::copy;
+use crate::backup::inspect::{self, PairObservation};
+use crate::backup::operations::{OperationError, Pair, Selection};
+use crate::backup::status;
+use crate::env::config::Config;
+use crate::env::environment::{self, Environment};
+use crate::store::history::History;
 
 /// What `--from` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,7 @@ pub fn resolve(
 ) -> Result<Pair, SourceError> {
     let media_dirs = target.media_dirs.clone();
     let pair_of = |folder: PathBuf| -> Result<Pair, SourceError> {
-        let mut pair = crate::operations::select(
+        let mut pair = crate::backup::operations::select(
             config,
             &Selection {
                 folder: Some(folder),

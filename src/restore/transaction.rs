@@ -57,16 +57,16 @@ use super::check::{self, CheckReport};
 use super::media::{self, ExtractSummary, MediaError};
 use super::owner::{self, AdminOp, OwnerError};
 use super::snapshot::{self, SnapshotError};
+use crate::backup::inspect::{FileIdentity, check_unchanged};
+use crate::backup::operations::{self, Pair, Verification};
 use crate::db::connect::{ConnectError, connect, server_info};
 use crate::db::drop_all::{ObjectCounts, object_counts};
 use crate::db::dumper::{DumpError, dump_database};
 use crate::db::importer::{ImportError, ImportOptions, ImportSummary, import_dump};
-use crate::dbphp::DbSettings;
-use crate::environment::{EnvError, Environment};
-use crate::history::{History, HistoryError, Operation, OperationId};
-use crate::inspect::{FileIdentity, check_unchanged};
-use crate::operations::{self, Pair, Verification};
+use crate::env::dbphp::DbSettings;
+use crate::env::environment::{EnvError, Environment};
 use crate::progress::{Cancel, Progress, Update};
+use crate::store::history::{History, HistoryError, Operation, OperationId};
 
 /// The journal's step names, in order.
 pub mod step {
@@ -944,16 +944,16 @@ fn open_unfinished(history_path: &Path) -> Result<(Lock, Journal, Unfinished), R
 
 /// Finishes an unfinished restore (`--resume`).
 pub fn resume(
-    config: &crate::config::Config,
+    config: &crate::env::config::Config,
     history_path: &Path,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Outcome, RestoreError> {
     let (_lock, journal, Unfinished { recorded, done, .. }) = open_unfinished(history_path)?;
-    let target = crate::environment::named(config, &recorded.target)?;
-    let pair = crate::operations::select(
+    let target = crate::env::environment::named(config, &recorded.target)?;
+    let pair = crate::backup::operations::select(
         config,
-        &crate::operations::Selection {
+        &crate::backup::operations::Selection {
             folder: Some(recorded.source.clone()),
             env: None,
         },
@@ -996,12 +996,12 @@ pub fn resume(
 
 /// Puts the target of an unfinished restore back as it was (`--rollback`).
 pub fn rollback_unfinished(
-    config: &crate::config::Config,
+    config: &crate::env::config::Config,
     history_path: &Path,
     progress: &dyn Progress,
 ) -> Result<RolledBack, RestoreError> {
     let (_lock, journal, Unfinished { recorded, started, .. }) = open_unfinished(history_path)?;
-    let target = crate::environment::named(config, &recorded.target)?;
+    let target = crate::env::environment::named(config, &recorded.target)?;
     match undo(&journal, &recorded, &target, &started, progress) {
         Ok(report) => {
             journal.finish(
@@ -1290,7 +1290,7 @@ impl Forward<'_> {
     fn sync_web(&self) {
         let rec = self.recorded;
         for dir in [rec.web.clone(), rec.work.join("media")] {
-            if let Err(e) = crate::durable::sync_dir(&dir) {
+            if let Err(e) = crate::files::durable::sync_dir(&dir) {
                 log::warn!("cannot sync the folder '{}': {e}", dir.display());
             }
         }
@@ -1354,7 +1354,7 @@ impl Forward<'_> {
                 }
             })?;
         // Durable before the journal says done: the swap must never put half-written files in place.
-        crate::durable::sync_tree(&rec.staging).map_err(|e| {
+        crate::files::durable::sync_tree(&rec.staging).map_err(|e| {
             StepFailure::new(
                 step::MEDIA,
                 format!("cannot write '{}' to disk: {e}", rec.staging.display()),

@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
-use secours::dbphp::DbSettings;
-use secours::secret::Secret;
+use secours::env::dbphp::DbSettings;
+use secours::env::secret::Secret;
 
 /// The password of the `secours` test user (a test server, not a secret).
 pub const PASSWORD: &str = "s3cours-test-pw";

@@ -2,7 +2,7 @@
 //! dump half its usual size because a table was emptied by mistake, `media.taz` holding 200 files instead of
 //! 5,000 because a folder was moved. Verification reads every pair completely, so it also knows its
 //! *shape*: the dump's uncompressed size and each table's rows (counted in the same read, see
-//! [`crate::verify::DumpShape`]), the media's files and bytes, in total and per media folder.
+//! [`crate::backup::verify::DumpShape`]), the media's files and bytes, in total and per media folder.
 //!
 //! Rules ([`judge`], a pure function; thresholds under `[anomaly]`): a new pair is **suspect** when, against
 //! the median of the last `compare-with` good pairs of the same watched folder,
@@ -16,7 +16,7 @@
 //! expected ([`accept`]), it becomes the reference and the pairs before it are no longer compared with.
 //!
 //! Guarantees: a pair is judged once (history keeps the judgement by its files' path, size, time and inode,
-//! see [`crate::history::History::record_pair_shape`]) and the judgement is metadata only for every later
+//! see [`crate::store::history::History::record_pair_shape`]) and the judgement is metadata only for every later
 //! look; nothing here reads a backup file. Judgements are language-free; messages are made when shown.
 
 use std::collections::BTreeMap;
@@ -25,12 +25,12 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AnomalyConfig, Config};
-use crate::history::{History, HistoryError, PairShapeRecord};
+use crate::backup::inspect::FileObservation;
+use crate::backup::status::file_key;
+use crate::backup::verify::{DumpShape, MediaLayout};
+use crate::env::config::{AnomalyConfig, Config};
 use crate::i18n::{Lang, fill};
-use crate::inspect::FileObservation;
-use crate::status::file_key;
-use crate::verify::{DumpShape, MediaLayout};
+use crate::store::history::{History, HistoryError, PairShapeRecord};
 
 /// What a verified pair holds, as compared with the next pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,11 +555,11 @@ pub fn accept(
     now: Timestamp,
 ) -> Result<Vec<Accepted>, HistoryError> {
     let mut done = Vec::new();
-    for source in crate::status::sources(config) {
+    for source in crate::backup::status::sources(config) {
         if only.is_some_and(|name| name != source.name) {
             continue;
         }
-        let obs = crate::inspect::observe_folder(&source.folder, source.dbname.as_deref());
+        let obs = crate::backup::inspect::observe_folder(&source.folder, source.dbname.as_deref());
         let (Some(db), Some(media)) = (obs.db.observation(), obs.media.observation()) else {
             continue;
         };
@@ -597,7 +597,7 @@ pub fn accept(
 // The mark a safe copy of a suspect pair carries (so rotation keeps the last good copy, and a restore from
 // the copy, on this Mac or another, knows).
 
-/// What [`crate::copy::SUSPECT_MARK`] holds.
+/// What [`crate::backup::copy::SUSPECT_MARK`] holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyMark {
     pub db: String,
@@ -624,7 +624,7 @@ impl CopyMark {
 
     /// The mark in a copy folder, if any.
     pub fn read(folder: &Path) -> Option<CopyMark> {
-        let text = std::fs::read(folder.join(crate::copy::SUSPECT_MARK)).ok()?;
+        let text = std::fs::read(folder.join(crate::backup::copy::SUSPECT_MARK)).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
@@ -645,9 +645,9 @@ fn file_name(o: &FileObservation) -> String {
 fn unmark_copies(config: &Config, db: &FileObservation, media: &FileObservation) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for dest in &config.safe_copy.destinations {
-        for c in crate::copy::list_copies(dest).unwrap_or_default() {
+        for c in crate::backup::copy::list_copies(dest).unwrap_or_default() {
             if c.suspect && CopyMark::read(&c.folder).is_some_and(|m| m.is_of(db, media)) {
-                match std::fs::remove_file(c.folder.join(crate::copy::SUSPECT_MARK)) {
+                match std::fs::remove_file(c.folder.join(crate::backup::copy::SUSPECT_MARK)) {
                     Ok(()) => out.push(c.folder),
                     Err(e) => log::warn!("cannot remove the suspect mark of '{}': {e}", c.folder.display()),
                 }
@@ -662,7 +662,7 @@ fn unmark_copies(config: &Config, db: &FileObservation, media: &FileObservation)
 pub fn suspect_pair(
     history: Option<&History>,
     config: &Config,
-    pair: &crate::operations::Pair,
+    pair: &crate::backup::operations::Pair,
     lang: Lang,
     now: Timestamp,
 ) -> Option<String> {

@@ -41,8 +41,8 @@ use std::path::{Component, Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::environment::{self, EnvError, Environment};
+use crate::env::config::Config;
+use crate::env::environment::{self, EnvError, Environment};
 use crate::i18n::{Lang, fill};
 use crate::progress::{Cancel, Meter, Progress};
 
@@ -509,7 +509,7 @@ fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Hash
     if !file.metadata()?.is_file() {
         return Ok(Hashed::Skip);
     }
-    Ok(match crate::copy::sha256_stream(&mut file, meter, cancel)? {
+    Ok(match crate::backup::copy::sha256_stream(&mut file, meter, cancel)? {
         Some((size, sha256)) => Hashed::Done(size, sha256),
         None => Hashed::Cancelled,
     })
@@ -541,7 +541,7 @@ pub fn write_manifest(path: &Path, manifest: &CodeManifest) -> Result<(), Parity
         return Err(write_err(path)(e));
     }
     // The rename is durable once the folder is flushed.
-    crate::durable::sync_dir(dir).map_err(write_err(dir))
+    crate::files::durable::sync_dir(dir).map_err(write_err(dir))
 }
 
 /// Reads a manifest written by [`write_manifest`].
@@ -571,7 +571,10 @@ fn read_header(path: &Path) -> Option<(String, Timestamp)> {
 
 /// The folders searched for recorded manifests: the watched folders and the safe-copy destinations.
 pub fn manifest_folders(config: &Config) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = crate::status::sources(config).into_iter().map(|s| s.folder).collect();
+    let mut folders: Vec<PathBuf> = crate::backup::status::sources(config)
+        .into_iter()
+        .map(|s| s.folder)
+        .collect();
     for d in &config.safe_copy.destinations {
         if !folders.contains(d) {
             folders.push(d.clone());
@@ -588,7 +591,7 @@ pub fn newest_manifest(folders: &[PathBuf], env: &str) -> Result<(PathBuf, CodeM
         candidates.push(folder.join(CODE_MANIFEST));
         let Ok(list) = fs::read_dir(folder) else { continue };
         for entry in list.flatten() {
-            if crate::inspect::is_dated_name(&entry.file_name().to_string_lossy()) {
+            if crate::backup::inspect::is_dated_name(&entry.file_name().to_string_lossy()) {
                 candidates.push(entry.path().join(CODE_MANIFEST));
             }
         }
@@ -850,7 +853,7 @@ pub fn render_text(c: &Comparison, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EnvironmentConfig;
+    use crate::env::config::EnvironmentConfig;
     use proptest::prelude::*;
 
     fn manifest(entries: &[(&[u8], Entry)]) -> CodeManifest {

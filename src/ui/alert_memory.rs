@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use crate::alerts::{self, Kind, Remembered, Seen, Severity};
-use crate::freshness::State;
+use crate::backup::freshness::State;
+use crate::env::paths::Locations;
 use crate::i18n::{Lang, fill};
-use crate::menu::MenuInput;
-use crate::notifications::Note;
-use crate::paths::Locations;
+use crate::ui::alerts::{self, Kind, Remembered, Seen, Severity};
+use crate::ui::menu::MenuInput;
+use crate::ui::notifications::Note;
 
 /// Remembered alerts, per subject, saved as JSON.
 #[derive(Debug)]

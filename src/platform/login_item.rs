@@ -9,7 +9,7 @@
 //!
 //! On macOS `on` writes the plist and loads it: `launchctl bootstrap gui/<uid> <plist>`. Its `RunAtLoad`
 //! starts `secours app` at once; if an app already runs, that second one finds the single-instance lock
-//! taken ([`crate::instance`]) and leaves quietly. Nothing is ever stopped by Secours itself, because
+//! taken ([`crate::run::instance`]) and leaves quietly. Nothing is ever stopped by Secours itself, because
 //! `launchctl bootout` kills the agent's process — and the running Secours may be that process, started at
 //! login:
 //! - `on` when launchd already holds the same command line changes nothing. When it holds an older one (the

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::Secret;
+use crate::env::secret::Secret;
 
 mod quotes;
 
 /// The commented example configuration, written by `secours config --init`.
-pub const EXAMPLE: &str = include_str!("../resources/config.example.toml");
+pub const EXAMPLE: &str = include_str!("../../resources/config.example.toml");
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -722,7 +722,7 @@ pub fn write_example_for(path: &Path, force: bool, stack: Option<&Path>) -> Resu
         })?;
     }
     // It will hold database passwords ([environments.X.database]): only its owner may read it.
-    crate::secret::write_private(path, example_for(stack).as_bytes()).map_err(|source| ConfigError::Write {
+    crate::env::secret::write_private(path, example_for(stack).as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_owned(),
         source,
     })

@@ -17,21 +17,21 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
+use crate::backup::operations;
+use crate::backup::status;
+use crate::backup::status::StatusReport;
 use crate::cli::Context;
-use crate::config::Config;
-use crate::environment;
-use crate::history::History;
+use crate::env::config::Config;
+use crate::env::environment;
+use crate::env::paths::Locations;
 use crate::i18n::Lang;
-use crate::login_item::{LoginItem, Status as LoginStatus, current_bundle_id};
-use crate::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
-use crate::notifications::Note;
-use crate::operations;
-use crate::paths::Locations;
 use crate::platform;
+use crate::platform::login_item::{LoginItem, Status as LoginStatus, current_bundle_id};
 use crate::progress::{Cancel, Progress, Update};
-use crate::status;
-use crate::status::StatusReport;
+use crate::store::history::History;
 use crate::timemachine::{SystemRunner, TmState};
+use crate::ui::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
+use crate::ui::notifications::Note;
 
 /// Everything the app needs to look and act; cheap to clone (shared between threads).
 #[derive(Clone)]
@@ -42,7 +42,7 @@ pub struct Session {
     /// A configuration that could not be loaded: the app keeps running and says so.
     pub config_problem: Option<String>,
     /// Remembered alerts, per subject (persisted through history when available).
-    pub alerts: Arc<Mutex<crate::alerts_store::AlertStore>>,
+    pub alerts: Arc<Mutex<crate::ui::alert_memory::AlertStore>>,
     /// The long operation running now, if any (shared with its worker thread).
     pub running: Arc<Mutex<Option<Running>>>,
     /// Cancels the running operation.
@@ -69,7 +69,7 @@ pub struct Session {
     /// Set when the menu opens or launch at login was changed: read it again now.
     login_now: Arc<AtomicBool>,
     /// Without a configuration file: the stack found on this machine (Preferences… writes its paths).
-    stack: Option<crate::stack::Stack>,
+    stack: Option<crate::env::stack::Stack>,
 }
 
 /// One reading of Time Machine and what it was read for.
@@ -122,7 +122,7 @@ impl std::fmt::Debug for Confirmation {
 impl Session {
     /// A session from a loaded context.
     pub fn new(ctx: Context) -> Session {
-        let alerts = crate::alerts_store::AlertStore::open(&ctx.locations);
+        let alerts = crate::ui::alert_memory::AlertStore::open(&ctx.locations);
         Session {
             stack: ctx.stack,
             locations: ctx.locations,
@@ -146,8 +146,8 @@ impl Session {
 
     /// A session whose configuration is broken: the app shows the problem instead of exiting.
     pub fn broken(locations: Locations, problem: String) -> Session {
-        let lang = Lang::choose(crate::config::LanguageSetting::Auto);
-        let alerts = crate::alerts_store::AlertStore::open(&locations);
+        let lang = Lang::choose(crate::env::config::LanguageSetting::Auto);
+        let alerts = crate::ui::alert_memory::AlertStore::open(&locations);
         Session {
             stack: None,
             locations,
@@ -301,8 +301,9 @@ impl Session {
     /// What the menu shows now.
     pub fn snapshot(&self, now: Timestamp) -> MenuInput {
         let history = History::open(&self.locations.history()).ok();
-        let is_corrupt =
-            |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
+        let is_corrupt = |o: &crate::backup::inspect::FileObservation| {
+            history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o))
+        };
         let mut time_machine_checking = false;
         let status = self.config_problem.is_none().then(|| {
             let mut report = status::gather(&self.config, self.lang, now, &is_corrupt);
@@ -407,7 +408,7 @@ impl Session {
         };
         let body = said.unwrap_or_else(|e| e.to_string());
         log::info!("demo: {body}");
-        crate::notifications::send(&note(body));
+        crate::ui::notifications::send(&note(body));
         Ok(())
     }
 
@@ -432,7 +433,7 @@ impl Session {
             return;
         };
         // A pair still being written is left alone; so is a missing one.
-        if source.state == crate::freshness::State::Writing {
+        if source.state == crate::backup::freshness::State::Writing {
             return;
         }
         let (Some(db), Some(media)) = (&source.db.observation, &source.media.observation) else {
@@ -441,7 +442,8 @@ impl Session {
         let Ok(history) = History::open(&self.locations.history()) else {
             return;
         };
-        let known = |o: &crate::inspect::FileObservation| history.verification(&status::file_key(o)).ok().flatten();
+        let known =
+            |o: &crate::backup::inspect::FileObservation| history.verification(&status::file_key(o)).ok().flatten();
         let (db_v, media_v) = (known(db), known(media));
         if db_v.is_none() || media_v.is_none() {
             log::info!("new backup pair in '{}': verifying it", source.pair_folder.display());
@@ -483,7 +485,7 @@ impl Session {
         }
         *last = Some(std::time::Instant::now());
         match History::open(&self.locations.history()).and_then(|h| h.prune(Timestamp::now())) {
-            Ok(p) if p != crate::history::Pruned::default() => log::info!("history pruned: {p:?}"),
+            Ok(p) if p != crate::store::history::Pruned::default() => log::info!("history pruned: {p:?}"),
             Ok(_) => {}
             Err(e) => log::warn!("{e}"),
         }
@@ -505,7 +507,7 @@ impl Session {
                     .unwrap_or(true)
             });
             if fresh {
-                crate::notifications::send(&n);
+                crate::ui::notifications::send(&n);
             }
         }
     }
@@ -517,7 +519,7 @@ impl Session {
             let name = dest
                 .file_name()
                 .map_or_else(|| dest.display().to_string(), |n| n.to_string_lossy().into_owned());
-            for c in crate::copy::list_copies(dest).unwrap_or_default() {
+            for c in crate::backup::copy::list_copies(dest).unwrap_or_default() {
                 let Ok(at) = c.date.to_zoned(jiff::tz::TimeZone::system()) else {
                     continue;
                 };
@@ -578,7 +580,7 @@ impl Session {
                 *r = None;
             }
             if let Some(note) = note {
-                crate::notifications::send(&note);
+                crate::ui::notifications::send(&note);
             }
         });
         if let Err(e) = spawned {
@@ -697,8 +699,8 @@ impl Session {
                         .cloned()
                         .unwrap_or_else(|| "prod".to_owned());
                     let body = match environment::named(&s.config, &name)
-                        .map_err(crate::backup::BackupError::from)
-                        .and_then(|env| crate::backup::backup_now(&env, progress, cancel))
+                        .map_err(crate::backup::now::BackupError::from)
+                        .and_then(|env| crate::backup::now::backup_now(&env, progress, cancel))
                     {
                         Ok(b) => crate::i18n::fill(
                             s.lang.t().backup_done,
@@ -743,7 +745,7 @@ impl Session {
                 Ok(())
             }
             _ => {
-                crate::notifications::send(&Note {
+                crate::ui::notifications::send(&Note {
                     title: "Secours".to_owned(),
                     body: t.not_available_yet.to_owned(),
                 });
@@ -752,7 +754,7 @@ impl Session {
         };
         if let Err(e) = result {
             log::warn!("{e}");
-            crate::notifications::send(&crate::notifications::Note {
+            crate::ui::notifications::send(&crate::ui::notifications::Note {
                 title: "Secours".to_owned(),
                 body: e.to_string(),
             });
@@ -796,7 +798,7 @@ impl Session {
             plan.warnings
                 .extend(command::parity_warning(&s.config, progress, cancel));
             // A backup that looks wrong needs one more yes that names the anomaly.
-            let suspect = crate::anomaly::suspect_pair(
+            let suspect = crate::backup::anomaly::suspect_pair(
                 History::open(&s.locations.history()).ok().as_ref(),
                 &s.config,
                 &request.pair,
@@ -869,7 +871,7 @@ impl Session {
             Err(e) => Some(e.to_string()),
         };
         if let Some(body) = body {
-            crate::notifications::send(&note(body));
+            crate::ui::notifications::send(&note(body));
         }
         self.login_now.store(true, Ordering::SeqCst);
         self.wake_watcher();
@@ -898,7 +900,7 @@ impl Session {
                 };
                 if let Some(p) = problem {
                     log::warn!("{p}");
-                    crate::notifications::send(&note(p));
+                    crate::ui::notifications::send(&note(p));
                 }
             });
         if let Err(e) = spawned {
@@ -913,20 +915,20 @@ impl Session {
         let spawned = std::thread::Builder::new()
             .name("secours-accept".into())
             .spawn(move || {
-                let by = format!("{} (menu)", crate::anomaly::current_user());
+                let by = format!("{} (menu)", crate::backup::anomaly::current_user());
                 let now = Timestamp::now();
                 let body = match History::open(&s.locations.history())
-                    .and_then(|h| crate::anomaly::accept(&s.config, &h, None, &by, s.lang, now))
+                    .and_then(|h| crate::backup::anomaly::accept(&s.config, &h, None, &by, s.lang, now))
                 {
                     Ok(list) if list.is_empty() => s.lang.report().accept_nothing.to_owned(),
                     Ok(list) => list
                         .iter()
-                        .map(|a| crate::anomaly::accepted_text(a, s.lang))
+                        .map(|a| crate::backup::anomaly::accepted_text(a, s.lang))
                         .collect::<Vec<_>>()
                         .join("\n"),
                     Err(e) => e.to_string(),
                 };
-                crate::notifications::send(&note(body));
+                crate::ui::notifications::send(&note(body));
             });
         if let Err(e) = spawned {
             log::error!("cannot start the thread that accepts the change: {e}");
@@ -944,7 +946,7 @@ impl Session {
         if !self.locations.config.exists() {
             // The example is the best starting point; a failure shows when opening.
             let stack = self.stack.as_ref().map(|s| s.dir.as_path());
-            let _ = crate::config::write_example_for(&self.locations.config, false, stack);
+            let _ = crate::env::config::write_example_for(&self.locations.config, false, stack);
         }
         platform::edit_file(&self.locations.config)
     }

@@ -1,4 +1,4 @@
-//! The menu-bar app: a tao event loop, a tray icon, and a menu drawn from [`crate::menu::build`].
+//! The menu-bar app: a tao event loop, a tray icon, and a menu drawn from [`crate::ui::menu::build`].
 //!
 //! Threads: the event loop owns the tray (macOS and GTK demand it); a watcher thread observes the
 //! backups and sends snapshots; Time Machine is read on a thread of its own; what a menu item does runs on
@@ -9,7 +9,7 @@
 //!
 //! Only a click on the icon refreshes at once (macOS also reports the pointer entering, moving over and
 //! leaving the icon: [`refreshes_on`]). File-system events wake the watcher for the configuration file
-//! and the backup folders only ([`crate::fswatch::WatchPlan`]), never for Secours's own files.
+//! and the backup folders only ([`crate::ui::watcher::WatchPlan`]), never for Secours's own files.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,8 +21,8 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy};
 use tray_icon::menu::{CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tray_icon::{TrayIcon, TrayIconBuilder};
 
-use crate::app::{self, Session};
-use crate::menu::{self, Action, Icon, Item, MenuInput};
+use crate::ui::menu::{self, Action, Icon, Item, MenuInput};
+use crate::ui::session::{self, Session};
 
 /// How often the watcher looks at the backups (metadata only: cheap).
 const REFRESH_EVERY: Duration = Duration::from_secs(15);
@@ -35,7 +35,7 @@ pub enum UserEvent {
     /// A menu item was chosen.
     Chosen(String),
     /// The user said yes to a restore (in a dialog shown from a worker thread): start it.
-    Confirmed(Box<app::Confirmation>),
+    Confirmed(Box<session::Confirmation>),
     /// The configuration file was saved with a valid content: start again on it.
     Reload,
 }
@@ -58,7 +58,7 @@ pub fn run(mut session: Session) -> Result<u8> {
     // icon and any progress go on while it is open.
     let ask_proxy = std::sync::Mutex::new(proxy.clone());
     if let Ok(mut ask) = session.ask.lock() {
-        *ask = Some(Box::new(move |c: app::Confirmation| {
+        *ask = Some(Box::new(move |c: session::Confirmation| {
             let Ok(proxy) = ask_proxy.lock().map(|p| p.clone()) else {
                 return;
             };
@@ -83,7 +83,7 @@ pub fn run(mut session: Session) -> Result<u8> {
     if let Ok(mut w) = session.wake.lock() {
         *w = Some(wake.clone());
     }
-    let folder_watch = crate::fswatch::watch_plan(&watch_plan(&session), wake.clone());
+    let folder_watch = crate::ui::watcher::watch_plan(&watch_plan(&session), wake.clone());
     // A click on the icon opens the menu (macOS): read Time Machine and launch at login at once so the
     // menu is current. Hovering is not a reason: macOS reports every move over the icon.
     let (click_wake, click_session) = (std::sync::Mutex::new(wake.clone()), session.clone());
@@ -193,13 +193,13 @@ pub fn refreshes_on(event: &tray_icon::TrayIconEvent) -> bool {
 /// What wakes the watcher: the watched backup folders and the safe-copy destinations, the configuration
 /// file itself (Preferences… saves it), and never Secours's own folders (history, lock, logs), which on
 /// macOS are the configuration's folder too.
-pub fn watch_plan(session: &Session) -> crate::fswatch::WatchPlan {
-    let mut folders: Vec<std::path::PathBuf> = crate::status::sources(&session.config)
+pub fn watch_plan(session: &Session) -> crate::ui::watcher::WatchPlan {
+    let mut folders: Vec<std::path::PathBuf> = crate::backup::status::sources(&session.config)
         .into_iter()
         .map(|s| s.folder)
         .collect();
     folders.extend(session.config.safe_copy.destinations.iter().cloned());
-    crate::fswatch::WatchPlan {
+    crate::ui::watcher::WatchPlan {
         folders,
         files: vec![session.locations.config.clone()],
         own: vec![session.locations.data_dir.clone(), session.locations.log_dir.clone()],
@@ -220,11 +220,11 @@ pub fn watch_loop(session: &Session, woken: &mpsc::Receiver<()>, mut send: impl 
         if now_stamp != stamp && !session.busy() {
             stamp = now_stamp;
             // Only a configuration that loads replaces the running one; a broken save is said once.
-            match crate::config::load(&session.locations.config) {
+            match crate::env::config::load(&session.locations.config) {
                 Ok(_) => {
                     send(UserEvent::Reload);
                 }
-                Err(e) => crate::notifications::send(&crate::notifications::Note {
+                Err(e) => crate::ui::notifications::send(&crate::ui::notifications::Note {
                     title: "Secours".to_owned(),
                     body: e.to_string(),
                 }),
@@ -265,7 +265,7 @@ struct Ui {
     input: MenuInput,
     wake: mpsc::Sender<()>,
     /// File-system events on the watched folders wake the watcher.
-    _folder_watch: crate::fswatch::FolderWatch,
+    _folder_watch: crate::ui::watcher::FolderWatch,
 }
 
 impl Ui {
@@ -360,7 +360,7 @@ impl Ui {
 }
 
 fn tray_image(icon: Icon) -> Result<tray_icon::Icon> {
-    use crate::icons::TrayState;
+    use crate::ui::icons::TrayState;
     let state = match icon {
         Icon::Fresh => TrayState::Fresh,
         Icon::Late => TrayState::Late,
@@ -368,7 +368,7 @@ fn tray_image(icon: Icon) -> Result<tray_icon::Icon> {
         Icon::Working => TrayState::Working,
         Icon::Attention => TrayState::Attention,
     };
-    let (rgba, w, h) = crate::icons::tray_icon_rgba(state, cfg!(target_os = "macos"))
+    let (rgba, w, h) = crate::ui::icons::tray_icon_rgba(state, cfg!(target_os = "macos"))
         .with_context(|| format!("the '{}' icon cannot be decoded", icon.as_str()))?;
     tray_icon::Icon::from_rgba(rgba, w, h).with_context(|| format!("the '{}' icon is not usable", icon.as_str()))
 }
@@ -479,7 +479,7 @@ fn native_item(item: &Item) -> Native {
 
 /// Whether the app can start here: a display on Linux (macOS always has one).
 pub fn can_start() -> bool {
-    app::has_display()
+    session::has_display()
 }
 
 #[cfg(test)]

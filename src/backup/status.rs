@@ -9,11 +9,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::environment;
-use crate::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
+use crate::backup::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
+use crate::backup::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
+use crate::env::config::Config;
+use crate::env::environment;
 use crate::i18n::{Lang, Texts, fill};
-use crate::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
 use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
 
 /// The whole picture.
@@ -26,7 +26,7 @@ pub struct StatusReport {
     /// Time Machine, next to the hourly backup (`available: false` where there is none).
     pub time_machine: TimeMachineStatus,
     /// The newest safe copy at each configured destination.
-    pub safe_copies: Vec<crate::operations::CopyStatus>,
+    pub safe_copies: Vec<crate::backup::operations::CopyStatus>,
     /// Restore rehearsals (advice only: never part of the exit code).
     pub drill: DrillStatus,
 }
@@ -56,7 +56,7 @@ impl DrillStatus {
 
 /// When the last drill ended: the newest restore that finished `ok` (unfinished or failed ones do not
 /// count). `None` also when history cannot say.
-pub fn last_drill(history: &crate::history::History) -> Option<Timestamp> {
+pub fn last_drill(history: &crate::store::history::History) -> Option<Timestamp> {
     history
         .last_operation("restore", Some("ok"))
         .ok()
@@ -65,7 +65,7 @@ pub fn last_drill(history: &crate::history::History) -> Option<Timestamp> {
 }
 
 /// The drill status from history (`None`: no history, so no drill is known).
-pub fn drill(config: &Config, history: Option<&crate::history::History>, now: Timestamp) -> DrillStatus {
+pub fn drill(config: &Config, history: Option<&crate::store::history::History>, now: Timestamp) -> DrillStatus {
     DrillStatus::judge(history.and_then(last_drill), config.drill.every.0, now)
 }
 
@@ -98,7 +98,7 @@ pub struct SourceStatus {
     pub db: FileStatus,
     pub media: FileStatus,
     /// What makes the current pair suspect (see `anomaly`); empty when nothing does.
-    pub anomalies: Vec<crate::anomaly::Anomaly>,
+    pub anomalies: Vec<crate::backup::anomaly::Anomaly>,
 }
 
 /// One file of a pair.
@@ -171,7 +171,7 @@ pub fn gather(
     // Nothing watched is not "fresh": say we do not know.
     let state = if list.is_empty() { State::Unknown } else { state };
     // A backup that never left the machine is at risk: a missing or old safe copy makes it late.
-    let safe_copies = crate::operations::copy_statuses(config, now);
+    let safe_copies = crate::backup::operations::copy_statuses(config, now);
     let copy_at_risk = safe_copies.iter().any(|c| {
         c.problem.is_some()
             || c.age_seconds
@@ -258,7 +258,12 @@ pub fn judge(
 /// Marks the sources whose current pair departs sharply from the last good ones (`suspect`, exit code 1,
 /// unless their state is already worse) and lists what changed in `anomalies`. A pair verified but not yet
 /// judged is judged now (from the verification's details in history: nothing is read again).
-pub fn apply_anomalies(report: &mut StatusReport, config: &Config, history: &crate::history::History, lang: Lang) {
+pub fn apply_anomalies(
+    report: &mut StatusReport,
+    config: &Config,
+    history: &crate::store::history::History,
+    lang: Lang,
+) {
     if !config.anomaly.enabled {
         return;
     }
@@ -267,7 +272,7 @@ pub fn apply_anomalies(report: &mut StatusReport, config: &Config, history: &cra
         let (Some(db), Some(media)) = (&s.db.observation, &s.media.observation) else {
             continue;
         };
-        let Some(j) = crate::anomaly::judgement(history, &config.anomaly, &s.folder, db, media, now) else {
+        let Some(j) = crate::backup::anomaly::judgement(history, &config.anomaly, &s.folder, db, media, now) else {
             continue;
         };
         if !j.is_suspect() {
@@ -460,8 +465,8 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
 }
 
 /// The history key of an observed file (a rewritten file gets a new key and is verified again).
-pub fn file_key(o: &FileObservation) -> crate::history::FileKey {
-    crate::history::FileKey {
+pub fn file_key(o: &FileObservation) -> crate::store::history::FileKey {
+    crate::store::history::FileKey {
         path: o.path.clone(),
         size: o.bytes,
         mtime_ns: i64::try_from(o.mtime_ns).unwrap_or(i64::MAX),
@@ -470,7 +475,7 @@ pub fn file_key(o: &FileObservation) -> crate::history::FileKey {
 }
 
 /// Whether history holds a failed verification for this very file (no rereading).
-pub fn corrupt_in_history(history: &crate::history::History, o: &FileObservation) -> bool {
+pub fn corrupt_in_history(history: &crate::store::history::History, o: &FileObservation) -> bool {
     matches!(
         history.verification(&file_key(o)),
         Ok(Some(v)) if v.verdict == "corrupt" || v.verdict == "unsafe"
@@ -479,7 +484,10 @@ pub fn corrupt_in_history(history: &crate::history::History, o: &FileObservation
 
 /// Records a report in history: one observation per source (deduplicated by history) and the state
 /// changes. Returns the changes. Failures are logged: watching must go on without history.
-pub fn record(report: &StatusReport, history: &crate::history::History) -> Vec<crate::history::StateChange> {
+pub fn record(
+    report: &StatusReport,
+    history: &crate::store::history::History,
+) -> Vec<crate::store::history::StateChange> {
     let mut changes = Vec::new();
     // The report draws Time Machine's backups next to the hourly pairs.
     if let Some(at) = report.time_machine.latest_backup
@@ -488,7 +496,7 @@ pub fn record(report: &StatusReport, history: &crate::history::History) -> Vec<c
         log::warn!("{e}");
     }
     for s in &report.sources {
-        let obs = crate::history::ObservationRecord {
+        let obs = crate::store::history::ObservationRecord {
             at: report.checked_at,
             source: s.name.clone(),
             state: s.state.as_str().to_owned(),

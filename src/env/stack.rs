@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{Config, EnvironmentConfig};
+use crate::env::config::{Config, EnvironmentConfig};
 
 /// The procedure's stack folder.
 pub const PROCEDURE_STACK: &str = "/Application/mamstack";
@@ -216,7 +216,7 @@ mod tests {
             config.environments["secours"].url,
             Config::default().environments["secours"].url
         );
-        assert!(crate::config::validate(&config).is_empty());
+        assert!(crate::env::config::validate(&config).is_empty());
 
         // A newer version with the applications wins, compared as numbers (8.10 > 8.9).
         app(r, "Applications/mampstack-8.10.0-0/apps/prod");
@@ -239,14 +239,14 @@ mod tests {
     #[test]
     fn the_example_written_points_into_the_stack_found() {
         let dir = Path::new("/Applications/mampstack-8.1.2-0");
-        let text = crate::config::example_for(Some(dir));
+        let text = crate::env::config::example_for(Some(dir));
         assert!(text.starts_with("# The stack found on this machine: /Applications/mampstack-8.1.2-0"));
         assert!(!text.contains("/Application/mamstack"), "{text}");
         assert!(text.contains("/Applications/mampstack-8.1.2-0/mysql/tmp/mysql.sock"));
-        let config = crate::config::parse(&text).unwrap();
+        let config = crate::env::config::parse(&text).unwrap();
         assert_eq!(config.environments["prod"].root, dir.join("apps/prod"));
         assert_eq!(config.environments["secours"].root, dir.join("apps/secours"));
-        assert_eq!(crate::config::example_for(None), crate::config::EXAMPLE);
+        assert_eq!(crate::env::config::example_for(None), crate::env::config::EXAMPLE);
     }
 
     #[test]

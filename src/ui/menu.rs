@@ -8,9 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::freshness::State;
+use crate::backup::freshness::State;
+use crate::backup::status::StatusReport;
 use crate::i18n::{Lang, Texts, fill};
-use crate::status::StatusReport;
 
 /// What a menu item does when chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -502,7 +502,7 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{FileStatus, SourceStatus};
+    use crate::backup::status::{FileStatus, SourceStatus};
 
     const NOW: i64 = 1_764_079_200;
 
@@ -606,8 +606,8 @@ mod tests {
         assert!(!has_accept(&fresh));
         let mut suspect = input(State::Suspect, 60);
         if let Some(s) = suspect.status.as_mut() {
-            s.sources[0].anomalies = vec![crate::anomaly::Anomaly {
-                kind: crate::anomaly::Kind::TableEmptied,
+            s.sources[0].anomalies = vec![crate::backup::anomaly::Anomaly {
+                kind: crate::backup::anomaly::Kind::TableEmptied,
                 before: 812,
                 now: 0,
                 message: "La table `facture` est vide".into(),

@@ -199,15 +199,15 @@ mod tests {
     // valid file with a typographic quote inside a string keeps it.
     #[test]
     fn a_textedit_configuration_loads_with_its_values() {
-        let config = crate::config::parse(
+        let config = crate::env::config::parse(
             "language = “en”\n[environments.prod]\nroot = « /srv/prod »\n[environments.secours]\n\
              root = “/srv/secours”\nurl = “http://x/secours”\n",
         )
         .unwrap();
-        assert_eq!(config.language, crate::config::LanguageSetting::En);
+        assert_eq!(config.language, crate::env::config::LanguageSetting::En);
         assert_eq!(config.environments["prod"].root, std::path::PathBuf::from("/srv/prod"));
         assert_eq!(config.environments["secours"].url.as_deref(), Some("http://x/secours"));
-        let kept = crate::config::parse("[environments.secours]\nroot = \"/srv/“s”\"\n[restore]\ntarget = \"secours\"\n[watch]\nenvironments = []\n").unwrap();
+        let kept = crate::env::config::parse("[environments.secours]\nroot = \"/srv/“s”\"\n[restore]\ntarget = \"secours\"\n[watch]\nenvironments = []\n").unwrap();
         assert_eq!(kept.environments["secours"].root, std::path::PathBuf::from("/srv/“s”"));
     }
 

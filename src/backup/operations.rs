@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::copy::{self, CopyError, CopyOptions, CopyOutcome};
-use crate::environment;
-use crate::history::History;
-use crate::inspect::{self, FileObservation, PairObservation};
+use crate::backup::copy::{self, CopyError, CopyOptions, CopyOutcome};
+use crate::backup::inspect::{self, FileObservation, PairObservation};
+use crate::backup::status;
+use crate::backup::verify::{self, FileOutcome, FileReport, PairReport};
+use crate::env::config::Config;
+use crate::env::environment;
 use crate::progress::{Cancel, Progress};
-use crate::status;
-use crate::verify::{self, FileOutcome, FileReport, PairReport};
+use crate::store::history::History;
 
 /// Which pair to work on.
 #[derive(Debug, Clone, Default)]
@@ -166,7 +166,7 @@ fn rank(v: &str) -> u8 {
 /// What the verification of the dump at `path`, as it is now, found for an import's preflight (`None`
 /// when this very file was not verified ok, or before facts were remembered).
 pub fn known_facts(history: &History, path: &std::path::Path) -> Option<crate::db::importer::DumpFacts> {
-    let crate::inspect::FileState::Present(o) = crate::inspect::observe_file(path) else {
+    let crate::backup::inspect::FileState::Present(o) = crate::backup::inspect::observe_file(path) else {
         return None;
     };
     let v = history.verification(&status::file_key(&o)).ok()??;
@@ -215,7 +215,7 @@ pub fn verify(
                 let (mut word, mut details) = outcome_verdict(outcome);
                 // The verdict is about the bytes read; it only stands for the file as observed if the file did
                 // not change meanwhile (rewritten by the hourly backup while being read).
-                if let Err(changed) = crate::inspect::check_unchanged(&o.path, &o.identity()) {
+                if let Err(changed) = crate::backup::inspect::check_unchanged(&o.path, &o.identity()) {
                     word = "unreadable";
                     details = serde_json::json!({ "outcome": "unreadable", "error": changed });
                 }
@@ -265,7 +265,7 @@ pub struct CopyResult {
     pub outcome: Option<CopyOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The production code's manifest written next to the copy (see [`crate::parity`]).
+    /// The production code's manifest written next to the copy (see [`crate::backup::parity`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_manifest: Option<PathBuf>,
 }
@@ -297,7 +297,7 @@ pub fn copy_to(
     // A pair that looks wrong is still copied (it may be the only recent one), marked, so rotation keeps
     // the last good copy.
     let suspect = history.and_then(|h| {
-        crate::anomaly::judgement(
+        crate::backup::anomaly::judgement(
             h,
             &config.anomaly,
             &pair.observation.folder,
@@ -305,11 +305,11 @@ pub fn copy_to(
             &pair.media,
             Timestamp::now(),
         )
-        .filter(crate::anomaly::Judgement::is_suspect)
+        .filter(crate::backup::anomaly::Judgement::is_suspect)
     });
     let suspect_mark = suspect
         .as_ref()
-        .and_then(|j| serde_json::to_vec_pretty(&crate::anomaly::CopyMark::new(j, &pair.db, &pair.media)).ok());
+        .and_then(|j| serde_json::to_vec_pretty(&crate::backup::anomaly::CopyMark::new(j, &pair.db, &pair.media)).ok());
     let details = serde_json::json!({
         "source": pair.observation.pair_folder,
         "destinations": destinations,
@@ -375,7 +375,7 @@ fn record_code(config: &Config, pair: &Pair, results: &mut [CopyResult], progres
     else {
         return;
     };
-    let manifest = match crate::parity::environment_manifest(&env, progress, cancel) {
+    let manifest = match crate::backup::parity::environment_manifest(&env, progress, cancel) {
         Ok(m) => m,
         Err(e) => {
             log::warn!("the code of '{}' was not recorded next to the copy: {e}", env.name);
@@ -386,8 +386,8 @@ fn record_code(config: &Config, pair: &Pair, results: &mut [CopyResult], progres
         let (Some(CopyOutcome::Copied { folder, .. }) | Some(CopyOutcome::AlreadyThere { folder })) = &r.outcome else {
             continue;
         };
-        let path = folder.join(crate::parity::CODE_MANIFEST);
-        match crate::parity::write_manifest(&path, &manifest) {
+        let path = folder.join(crate::backup::parity::CODE_MANIFEST);
+        match crate::backup::parity::write_manifest(&path, &manifest) {
             Ok(()) => r.code_manifest = Some(path),
             Err(e) => log::warn!("{e}"),
         }

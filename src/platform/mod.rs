@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+pub mod login_item;
 #[cfg(target_os = "macos")]
 pub mod macos;
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::secret::Secret;
+use crate::env::secret::Secret;
 
 /// The MySQL connection an environment's application uses, as far as its `db.php` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::db::connect::{ConnectError, connect};
 use crate::db::dumper::{DumpError, DumpSummary, dump_database};
-use crate::environment::{EnvError, Environment};
+use crate::env::environment::{EnvError, Environment};
 use crate::progress::{Cancel, Progress, Update};
 
 /// What a backup wrote.
@@ -109,7 +109,7 @@ fn rename(from: &Path, to: &Path) -> Result<(), BackupError> {
 }
 
 fn sync_dir(dir: &Path) {
-    let _ = crate::durable::sync_dir(dir);
+    let _ = crate::files::durable::sync_dir(dir);
 }
 
 /// A writer that reports the bytes written and stops when cancelled.
@@ -150,7 +150,7 @@ fn archive_media(env: &Environment, out: &Path, progress: &dyn Progress, cancel:
         path: out.to_owned(),
         source,
     };
-    let file = crate::secret::create_private(out).map_err(err)?;
+    let file = crate::env::secret::create_private(out).map_err(err)?;
     let counting = Counting {
         inner: io::BufWriter::with_capacity(1 << 20, file),
         written: 0,

@@ -34,7 +34,7 @@ use jiff::Zoned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::inspect::{FileIdentity, describe_change};
+use crate::backup::inspect::{FileIdentity, describe_change};
 use crate::progress::{Cancel, Meter, Progress, Update};
 
 /// The manifest's file name.
@@ -412,7 +412,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
                 manifest = true;
             } else if fname == SUSPECT_MARK {
                 suspect = true;
-            } else if meta.is_file() && fname != crate::parity::CODE_MANIFEST {
+            } else if meta.is_file() && fname != crate::backup::parity::CODE_MANIFEST {
                 files.push(FileInfo {
                     name: fname,
                     bytes: meta.len(),
@@ -807,7 +807,7 @@ fn write_manifest(folder: &Path, files: &[CopiedFile]) -> Result<(), CopyError> 
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CopyError> {
-    crate::durable::sync_dir(dir).map_err(dest_err("flush to disk the folder", dir))
+    crate::files::durable::sync_dir(dir).map_err(dest_err("flush to disk the folder", dir))
 }
 
 /// Removes temporary folders left by a crashed copy (old enough not to belong to a running one).

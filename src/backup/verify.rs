@@ -26,7 +26,7 @@
 //!   not a folder, or media folders that hold no file are refused for a restore, with a sentence naming
 //!   what the archive holds at its top and what was expected ("would leave the standby without media").
 //! - Counts never include macOS AppleDouble entries (`._name` whose data starts with `00 05 16 07`, see
-//!   [`crate::mac_metadata`]): they are metadata, never extracted as files. Hard-link entries count as
+//!   [`crate::files::mac_metadata`]): they are metadata, never extracted as files. Hard-link entries count as
 //!   files (the restore extracts them as copies) but add no bytes (their data is stored once).
 //! - Dumps are also read statement by statement, as the importer reads them, for what its preflight needs
 //!   ([`FileReport::import_facts`]), including whether the dump stays inside its own database: one that
@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use flate2::{Decompress, FlushDecompress, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::mac_metadata;
+use crate::files::mac_metadata;
 
 use crate::db::importer::{DumpFacts, Outside};
 use crate::db::reader::DumpReader;
@@ -255,7 +255,7 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub containment: Option<Outside>,
     /// Db only, when the verdict is ok: every table and its rows (remembered with the verdict, compared
-    /// with the next dumps by [`crate::anomaly`]).
+    /// with the next dumps by [`crate::backup::anomaly`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shape: Option<DumpShape>,
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{Config, DatabaseOverride, EnvironmentConfig};
-use crate::dbphp::{self, DbPhpError, DbSettings};
+use crate::env::config::{Config, DatabaseOverride, EnvironmentConfig};
+use crate::env::dbphp::{self, DbPhpError, DbSettings};
 
 /// The media folders of `web/` when the configuration does not name them.
 pub const DEFAULT_MEDIA_DIRS: [&str; 2] = ["documents", "pictures"];
@@ -115,8 +115,8 @@ fn with_stack_socket(mut s: DbSettings, root: &Path) -> DbSettings {
     if local
         && s.port.is_none()
         && s.socket.is_none()
-        && let Some(socket) = crate::stack::of_root(root)
-            .map(|stack| crate::stack::socket_of(&stack))
+        && let Some(socket) = crate::env::stack::of_root(root)
+            .map(|stack| crate::env::stack::socket_of(&stack))
             .filter(|p| p.exists())
     {
         s.socket = Some(socket);
@@ -178,7 +178,7 @@ pub fn named(config: &Config, name: &str) -> Result<Environment, EnvError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::env::secret::Secret;
 
     #[test]
     fn paths_derive_from_the_root() {

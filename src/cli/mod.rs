@@ -11,13 +11,13 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use jiff::Timestamp;
 
-use crate::config::{self, Config};
+use crate::backup::status;
 use crate::demo;
-use crate::environment;
-use crate::history::History;
+use crate::env::config::{self, Config};
+use crate::env::environment;
+use crate::env::paths::Locations;
 use crate::i18n::{Lang, fill};
-use crate::paths::Locations;
-use crate::status;
+use crate::store::history::History;
 
 /// Exit code for "unknown" and configuration errors.
 pub const EXIT_UNKNOWN: u8 = 3;
@@ -350,7 +350,7 @@ pub struct Context {
     pub config_found: bool,
     pub lang: Lang,
     /// Without a configuration file: the stack found on this machine, whose `apps/` the defaults use.
-    pub stack: Option<crate::stack::Stack>,
+    pub stack: Option<crate::env::stack::Stack>,
 }
 
 impl Context {
@@ -362,8 +362,10 @@ impl Context {
             config::load(&locations.config)?
         } else {
             // No configuration: the stack installed on this machine, else the procedure's paths.
-            stack = crate::stack::discover_here();
-            stack.as_ref().map_or_else(Config::default, crate::stack::Stack::config)
+            stack = crate::env::stack::discover_here();
+            stack
+                .as_ref()
+                .map_or_else(Config::default, crate::env::stack::Stack::config)
         };
         let lang = Lang::choose(config.language);
         Ok(Context {
@@ -391,10 +393,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Demo(args) => args.starts_app(),
         _ => false,
     };
-    let _app_lock = if starts_app && crate::app::has_display() {
-        match crate::instance::acquire(&locations.data_dir) {
+    let _app_lock = if starts_app && crate::ui::session::has_display() {
+        match crate::run::instance::acquire(&locations.data_dir) {
             Ok(guard) => Some(guard),
-            Err(e @ crate::instance::InstanceError::AlreadyRunning { .. }) => {
+            Err(e @ crate::run::instance::InstanceError::AlreadyRunning { .. }) => {
                 eprintln!("{e}");
                 return Ok(0);
             }
@@ -417,11 +419,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     match command {
         Command::Config(args) if args.init => {
             // The stack found on this machine goes into the paths it writes.
-            let stack = crate::stack::discover_here();
+            let stack = crate::env::stack::discover_here();
             config::write_example_for(&locations.config, args.force, stack.as_ref().map(|s| s.dir.as_path()))?;
             println!("{}", locations.config.display());
             if let Some(s) = &stack {
-                eprintln!("{}", crate::stack::InUse::Found(s.dir.clone()).line());
+                eprintln!("{}", crate::env::stack::InUse::Found(s.dir.clone()).line());
             }
             Ok(0)
         }
@@ -492,16 +494,16 @@ pub struct ParityArgs {
 }
 
 fn parity_command(ctx: &Context, args: &ParityArgs) -> Result<u8> {
-    let request = crate::parity::Request {
+    let request = crate::backup::parity::Request {
         env: args.env.clone(),
         with: args.with.clone(),
         manifest: args.manifest.clone(),
     };
     let bars = Bars::new(!args.json);
-    match crate::parity::run(&ctx.config, &request, &bars, &crate::progress::Cancel::new()) {
+    match crate::backup::parity::run(&ctx.config, &request, &bars, &crate::progress::Cancel::new()) {
         Ok(c) if args.json => print_json(&c).map(|()| c.exit_code()),
         Ok(c) => {
-            print!("{}", crate::parity::render_text(&c, ctx.lang));
+            print!("{}", crate::backup::parity::render_text(&c, ctx.lang));
             Ok(c.exit_code())
         }
         Err(e) => {
@@ -547,8 +549,9 @@ pub fn open_history(locations: &Locations) -> Option<History> {
 
 fn status_command(ctx: &Context, json: bool) -> Result<u8> {
     let history = open_history(&ctx.locations);
-    let is_corrupt =
-        |o: &crate::inspect::FileObservation| history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o));
+    let is_corrupt = |o: &crate::backup::inspect::FileObservation| {
+        history.as_ref().is_some_and(|h| status::corrupt_in_history(h, o))
+    };
     let mut report = status::gather(&ctx.config, ctx.lang, Timestamp::now(), &is_corrupt);
     report.time_machine = status::read_time_machine(
         &ctx.config,
@@ -599,7 +602,7 @@ fn config_check(locations: &Locations, json: bool) -> Result<u8> {
             return Ok(EXIT_UNKNOWN);
         }
     };
-    let stack = crate::stack::InUse::of(&ctx.config, ctx.stack.as_ref(), ctx.config_found);
+    let stack = crate::env::stack::InUse::of(&ctx.config, ctx.stack.as_ref(), ctx.config_found);
     let mut ok = true;
     let mut envs = Vec::new();
     for env in environment::all(&ctx.config) {
@@ -746,11 +749,11 @@ fn demo_command(locations: Locations, args: &DemoArgs) -> Result<u8> {
         }
     };
     // The demo starts as a well-kept installation: its backup already copied to the safe place.
-    if let Ok(pair) = crate::operations::select(&ctx.config, &Default::default()) {
+    if let Ok(pair) = crate::backup::operations::select(&ctx.config, &Default::default()) {
         let history = open_history(&ctx.locations);
         let dests = ctx.config.safe_copy.destinations.clone();
         let cancel = crate::progress::Cancel::new();
-        if let Err(e) = crate::operations::copy_to(
+        if let Err(e) = crate::backup::operations::copy_to(
             &ctx.config,
             &pair,
             &dests,
@@ -777,10 +780,10 @@ fn demo_suspect(ctx: &Context, demo: &demo::Demo) -> Result<()> {
     let history = open_history(&ctx.locations);
     let cancel = crate::progress::Cancel::new();
     let judge = || -> Result<()> {
-        let pair = crate::operations::select(&ctx.config, &Default::default())?;
-        crate::operations::verify(&pair, history.as_ref(), false, &crate::progress::Silent, &cancel);
+        let pair = crate::backup::operations::select(&ctx.config, &Default::default())?;
+        crate::backup::operations::verify(&pair, history.as_ref(), false, &crate::progress::Silent, &cancel);
         if let Some(h) = &history {
-            crate::anomaly::judgement(
+            crate::backup::anomaly::judgement(
                 h,
                 &ctx.config.anomaly,
                 &pair.observation.folder,
@@ -830,19 +833,19 @@ fn demo_trouble(locations: Locations, dir: &std::path::Path, args: &DemoArgs) ->
 fn app_command(locations: Locations) -> Result<u8> {
     // With no configuration anywhere and no stack installed here, the app runs on the demo (the README's
     // first command); with a stack found, on that stack.
-    if !locations.config.exists() && !locations.config_explicit && crate::stack::discover_here().is_none() {
+    if !locations.config.exists() && !locations.config_explicit && crate::env::stack::discover_here().is_none() {
         return demo_command(locations, &DemoArgs::default());
     }
     start_app(Context::load(locations)?)
 }
 
 fn start_app(ctx: Context) -> Result<u8> {
-    if !crate::app::has_display() {
+    if !crate::ui::session::has_display() {
         eprintln!("{}", ctx.lang.t().demo_no_display);
         return status_command(&ctx, false);
     }
-    crate::logging::init_file(&ctx.locations.log_dir);
-    crate::tray::run(crate::app::Session::new(ctx))
+    crate::run::logging::init_file(&ctx.locations.log_dir);
+    crate::ui::tray::run(crate::ui::session::Session::new(ctx))
 }
 
 /// A progress display for a terminal: one bar per step; nothing when stderr is not a terminal.
@@ -897,7 +900,7 @@ fn backup_command(ctx: &Context, args: &BackupArgs) -> Result<u8> {
         .unwrap_or_else(|| "prod".to_owned());
     let env = environment::named(&ctx.config, &name)?;
     let bars = Bars::new(!args.json);
-    match crate::backup::backup_now(&env, &bars, &crate::progress::Cancel::new()) {
+    match crate::backup::now::backup_now(&env, &bars, &crate::progress::Cancel::new()) {
         Ok(s) => {
             if args.json {
                 print_json(&serde_json::json!({ "ok": true, "backup": s }))?;
@@ -977,8 +980,8 @@ fn accept_command(ctx: &Context, args: &AcceptArgs) -> Result<u8> {
         return Ok(EXIT_UNKNOWN);
     }
     let history = History::open(&ctx.locations.history())?;
-    let by = format!("{} (command line)", crate::anomaly::current_user());
-    let accepted = crate::anomaly::accept(
+    let by = format!("{} (command line)", crate::backup::anomaly::current_user());
+    let accepted = crate::backup::anomaly::accept(
         &ctx.config,
         &history,
         args.source.as_deref(),
@@ -992,20 +995,20 @@ fn accept_command(ctx: &Context, args: &AcceptArgs) -> Result<u8> {
         println!("{}", ctx.lang.report().accept_nothing);
     } else {
         for a in &accepted {
-            println!("{}", crate::anomaly::accepted_text(a, ctx.lang));
+            println!("{}", crate::backup::anomaly::accepted_text(a, ctx.lang));
         }
     }
     Ok(if accepted.is_empty() { 2 } else { 0 })
 }
 
 fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
-    let sel = crate::operations::Selection {
+    let sel = crate::backup::operations::Selection {
         folder: args.folder.clone(),
         env: args.env.clone(),
     };
-    let pair = match crate::operations::select(&ctx.config, &sel) {
+    let pair = match crate::backup::operations::select(&ctx.config, &sel) {
         Ok(p) => p,
-        Err(e @ crate::operations::OperationError::Incomplete { .. }) => {
+        Err(e @ crate::backup::operations::OperationError::Incomplete { .. }) => {
             eprintln!("secours: {e}");
             return Ok(2);
         }
@@ -1013,7 +1016,7 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     };
     let history = open_history(&ctx.locations);
     let bars = Bars::new(!args.json);
-    let v = crate::operations::verify(
+    let v = crate::backup::operations::verify(
         &pair,
         history.as_ref(),
         args.force,
@@ -1023,7 +1026,7 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     // A sound pair may still look wrong: said, never hidden (the exit code stays about the files).
     let now = Timestamp::now();
     let judged = history.as_ref().filter(|_| v.verdict == "ok").and_then(|h| {
-        crate::anomaly::judgement(
+        crate::backup::anomaly::judgement(
             h,
             &ctx.config.anomaly,
             &pair.observation.folder,
@@ -1063,7 +1066,7 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
             }
         }
         // Where the media folders are in the archive, and what a restore would take from it.
-        if let Some(layout) = crate::verify::MediaLayout::from_details(&v.media.details) {
+        if let Some(layout) = crate::backup::verify::MediaLayout::from_details(&v.media.details) {
             println!("{:<10} {}", "", layout.describe());
         }
         println!("{}", if v.verdict == "ok" { t.verify_ok } else { t.verify_bad });
@@ -1084,18 +1087,18 @@ fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
 }
 
 fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
-    let sel = crate::operations::Selection {
+    let sel = crate::backup::operations::Selection {
         folder: args.from.clone(),
         env: args.env.clone(),
     };
-    let pair = crate::operations::select(&ctx.config, &sel)?;
+    let pair = crate::backup::operations::select(&ctx.config, &sel)?;
     let destinations = match &args.to {
         Some(d) => vec![d.clone()],
         None => ctx.config.safe_copy.destinations.clone(),
     };
     let history = open_history(&ctx.locations);
     let bars = Bars::new(!args.json);
-    let results = match crate::operations::copy_to(
+    let results = match crate::backup::operations::copy_to(
         &ctx.config,
         &pair,
         &destinations,
@@ -1104,7 +1107,7 @@ fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
         &crate::progress::Cancel::new(),
     ) {
         Ok(r) => r,
-        Err(e @ crate::operations::OperationError::NotVerified { .. }) => {
+        Err(e @ crate::backup::operations::OperationError::NotVerified { .. }) => {
             eprintln!("secours: {e}");
             return Ok(2);
         }
@@ -1115,8 +1118,10 @@ fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
     } else {
         for r in &results {
             match (&r.outcome, &r.error) {
-                (Some(crate::copy::CopyOutcome::Copied { folder, .. }), _) => println!("copied   {}", folder.display()),
-                (Some(crate::copy::CopyOutcome::AlreadyThere { folder }), _) => {
+                (Some(crate::backup::copy::CopyOutcome::Copied { folder, .. }), _) => {
+                    println!("copied   {}", folder.display())
+                }
+                (Some(crate::backup::copy::CopyOutcome::AlreadyThere { folder }), _) => {
                     println!("present  {}", folder.display())
                 }
                 (_, Some(e)) => eprintln!("FAILED   {}: {e}", r.destination.display()),
@@ -1135,7 +1140,7 @@ fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
     let mut all = Vec::new();
     let mut bad = false;
     for dest in &ctx.config.safe_copy.destinations {
-        let list = match crate::copy::list_copies(dest) {
+        let list = match crate::backup::copy::list_copies(dest) {
             Ok(l) => l,
             Err(e) => {
                 bad = true;
@@ -1146,10 +1151,10 @@ fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
         for c in list.iter().rev() {
             let check = args
                 .check
-                .then(|| crate::copy::check_copy(c, &crate::progress::Silent, &Default::default()));
+                .then(|| crate::backup::copy::check_copy(c, &crate::progress::Silent, &Default::default()));
             bad |= check
                 .as_ref()
-                .is_some_and(|k| k.verdict != crate::copy::CheckVerdict::Ok);
+                .is_some_and(|k| k.verdict != crate::backup::copy::CheckVerdict::Ok);
             all.push(serde_json::json!({
                 "destination": dest, "folder": c.folder, "date": c.date.to_string(), "size": c.size,
                 "manifest": c.manifest, "check": check,
@@ -1173,19 +1178,19 @@ fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
 
 fn menu_command(locations: Locations, json: bool) -> Result<u8> {
     let session = match Context::load(locations.clone()) {
-        Ok(ctx) => crate::app::Session::new(ctx),
-        Err(e) => crate::app::Session::broken(locations, error_text(&e)),
+        Ok(ctx) => crate::ui::session::Session::new(ctx),
+        Err(e) => crate::ui::session::Session::broken(locations, error_text(&e)),
     };
     let now = Timestamp::now();
     let input = session.snapshot(now);
-    let items = crate::menu::build(&input, now, session.lang);
-    let icon = crate::menu::icon(&input, now);
+    let items = crate::ui::menu::build(&input, now, session.lang);
+    let icon = crate::ui::menu::icon(&input, now);
     if json {
         print_json(
-            &serde_json::json!({ "icon": icon, "title": crate::menu::title(&input, session.lang), "items": items }),
+            &serde_json::json!({ "icon": icon, "title": crate::ui::menu::title(&input, session.lang), "items": items }),
         )?;
     } else {
-        fn show(items: &[crate::menu::Item], depth: usize) {
+        fn show(items: &[crate::ui::menu::Item], depth: usize) {
             for i in items {
                 if i.separator {
                     println!("{}—", "  ".repeat(depth));
@@ -1208,7 +1213,7 @@ fn menu_command(locations: Locations, json: bool) -> Result<u8> {
 }
 
 fn login_item_command(what: LoginItemChoice) -> Result<u8> {
-    use crate::login_item::{LoginItem, Status, current_bundle_id};
+    use crate::platform::login_item::{LoginItem, Status, current_bundle_id};
     let item = LoginItem::for_current_user(current_bundle_id())?;
     let status = match what {
         LoginItemChoice::On => item.enable(&std::env::current_exe()?)?,
@@ -1286,7 +1291,7 @@ pub struct DbDumpArgs {
 }
 
 /// The environment's database settings, or `None` after printing why (exit 3).
-fn db_settings(ctx: &Context, env: &str) -> Option<crate::dbphp::DbSettings> {
+fn db_settings(ctx: &Context, env: &str) -> Option<crate::env::dbphp::DbSettings> {
     match environment::named(&ctx.config, env).and_then(|e| e.database()) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -1313,7 +1318,7 @@ fn db_import_command(ctx: &Context, args: &DbImportArgs) -> Result<u8> {
         rewrite_definers: args.rewrite_definers,
         connections: args.connections.max(1),
         // A dump verified before (by `secours verify`, the watcher or a restore) needs no pre-scan.
-        known: open_history(&ctx.locations).and_then(|h| crate::operations::known_facts(&h, &args.dump)),
+        known: open_history(&ctx.locations).and_then(|h| crate::backup::operations::known_facts(&h, &args.dump)),
         ..Default::default()
     };
     let bars = Bars::new(!args.json);

@@ -1,0 +1,7 @@
+//! File-system helpers every room uses: making writes durable ([`durable`]) and the Mac's file metadata
+//! carried in archives ([`mac_metadata`]).
+//!
+//! May use: nothing above it.
+
+pub mod durable;
+pub mod mac_metadata;
