@@ -3,8 +3,15 @@
 //! The system language decides unless the configuration says `language = "fr"` or `"en"`; anything
 //! that is not French falls back to English. Numbers follow the language: "1,2 Go" / "1.2 GB".
 
-use crate::backup::freshness::State;
-use crate::env::config::LanguageSetting;
+/// The `language` setting of the configuration: follow the system, or force one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LanguageSetting {
+    #[default]
+    Auto,
+    Fr,
+    En,
+}
 
 /// A language Secours speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -421,20 +428,6 @@ impl Texts {
             detail
         } else {
             format!("{headline}\n{detail}")
-        }
-    }
-
-    /// The word for a state.
-    pub fn state(&self, s: State) -> &'static str {
-        match s {
-            State::Fresh => self.state_fresh,
-            State::Writing => self.state_writing,
-            State::Late => self.state_late,
-            State::Stale => self.state_stale,
-            State::Missing => self.state_missing,
-            State::Corrupt => self.state_corrupt,
-            State::Unknown => self.state_unknown,
-            State::Suspect => self.state_suspect,
         }
     }
 

@@ -672,7 +672,7 @@ fn state_word(state: &str, t: &Texts) -> String {
         "unknown" => State::Unknown,
         other => return other.to_owned(),
     };
-    t.state(s).to_owned()
+    s.word(t).to_owned()
 }
 
 fn operation_word(kind: &str, r: &ReportTexts) -> String {

@@ -17,10 +17,11 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use secours::backup::verify::{Counts, FileReport, Stream, Verdict, verify_media};
 use secours::files::mac_metadata::{QUARANTINE, Xattr, apple_double_xattrs};
+use secours::files::tree::count_tree;
 use secours::progress::{Cancel, Silent, Update};
 use secours::restore::media::{
-    ExtractSummary, MediaError, check_private_tree, count_tree, extract_media, extract_media_under, file_mode,
-    folder_mode, media_plan,
+    ExtractSummary, MediaError, check_private_tree, extract_media, extract_media_under, file_mode, folder_mode,
+    media_plan,
 };
 use secours::restore::owner::{OwnerError, effective_uid, resolve_owner};
 use support::user::all_entries;

@@ -9,6 +9,7 @@
 //! - a modification time in the future beyond a small tolerance is clock skew: reported as `unknown`
 //!   with the skew, never taken as fresh.
 
+use crate::i18n::Texts;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -27,6 +28,22 @@ pub enum State {
     Missing,
     Corrupt,
     Unknown,
+}
+
+impl State {
+    /// The word for this state, in `t`'s language.
+    pub fn word(self, t: &Texts) -> &'static str {
+        match self {
+            State::Fresh => t.state_fresh,
+            State::Writing => t.state_writing,
+            State::Late => t.state_late,
+            State::Stale => t.state_stale,
+            State::Missing => t.state_missing,
+            State::Corrupt => t.state_corrupt,
+            State::Unknown => t.state_unknown,
+            State::Suspect => t.state_suspect,
+        }
+    }
 }
 
 impl State {

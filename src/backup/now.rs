@@ -175,7 +175,7 @@ fn archive_media(env: &Environment, out: &Path, progress: &dyn Progress, cancel:
                 source: e,
             }
         })?;
-        files += crate::restore::media::count_tree(&path).map(|c| c.files).unwrap_or(0);
+        files += crate::files::tree::count_tree(&path).map(|c| c.files).unwrap_or(0);
     }
     let gz = tar.into_inner().map_err(err)?;
     let counting = gz.finish().map_err(err)?;

@@ -352,7 +352,7 @@ fn reason_text(a: &Assessment, th: &Thresholds, t: &Texts) -> Option<String> {
 /// The report as text for a terminal.
 pub fn render_text(report: &StatusReport, lang: Lang) -> String {
     let t = lang.t();
-    let mut out = fill(t.overall, &[("state", t.state(report.state))]);
+    let mut out = fill(t.overall, &[("state", report.state.word(t))]);
     out.push('\n');
     let tm = &report.time_machine;
     if tm.available {
@@ -409,7 +409,7 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
             &[
                 ("name", &s.name),
                 ("folder", &s.folder.display().to_string()),
-                ("state", t.state(s.state)),
+                ("state", s.state.word(t)),
             ],
         ));
         out.push('\n');

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::env::secret::Secret;
+use crate::i18n::LanguageSetting;
 
 mod quotes;
 
@@ -52,15 +53,6 @@ pub struct Config {
 pub struct DemoConfig {
     /// The demo's folder (its database server lives in `<dir>/server`).
     pub dir: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LanguageSetting {
-    #[default]
-    Auto,
-    Fr,
-    En,
 }
 
 /// One environment of the application (a folder under `mamstack/apps/`).

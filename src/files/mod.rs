@@ -1,7 +1,8 @@
 //! File-system helpers every room uses: making writes durable ([`durable`]) and the Mac's file metadata
-//! carried in archives ([`mac_metadata`]).
+//! carried in archives ([`mac_metadata`]), counting a tree ([`tree`]).
 //!
 //! May use: nothing above it.
 
 pub mod durable;
 pub mod mac_metadata;
+pub mod tree;

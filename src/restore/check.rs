@@ -18,7 +18,6 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use serde::Serialize;
 
-use super::media;
 use crate::db::connect::connect;
 use crate::db::quote_ident;
 use crate::env::dbphp::DbSettings;
@@ -54,7 +53,7 @@ pub fn check(
         let mut found = 0;
         let mut unreadable = false;
         for d in &target.media_dirs {
-            match media::count_tree(&target.media_path(d)) {
+            match crate::files::tree::count_tree(&target.media_path(d)) {
                 Ok(c) => found += c.files,
                 // A folder the archive made private to its owner (the web server's user, now): the swap put in
                 // place exactly the staged tree, counted before it was given away.

@@ -39,7 +39,7 @@
 //!   file, every entry ours, nothing group- or world-writable) right before the tree is given away.
 //!   Modification times of files and folders are restored (not those of symbolic links). Owners are not:
 //!   see [`super::owner`].
-//! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`] of `staging`
+//! - The [`ExtractSummary`] describes what is in `staging`, so it equals [`count_tree`](crate::files::tree::count_tree) of `staging`
 //!   right after the extraction, and its `files` are the files the verification's layout promised.
 //! - Nothing is synced to disk while writing: the caller makes the tree durable once with
 //!   [`crate::files::durable::sync_tree`], before the swap.
@@ -55,6 +55,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
+use crate::files::tree::TreeCount;
 use serde::Serialize;
 
 use crate::backup::verify::{At, Counts, GzFault, GzMembers, MediaLayout, Stream};
@@ -111,7 +112,7 @@ pub struct ExtractSummary {
 }
 
 impl ExtractSummary {
-    /// The counts [`count_tree`] should find in `staging` (or in the media folders once swapped in).
+    /// The counts [`count_tree`](crate::files::tree::count_tree) should find in `staging` (or in the media folders once swapped in).
     pub fn tree_count(&self) -> TreeCount {
         TreeCount {
             files: self.files,
@@ -131,18 +132,6 @@ impl ExtractSummary {
             bytes: self.bytes.saturating_sub(self.hard_link_bytes),
         }
     }
-}
-
-/// What [`count_tree`] found below a folder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TreeCount {
-    /// Regular files (each hard-linked name counts).
-    pub files: u64,
-    /// Folders below the root (not the root itself).
-    pub folders: u64,
-    pub symlinks: u64,
-    /// Sizes of regular files; a file with several names inside the tree counts once.
-    pub bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -330,38 +319,6 @@ pub fn extract_media_under(
         detail: None,
     });
     Ok(x.summary)
-}
-
-/// Counts what is below `root` (a real folder), without following any link.
-pub fn count_tree(root: &Path) -> io::Result<TreeCount> {
-    if !fs::symlink_metadata(root)?.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("'{}' is not a folder", root.display()),
-        ));
-    }
-    let mut count = TreeCount::default();
-    let mut seen = HashSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                count.folders += 1;
-                stack.push(entry.path());
-            } else if kind.is_symlink() {
-                count.symlinks += 1;
-            } else if kind.is_file() {
-                count.files += 1;
-                let meta = entry.metadata()?;
-                if meta.nlink() <= 1 || seen.insert((meta.dev(), meta.ino())) {
-                    count.bytes += meta.len();
-                }
-            }
-        }
-    }
-    Ok(count)
 }
 
 /// Checks a staged tree right before it is handed to root's `chown -R`, without following any link: `root`

@@ -636,7 +636,7 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
         .iter()
         .map(|d| {
             let p = target.media_path(d);
-            match media::count_tree(&p) {
+            match crate::files::tree::count_tree(&p) {
                 Ok(c) if p.is_dir() => MediaNow {
                     name: d.clone(),
                     present: true,

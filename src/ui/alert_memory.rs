@@ -98,7 +98,7 @@ impl ConditionText for Seen {
             "unknown" => State::Unknown,
             _ => return self.condition.clone(),
         };
-        t.state(state).to_owned()
+        state.word(t).to_owned()
     }
 }
 

@@ -467,7 +467,7 @@ fn status_lines(status: &StatusReport, t: &Texts) -> Vec<Item> {
         items.push(Item::info(format!("{prefix}{line}")));
         if let Some(p) = &s.problem {
             // The whole explanation goes to the notification; the menu keeps a line that fits a screen.
-            let line = format!("{}{}{p}", capitalize(t.state(s.state)), t.colon);
+            let line = format!("{}{}{p}", capitalize(s.state.word(t)), t.colon);
             items.push(Item::info(shorten(&line, MAX_LINE)));
         }
     }

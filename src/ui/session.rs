@@ -146,7 +146,7 @@ impl Session {
 
     /// A session whose configuration is broken: the app shows the problem instead of exiting.
     pub fn broken(locations: Locations, problem: String) -> Session {
-        let lang = Lang::choose(crate::env::config::LanguageSetting::Auto);
+        let lang = Lang::choose(crate::i18n::LanguageSetting::Auto);
         let alerts = crate::ui::alert_memory::AlertStore::open(&locations);
         Session {
             stack: None,

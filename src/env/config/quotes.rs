@@ -204,7 +204,7 @@ mod tests {
              root = “/srv/secours”\nurl = “http://x/secours”\n",
         )
         .unwrap();
-        assert_eq!(config.language, crate::env::config::LanguageSetting::En);
+        assert_eq!(config.language, crate::i18n::LanguageSetting::En);
         assert_eq!(config.environments["prod"].root, std::path::PathBuf::from("/srv/prod"));
         assert_eq!(config.environments["secours"].url.as_deref(), Some("http://x/secours"));
         let kept = crate::env::config::parse("[environments.secours]\nroot = \"/srv/“s”\"\n[restore]\ntarget = \"secours\"\n[watch]\nenvironments = []\n").unwrap();
