@@ -90,7 +90,7 @@ pub fn build(
     let more = events.get(MAX_EVENTS).is_some_and(|e| e.at >= from);
     events.truncate(MAX_EVENTS);
     events.retain(|e| e.at >= from);
-    let sources = crate::backup::status::sources(config)
+    let sources = crate::backup::sources::sources(config)
         .into_iter()
         .map(|s| (s.name, s.folder))
         .collect();

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::backup::inspect::FileObservation;
-use crate::backup::status::file_key;
+use crate::backup::inspect::file_key;
 use crate::backup::verify::{DumpShape, MediaLayout};
 use crate::env::config::{AnomalyConfig, Config};
 use crate::i18n::{Lang, fill};
@@ -555,7 +555,7 @@ pub fn accept(
     now: Timestamp,
 ) -> Result<Vec<Accepted>, HistoryError> {
     let mut done = Vec::new();
-    for source in crate::backup::status::sources(config) {
+    for source in crate::backup::sources::sources(config) {
         if only.is_some_and(|name| name != source.name) {
             continue;
         }
@@ -662,7 +662,7 @@ fn unmark_copies(config: &Config, db: &FileObservation, media: &FileObservation)
 pub fn suspect_pair(
     history: Option<&History>,
     config: &Config,
-    pair: &crate::backup::operations::Pair,
+    pair: &crate::backup::inspect::Pair,
     lang: Lang,
     now: Timestamp,
 ) -> Option<String> {

@@ -35,6 +35,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::backup::inspect::{FileIdentity, describe_change};
+use crate::files::digest::sha256_stream;
 use crate::progress::{Cancel, Meter, Progress, Update};
 
 /// The manifest's file name.
@@ -766,33 +767,6 @@ fn write_limited(out: &mut File, data: &[u8], options: &CopyOptions, written: &m
 /// SHA-256 of a file; `Ok(None)` when cancelled.
 fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Option<String>> {
     Ok(sha256_stream(&mut File::open(path)?, meter, cancel)?.map(|(_, hash)| hash))
-}
-
-/// SHA-256 (hex) and length of everything `input` yields, read in 1 MiB blocks with progress;
-/// `Ok(None)` when cancelled. Shared by the copy's read-back and parity's code manifest.
-pub(crate) fn sha256_stream(
-    input: &mut impl Read,
-    meter: &mut Meter,
-    cancel: &Cancel,
-) -> io::Result<Option<(u64, String)>> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BUF];
-    let mut size = 0u64;
-    loop {
-        if cancel.is_cancelled() {
-            return Ok(None);
-        }
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
-        meter.add(n as u64);
-    }
-    Ok(Some((size, hex::encode(hasher.finalize()))))
 }
 
 fn write_manifest(folder: &Path, files: &[CopiedFile]) -> Result<(), CopyError> {

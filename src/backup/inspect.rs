@@ -279,6 +279,25 @@ fn newest_dated_subfolder(folder: &Path, dbname: Option<&str>) -> Option<PathBuf
     dated.pop()
 }
 
+/// The history key of an observed file (a rewritten file gets a new key and is verified again).
+pub fn file_key(o: &FileObservation) -> crate::store::history::FileKey {
+    crate::store::history::FileKey {
+        path: o.path.clone(),
+        size: o.bytes,
+        mtime_ns: i64::try_from(o.mtime_ns).unwrap_or(i64::MAX),
+        inode: o.inode,
+    }
+}
+
+/// A pair found for an operation, with what it is checked against.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub observation: PairObservation,
+    pub db: FileObservation,
+    pub media: FileObservation,
+    pub media_dirs: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

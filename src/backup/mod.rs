@@ -12,5 +12,6 @@ pub mod inspect;
 pub mod now;
 pub mod operations;
 pub mod parity;
+pub mod sources;
 pub mod status;
 pub mod verify;

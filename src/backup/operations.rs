@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::backup::copy::{self, CopyError, CopyOptions, CopyOutcome};
-use crate::backup::inspect::{self, FileObservation, PairObservation};
-use crate::backup::status;
+use crate::backup::inspect::{self, FileObservation, Pair};
+use crate::backup::sources;
 use crate::backup::verify::{self, FileOutcome, FileReport, PairReport};
 use crate::env::config::Config;
 use crate::env::environment;
@@ -49,15 +49,6 @@ pub enum OperationError {
     NotVerified { folder: PathBuf, reason: String },
 }
 
-/// A pair found for an operation, with what it is checked against.
-#[derive(Debug, Clone)]
-pub struct Pair {
-    pub observation: PairObservation,
-    pub db: FileObservation,
-    pub media: FileObservation,
-    pub media_dirs: Vec<String>,
-}
-
 /// Finds the pair an operation should use.
 pub fn select(config: &Config, sel: &Selection) -> Result<Pair, OperationError> {
     let (folder, dbname, media_dirs) = match (&sel.folder, &sel.env) {
@@ -67,7 +58,7 @@ pub fn select(config: &Config, sel: &Selection) -> Result<Pair, OperationError> 
             (env.backup_dir.clone(), env.database_name(), env.media_dirs.clone())
         }
         (None, None) => {
-            let first = status::sources(config)
+            let first = sources::sources(config)
                 .into_iter()
                 .next()
                 .ok_or(OperationError::NothingWatched)?;
@@ -169,7 +160,7 @@ pub fn known_facts(history: &History, path: &std::path::Path) -> Option<crate::d
     let crate::backup::inspect::FileState::Present(o) = crate::backup::inspect::observe_file(path) else {
         return None;
     };
-    let v = history.verification(&status::file_key(&o)).ok()??;
+    let v = history.verification(&inspect::file_key(&o)).ok()??;
     if v.verdict != "ok" {
         return None;
     }
@@ -189,7 +180,7 @@ pub fn verify(
         if force {
             return None;
         }
-        let v = history?.verification(&status::file_key(o)).ok()??;
+        let v = history?.verification(&inspect::file_key(o)).ok()??;
         Some(FileVerdict {
             path: o.path.clone(),
             verdict: v.verdict,
@@ -222,7 +213,7 @@ pub fn verify(
                 // Only real verdicts are remembered; an unreadable file is asked again next time.
                 if matches!(word, "ok" | "corrupt" | "unsafe")
                     && let Some(h) = history
-                    && let Err(e) = h.record_verification(&status::file_key(o), word, &details.to_string(), now)
+                    && let Err(e) = h.record_verification(&inspect::file_key(o), word, &details.to_string(), now)
                 {
                     log::warn!("{e}");
                 }

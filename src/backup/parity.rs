@@ -509,7 +509,7 @@ fn hash_file(path: &Path, meter: &mut Meter, cancel: &Cancel) -> io::Result<Hash
     if !file.metadata()?.is_file() {
         return Ok(Hashed::Skip);
     }
-    Ok(match crate::backup::copy::sha256_stream(&mut file, meter, cancel)? {
+    Ok(match crate::files::digest::sha256_stream(&mut file, meter, cancel)? {
         Some((size, sha256)) => Hashed::Done(size, sha256),
         None => Hashed::Cancelled,
     })
@@ -571,7 +571,7 @@ fn read_header(path: &Path) -> Option<(String, Timestamp)> {
 
 /// The folders searched for recorded manifests: the watched folders and the safe-copy destinations.
 pub fn manifest_folders(config: &Config) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = crate::backup::status::sources(config)
+    let mut folders: Vec<PathBuf> = crate::backup::sources::sources(config)
         .into_iter()
         .map(|s| s.folder)
         .collect();

@@ -10,9 +10,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::backup::freshness::{self, Assessment, FileFacts, Reason, State, Thresholds};
+use crate::backup::inspect::file_key;
 use crate::backup::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
+use crate::backup::sources::sources;
 use crate::env::config::Config;
-use crate::env::environment;
 use crate::i18n::{Lang, Texts, fill};
 use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
 
@@ -110,39 +111,6 @@ pub struct FileStatus {
     pub problem: Option<String>,
     #[serde(skip)]
     pub observation: Option<FileObservation>,
-}
-
-/// A watched source before observation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    pub name: String,
-    pub folder: PathBuf,
-    pub dbname: Option<String>,
-}
-
-/// The sources the configuration asks to watch.
-pub fn sources(config: &Config) -> Vec<Source> {
-    let mut list = Vec::new();
-    for name in &config.watch.environments {
-        if let Ok(env) = environment::named(config, name) {
-            list.push(Source {
-                name: name.clone(),
-                dbname: env.database_name(),
-                folder: env.backup_dir,
-            });
-        }
-    }
-    for folder in &config.watch.folders {
-        let name = folder
-            .file_name()
-            .map_or_else(|| folder.display().to_string(), |n| n.to_string_lossy().into_owned());
-        list.push(Source {
-            name,
-            folder: folder.clone(),
-            dbname: None,
-        });
-    }
-    list
 }
 
 /// The freshness thresholds of a configuration.
@@ -462,16 +430,6 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
         }
     }
     out
-}
-
-/// The history key of an observed file (a rewritten file gets a new key and is verified again).
-pub fn file_key(o: &FileObservation) -> crate::store::history::FileKey {
-    crate::store::history::FileKey {
-        path: o.path.clone(),
-        size: o.bytes,
-        mtime_ns: i64::try_from(o.mtime_ns).unwrap_or(i64::MAX),
-        inode: o.inode,
-    }
 }
 
 /// Whether history holds a failed verification for this very file (no rereading).

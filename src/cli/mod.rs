@@ -967,9 +967,11 @@ fn report_command(ctx: &Context, args: &ReportArgs) -> Result<u8> {
 
 fn accept_command(ctx: &Context, args: &AcceptArgs) -> Result<u8> {
     if let Some(name) = &args.source
-        && !status::sources(&ctx.config).iter().any(|s| &s.name == name)
+        && !crate::backup::sources::sources(&ctx.config)
+            .iter()
+            .any(|s| &s.name == name)
     {
-        let known: Vec<String> = status::sources(&ctx.config)
+        let known: Vec<String> = crate::backup::sources::sources(&ctx.config)
             .iter()
             .map(|s| format!("'{}'", s.name))
             .collect();

@@ -3,6 +3,7 @@
 //!
 //! May use: nothing above it.
 
+pub mod digest;
 pub mod durable;
 pub mod mac_metadata;
 pub mod tree;

@@ -205,7 +205,7 @@ pub fn parity_warning(config: &Config, progress: &dyn Progress, cancel: &Cancel)
 }
 
 /// The request for a restore of `pair` onto `target`, from the configuration.
-pub fn request(env: &Env, kind: Kind, pair: crate::backup::operations::Pair, target: Environment) -> Request {
+pub fn request(env: &Env, kind: Kind, pair: crate::backup::inspect::Pair, target: Environment) -> Request {
     Request {
         kind,
         pair,

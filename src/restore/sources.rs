@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::transaction::Kind;
 use crate::backup::copy;
+use crate::backup::inspect::Pair;
 use crate::backup::inspect::{self, PairObservation};
-use crate::backup::operations::{OperationError, Pair, Selection};
-use crate::backup::status;
+use crate::backup::operations::{OperationError, Selection};
 use crate::env::config::Config;
 use crate::env::environment::{self, Environment};
 use crate::store::history::History;
@@ -89,13 +89,13 @@ pub fn list(
     now: Timestamp,
 ) -> Vec<Source> {
     let mut found = Vec::new();
-    let mut folders = status::sources(config);
+    let mut folders = crate::backup::sources::sources(config);
     if kind == Kind::Failback
         && let Ok(standby) = environment::named(config, &config.restore.target)
     {
         folders.insert(
             0,
-            status::Source {
+            crate::backup::sources::Source {
                 name: standby.name.clone(),
                 dbname: standby.database_name(),
                 folder: standby.backup_dir,
@@ -195,7 +195,7 @@ fn source(
     let time = db.modified.min(media.modified);
     let verdict = |o| {
         history
-            .and_then(|h| h.verification(&status::file_key(o)).ok().flatten())
+            .and_then(|h| h.verification(&crate::backup::inspect::file_key(o)).ok().flatten())
             .map(|v| v.verdict)
     };
     let verified = match (verdict(db), verdict(media)) {

@@ -442,8 +442,12 @@ impl Session {
         let Ok(history) = History::open(&self.locations.history()) else {
             return;
         };
-        let known =
-            |o: &crate::backup::inspect::FileObservation| history.verification(&status::file_key(o)).ok().flatten();
+        let known = |o: &crate::backup::inspect::FileObservation| {
+            history
+                .verification(&crate::backup::inspect::file_key(o))
+                .ok()
+                .flatten()
+        };
         let (db_v, media_v) = (known(db), known(media));
         if db_v.is_none() || media_v.is_none() {
             log::info!("new backup pair in '{}': verifying it", source.pair_folder.display());
@@ -936,7 +940,7 @@ impl Session {
     }
 
     fn backups_folder(&self) -> PathBuf {
-        status::sources(&self.config)
+        crate::backup::sources::sources(&self.config)
             .into_iter()
             .next()
             .map_or_else(|| self.locations.data_dir.clone(), |s| s.folder)

@@ -194,7 +194,7 @@ pub fn refreshes_on(event: &tray_icon::TrayIconEvent) -> bool {
 /// file itself (Preferences… saves it), and never Secours's own folders (history, lock, logs), which on
 /// macOS are the configuration's folder too.
 pub fn watch_plan(session: &Session) -> crate::ui::watcher::WatchPlan {
-    let mut folders: Vec<std::path::PathBuf> = crate::backup::status::sources(&session.config)
+    let mut folders: Vec<std::path::PathBuf> = crate::backup::sources::sources(&session.config)
         .into_iter()
         .map(|s| s.folder)
         .collect();
