@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use secours::cli::Context;
 use secours::env::paths::Locations;
+use secours::run::Context;
 use secours::ui::session::Session;
 
 fn main() -> ExitCode {
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     let session = match Context::load(locations) {
         Ok(ctx) => Session::new(ctx),
         Err(e) => {
-            eprintln!("bench_refresh: {}", secours::cli::error_text(&e));
+            eprintln!("bench_refresh: {}", secours::run::error_text(&e));
             return ExitCode::from(3);
         }
     };

@@ -95,6 +95,8 @@ pub struct Texts {
     pub days: &'static str,
     pub demo_created: &'static str,
     pub demo_no_display: &'static str,
+    /// A build without the menu-bar app (`--no-default-features`) asked for it.
+    pub no_gui: &'static str,
     pub app_not_yet: &'static str,
     pub copy_done: &'static str,
     /// A safe copy that failed: the earlier copies are untouched (the detail follows).
@@ -216,6 +218,7 @@ pub static FR: Texts = Texts {
     days: "j",
     demo_created: "Démonstration prête dans {dir} (configuration : {config}).",
     demo_no_display: "Pas d’écran disponible : voici l’état des sauvegardes à la place de l’icône.",
+    no_gui: "Cette version de Secours n’a pas l’application de barre des menus (construite sans la fonction « gui ») : voici l’état des sauvegardes à la place.",
     app_not_yet: "L’icône de barre de menus arrive dans une prochaine version ; voici l’état des sauvegardes.",
     copy_done: "La sauvegarde est copiée en lieu sûr et vérifiée.",
     copy_failed: "La copie de sécurité a échoué ; les copies déjà faites sont intactes.",
@@ -332,6 +335,7 @@ pub static EN: Texts = Texts {
     days: "d",
     demo_created: "Demo ready in {dir} (configuration: {config}).",
     demo_no_display: "No display available: here is the backup status instead of the icon.",
+    no_gui: "This build of Secours has no menu-bar app (built without the 'gui' feature): here is the backup status instead.",
     app_not_yet: "The menu-bar icon comes in a later version; here is the backup status.",
     copy_done: "The backup is copied to the safe place and checked.",
     copy_failed: "The safe copy failed; the copies made before are intact.",

@@ -32,4 +32,5 @@ pub mod restore;
 pub mod run;
 pub mod store;
 pub mod timemachine;
+#[cfg(feature = "gui")]
 pub mod ui;

@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use secours::cli::Context;
 use secours::env::paths::Locations;
+use secours::run::Context;
 use secours::ui::session::Session;
 use secours::ui::tray::UserEvent;
 

@@ -76,6 +76,7 @@ pub fn open_full_disk_access_settings() -> Result<(), OpenError> {
 /// rfd's asynchronous API (on macOS a `CFUserNotification` on a thread of its own, on Linux a GTK dialog
 /// that is not run modally), so the menu, the icon and the progress of a running operation go on while it
 /// is open. Call it from a worker thread, never from the event loop's.
+#[cfg(feature = "gui")]
 pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
     let answer = block_on(
         rfd::AsyncMessageDialog::new()
@@ -97,6 +98,7 @@ pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
 ///
 /// macOS: AppKit's open panel must run on the main thread, and a menu-bar app has no window to attach it
 /// to; `osascript`'s `choose folder` shows the same panel from its own process instead.
+#[cfg(feature = "gui")]
 pub fn choose_folder(title: &str) -> Option<std::path::PathBuf> {
     #[cfg(target_os = "macos")]
     return choose_folder_with_osascript(title);
@@ -117,7 +119,7 @@ pub fn choose_folder_script(prompt: &str) -> [String; 4] {
     ]
 }
 
-#[cfg(target_os = "macos")]
+#[cfg(all(target_os = "macos", feature = "gui"))]
 fn choose_folder_with_osascript(title: &str) -> Option<std::path::PathBuf> {
     let out = Command::new("/usr/bin/osascript")
         .args(choose_folder_script(title))

@@ -20,7 +20,6 @@ use jiff::Timestamp;
 use crate::backup::operations;
 use crate::backup::status;
 use crate::backup::status::StatusReport;
-use crate::cli::Context;
 use crate::env::config::Config;
 use crate::env::environment;
 use crate::env::paths::Locations;
@@ -28,6 +27,7 @@ use crate::i18n::Lang;
 use crate::platform;
 use crate::platform::login_item::{LoginItem, Status as LoginStatus, current_bundle_id};
 use crate::progress::{Cancel, Progress, Update};
+use crate::run::Context;
 use crate::store::history::History;
 use crate::timemachine::{SystemRunner, TmState};
 use crate::ui::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
@@ -1010,16 +1010,6 @@ fn note(body: String) -> Note {
         title: "Secours".to_owned(),
         body,
     }
-}
-
-/// Whether a graphical session is there to show an icon in.
-pub fn has_display() -> bool {
-    if cfg!(target_os = "macos") {
-        return true;
-    }
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 /// The Time Machine line of the menu.

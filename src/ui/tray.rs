@@ -121,10 +121,10 @@ pub fn run(mut session: Session) -> Result<u8> {
             // The tray must be created once the loop runs (macOS), on the loop's thread (GTK).
             Event::NewEvents(StartCause::Init) => {
                 if let Err(e) = ui.create_tray() {
-                    let e = crate::cli::error_text(&e);
+                    let e = crate::run::error_text(&e);
                     log::error!("cannot show the menu-bar icon: {e}");
                     eprintln!("secours: cannot show the menu-bar icon: {e}");
-                    *control_flow = ControlFlow::ExitWithCode(crate::cli::EXIT_UNKNOWN.into());
+                    *control_flow = ControlFlow::ExitWithCode(crate::run::EXIT_UNKNOWN.into());
                 }
             }
             Event::UserEvent(UserEvent::Snapshot(input)) => ui.show(*input),
@@ -311,7 +311,7 @@ impl Ui {
                             log::warn!("cannot change the icon: {e}");
                         }
                     }
-                    Err(e) => log::warn!("{}", crate::cli::error_text(&e)),
+                    Err(e) => log::warn!("{}", crate::run::error_text(&e)),
                 }
                 self.icon = Some(icon);
             }
@@ -479,7 +479,7 @@ fn native_item(item: &Item) -> Native {
 
 /// Whether the app can start here: a display on Linux (macOS always has one).
 pub fn can_start() -> bool {
-    session::has_display()
+    crate::run::has_display()
 }
 
 #[cfg(test)]
