@@ -182,7 +182,10 @@ pub fn app_command(locations: Locations, held: Held) -> Result<Flow> {
 pub fn start_app(ctx: Context, held: Held) -> Result<Flow> {
     #[cfg(feature = "gui")]
     if crate::run::has_display() {
-        return Ok(Flow::App { ctx: Box::new(ctx), held });
+        return Ok(Flow::App {
+            ctx: Box::new(ctx),
+            held,
+        });
     }
     let t = ctx.lang.t();
     eprintln!(
