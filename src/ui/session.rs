@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
+use crate::backup::duties::Duty;
 use crate::backup::operations;
 use crate::backup::status;
 use crate::backup::status::StatusReport;
@@ -429,62 +430,50 @@ impl Session {
             );
         }
         self.prune_history_daily();
-        let Some(source) = input.status.as_ref().and_then(|s| s.sources.first()) else {
-            return;
-        };
-        // A pair still being written is left alone; so is a missing one.
-        if source.state == crate::backup::freshness::State::Writing {
-            return;
-        }
-        let (Some(db), Some(media)) = (&source.db.observation, &source.media.observation) else {
-            return;
-        };
+        let source = input.status.as_ref().and_then(|s| s.sources.first());
+        // Without history nothing is remembered, so nothing is verified by itself (it would be every time).
         let Ok(history) = History::open(&self.locations.history()) else {
             return;
         };
-        let known = |o: &crate::backup::inspect::FileObservation| {
-            history
+        let verified_ok = |o: &crate::backup::inspect::FileObservation| {
+            let v = history
                 .verification(&crate::backup::inspect::file_key(o))
                 .ok()
-                .flatten()
+                .flatten()?;
+            Some(v.verdict == "ok")
         };
-        let (db_v, media_v) = (known(db), known(media));
-        if db_v.is_none() || media_v.is_none() {
-            log::info!("new backup pair in '{}': verifying it", source.pair_folder.display());
-            // By itself, verification speaks only when something is wrong (the alert policy then
-            // keeps reminding through the `corrupt` state).
-            self.spawn(OperationKind::Verify, |s, progress, cancel| {
-                let pair = operations::select(&s.config, &Default::default()).ok()?;
-                let history = History::open(&s.locations.history()).ok();
-                let v = operations::verify(&pair, history.as_ref(), false, progress, cancel);
-                (v.verdict != "ok" && v.verdict != "cancelled").then(|| Note {
-                    title: "Secours".to_owned(),
-                    body: s.lang.t().verify_bad.to_owned(),
-                })
-            });
-            return;
-        }
-        let verified_ok = db_v.is_some_and(|v| v.verdict == "ok") && media_v.is_some_and(|v| v.verdict == "ok");
-        let backup_time = db.modified.min(media.modified);
         let newest_copy = input.copies.first().map(|c| c.at);
-        let copy_is_behind = newest_copy.is_none_or(|at| at.as_second() + 60 < backup_time.as_second());
-        if verified_ok
-            && self.config.safe_copy.automatic
-            && !self.config.safe_copy.destinations.is_empty()
-            && copy_is_behind
-        {
-            log::info!("verified backup not yet copied: copying it to the safe places");
-            self.perform(&Action::CopyNow, input);
+        match crate::backup::duties::next(source, verified_ok, newest_copy, &self.config.safe_copy) {
+            Duty::Nothing => {}
+            Duty::Verify => {
+                if let Some(s) = source {
+                    log::info!("new backup pair in '{}': verifying it", s.pair_folder.display());
+                }
+                // By itself, verification speaks only when something is wrong (the alert policy then
+                // keeps reminding through the `corrupt` state).
+                self.spawn(OperationKind::Verify, |s, progress, cancel| {
+                    let pair = operations::select(&s.config, &Default::default()).ok()?;
+                    let history = History::open(&s.locations.history()).ok();
+                    let v = operations::verify(&pair, history.as_ref(), false, progress, cancel);
+                    (v.verdict != "ok" && v.verdict != "cancelled").then(|| Note {
+                        title: "Secours".to_owned(),
+                        body: s.lang.t().verify_bad.to_owned(),
+                    })
+                });
+            }
+            Duty::Copy => {
+                log::info!("verified backup not yet copied: copying it to the safe places");
+                self.perform(&Action::CopyNow, input);
+            }
         }
     }
 
     /// Keeps the history small over the years ([`History::prune`]): at start, then once a day.
     fn prune_history_daily(&self) {
-        const EVERY: std::time::Duration = std::time::Duration::from_secs(86_400);
         let Ok(mut last) = self.pruned_at.lock() else {
             return;
         };
-        if last.is_some_and(|at| at.elapsed() < EVERY) {
+        if !crate::backup::duties::prune_due(*last, std::time::Instant::now()) {
             return;
         }
         *last = Some(std::time::Instant::now());
