@@ -1,7 +1,7 @@
 //! The database engine (connect, drop-all, dumper) against a real throwaway MariaDB.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! nothing, statement errors that name where they happened.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

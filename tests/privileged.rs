@@ -5,7 +5,7 @@
 //! each command when a rule allows it, else one `pkexec` or one macOS dialog for the whole script — and
 //! checks their effect; a refusal or a dismissed dialog says what to run, and asks nothing more.
 
-mod support;
+use crate::support;
 
 use std::cell::RefCell;
 use std::fs;

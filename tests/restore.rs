@@ -4,7 +4,7 @@
 //! was (after the automatic rollback or `--rollback`) or wholly restored (after `--resume`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -5,7 +5,7 @@
 //! change: as root it reaches every entry and links themselves but never their targets, it refuses paths
 //! outside the web folder, and without root it runs exactly the expected administrator command.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::{self, Write};

@@ -4,7 +4,7 @@
 //! names, trigger/routine/view bodies, and per table the rows, `CHECKSUM TABLE … EXTENDED` and the content.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
