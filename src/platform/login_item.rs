@@ -1,6 +1,6 @@
 //! Launch at login, the front: one [`LoginItem`] per user that picks the mechanism of the system — on
-//! macOS 13 and later the app itself through `SMAppService` ([`macos::app_service`]), else a per-user
-//! LaunchAgent ([`macos::launch_agent`]); on Linux an XDG autostart entry ([`linux::autostart`]) — and
+//! macOS 13 and later the app itself through `SMAppService` ([`crate::platform::macos::app_service`]), else a per-user
+//! LaunchAgent ([`crate::platform::macos::launch_agent`]); on Linux an XDG autostart entry ([`crate::platform::linux::autostart`]) — and
 //! reads, writes and removes its entry file.
 //!
 //! Guarantees:
@@ -9,7 +9,7 @@
 //! - [`LoginItem::status`] reads what is on disk and, on macOS, asks launchd — never a cached flag: an entry
 //!   whose executable has moved or been deleted is [`Status::Stale`], not on; an entry switched off in
 //!   System Settings is [`Status::Disabled`]; [`Status::On`] says whether launchd has the agent loaded. The
-//!   LaunchAgent is never booted out (see [`macos::launch_agent`]).
+//!   LaunchAgent is never booted out (see [`crate::platform::macos::launch_agent`]).
 //! - On macOS 13 and later, for the app inside its bundle, the login item is the app itself, registered
 //!   with `SMAppService.mainApp`: System Settings › General › Login Items then lists Secours with its name
 //!   and icon, and a switch-off there reads as [`Status::NeedsApproval`] (unticked in the menu; ticking it
@@ -17,7 +17,7 @@
 //!   LaunchAgent an earlier version wrote; the LaunchAgent stays the mechanism of macOS 12 and of the bare
 //!   binary.
 //! - The LaunchAgent's label is the identifier of the bundle Secours runs from
-//!   ([`macos::bundle::current_bundle_id`]), so a bundle made with `make-app --bundle-id` is itself
+//!   ([`crate::platform::macos::bundle::current_bundle_id`]), so a bundle made with `make-app --bundle-id` is itself
 //!   everywhere.
 //!
 //! The per-system modules build and parse their entries with pure functions tested on every system; the
@@ -31,8 +31,6 @@ use crate::platform::linux::autostart;
 use crate::platform::macos::app_service::{self, AppService, AppServiceStatus};
 use crate::platform::macos::launch_agent::{self, Agent, LaunchAgent, Launchd};
 use crate::platform::runner::CommandRunner;
-#[cfg(doc)]
-use crate::platform::{linux, macos};
 
 /// The argument that makes the binary start the menu-bar app.
 pub const APP_ARG: &str = "app";
@@ -360,7 +358,7 @@ impl LoginItem {
     }
 
     /// Registers `exe` to start (as `exe app`) at login; rewrites the entry only if it differs. A
-    /// LaunchAgent is also loaded into launchd now (see [`macos::launch_agent`] for when it is not).
+    /// LaunchAgent is also loaded into launchd now (see [`crate::platform::macos::launch_agent`] for when it is not).
     ///
     /// With `SMAppService` (macOS 13+): registers the app and removes an earlier LaunchAgent; when the user
     /// switched it off in System Settings, only they can switch it back on there, so that pane is opened.
