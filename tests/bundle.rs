@@ -48,7 +48,7 @@ fn make_app_assembles_a_complete_bundle() {
     assert_eq!(string("CFBundleIdentifier"), "ch.secours.Secours");
     assert_eq!(
         string("CFBundleIdentifier"),
-        secours::platform::login_item::DEFAULT_BUNDLE_ID
+        secours::platform::macos::bundle::DEFAULT_BUNDLE_ID
     );
     assert_eq!(string("CFBundleName"), "Secours");
     assert_eq!(string("CFBundleDisplayName"), "Secours");

@@ -13,11 +13,12 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use secours::platform::Os;
+use secours::platform::admin::{Privileges, Via, effective_uid, sh_script};
+use secours::platform::runner::{CommandRunner, Output};
 use secours::restore::owner::{
-    AdminOp, Os, Owner, OwnerError, Privileges, Via, admin_request, applescript_batch, effective_uid, resolve_owner,
-    run_admin_ops, sh_script,
+    AdminOp, Owner, OwnerError, admin_request, applescript_batch, resolve_owner, run_admin_ops,
 };
-use secours::timemachine::{CommandRunner, Output};
 use support::user::all_entries;
 
 fn is_root() -> bool {

@@ -13,8 +13,9 @@ use std::time::Duration;
 use jiff::Zoned;
 use jiff::civil::date;
 use jiff::tz::{TimeZone, offset};
+use secours::platform::runner::SystemRunner;
 use secours::timemachine::{
-    DestinationKind, Lang, SystemRunner, TimeMachineStatus, TmState, TmThresholds, list_backups, next_poll, read_status,
+    DestinationKind, Lang, TimeMachineStatus, TmState, TmThresholds, list_backups, next_poll, read_status,
 };
 use tmutil::{Reply, fixture, write_fake_tmutil};
 

@@ -738,7 +738,7 @@ fn alive(pid: rustix::process::Pid) -> bool {
 
 /// The server and its shell watchdog (which stops the server if this keeper disappears).
 fn start_server(bin: &ServerBinary, paths: &Paths, endpoint: &Endpoint) -> Result<Child, ServerError> {
-    use crate::restore::owner::shell_quote;
+    use crate::platform::admin::shell_quote;
     let mut argv = vec![bin.server.display().to_string()];
     argv.extend(server_args(bin, paths, endpoint, is_root()));
     let server: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();

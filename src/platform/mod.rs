@@ -1,16 +1,48 @@
-//! The few things that differ per operating system, behind plain functions: opening a URL, a folder or
-//! a file with the user's default application, and the dialogs (confirmation, folder choice), which block
-//! only the worker thread that asks. macOS's launch at login (`SMAppService`) is in [`macos`].
+//! What differs per operating system, and every external program Secours runs.
 //!
-//! macOS uses `open`; Linux and other Unixes `xdg-open`. The command is started and not waited for, so
-//! the menu never blocks on it.
+//! Owns: the one runner for external commands ([`runner`], with its fake for unit tests), the [`Os`] value,
+//! opening a URL, a folder or a file with the user's default application, the dialogs (confirmation, folder
+//! choice), launch at login ([`login_item`], which picks [`macos::launch_agent`] and `SMAppService` or
+//! [`linux::autostart`]), the bundle identity ([`macos::bundle`]) and asking for administrator rights
+//! ([`admin`]: `sudo` shared, the dialog of [`macos::osascript`] or [`linux::pkexec`]).
+//!
+//! May use: only the ground (`files`, `progress`, `i18n`), and today none of them; nothing above. The per-OS
+//! modules are compiled on every system (their pure parts are tested everywhere) except the few calls into
+//! Apple's frameworks, `macos::main_app`, the one place of Secours allowed `unsafe`.
+//!
+//! Opening uses `open` on macOS and `xdg-open` on Linux and other Unixes; it is started and not waited for,
+//! so the menu never blocks on it. The dialogs block only the worker thread that asks.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use serde::Serialize;
+
+pub mod admin;
+#[cfg(test)]
+pub(crate) mod fake;
+pub mod linux;
 pub mod login_item;
-#[cfg(target_os = "macos")]
 pub mod macos;
+pub mod runner;
+
+/// The operating system, as a value so the branches of both systems can be tested on either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Os {
+    MacOs,
+    Linux,
+}
+
+impl Os {
+    /// The system this binary was built for (Linux stands for every other Unix).
+    pub fn current() -> Os {
+        if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else {
+            Os::Linux
+        }
+    }
+}
 
 /// Why something could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -28,14 +60,7 @@ const OPENER: &str = "/usr/bin/open";
 const OPENER: &str = "xdg-open";
 
 fn spawn(program: &'static str, args: &[&std::ffi::OsStr], what: String) -> Result<(), OpenError> {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|source| OpenError { what, program, source })
+    runner::start(program, args).map_err(|source| OpenError { what, program, source })
 }
 
 /// Opens a web address in the default browser.
@@ -101,42 +126,9 @@ pub fn confirm(title: &str, message: &str, ok: &str, cancel: &str) -> bool {
 #[cfg(feature = "gui")]
 pub fn choose_folder(title: &str) -> Option<std::path::PathBuf> {
     #[cfg(target_os = "macos")]
-    return choose_folder_with_osascript(title);
+    return macos::osascript::choose_folder(title);
     #[cfg(not(target_os = "macos"))]
     return block_on(rfd::AsyncFileDialog::new().set_title(title).pick_folder()).map(|h| h.path().to_path_buf());
-}
-
-/// The `osascript` arguments that ask for a folder with `prompt` and print its POSIX path.
-pub fn choose_folder_script(prompt: &str) -> [String; 4] {
-    [
-        "-e".to_owned(),
-        "activate".to_owned(),
-        "-e".to_owned(),
-        format!(
-            "POSIX path of (choose folder with prompt {})",
-            crate::restore::owner::applescript_string(prompt)
-        ),
-    ]
-}
-
-#[cfg(all(target_os = "macos", feature = "gui"))]
-fn choose_folder_with_osascript(title: &str) -> Option<std::path::PathBuf> {
-    let out = Command::new("/usr/bin/osascript")
-        .args(choose_folder_script(title))
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        // Cancel exits with error -128.
-        Ok(out) if out.status.success() => {
-            let path = String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_owned();
-            (!path.is_empty()).then(|| std::path::PathBuf::from(path))
-        }
-        Ok(_) => None,
-        Err(e) => {
-            log::warn!("cannot show the folder chooser with '/usr/bin/osascript': {e}");
-            None
-        }
-    }
 }
 
 /// Runs a future to completion on the calling thread (the dialogs' futures are woken from the toolkit's
@@ -188,15 +180,5 @@ mod tests {
         }));
         assert_eq!(answer, 42);
         waker_thread.join().unwrap();
-    }
-
-    #[test]
-    fn the_folder_prompt_is_quoted_for_applescript() {
-        let args = choose_folder_script("Choisissez le dossier \"sauvegarde\"");
-        assert_eq!(args[1], "activate");
-        assert_eq!(
-            args[3],
-            "POSIX path of (choose folder with prompt \"Choisissez le dossier \\\"sauvegarde\\\"\")"
-        );
     }
 }

@@ -9,58 +9,42 @@
 //!   `chown -R -P` (GNU, which then changes links themselves) and `chown -R -h` (macOS, where `-P` is the
 //!   default and `-h` changes links themselves); `mv -n` never replaces anything.
 //! - [`run_admin_ops`] does each operation itself first; from the first one only an administrator may do,
-//!   the rest go in ONE request: `sudo -n` when a sudoers rule allows the commands (it never asks), else the
-//!   platform's password dialog once for one shell script of fixed, quoted commands (macOS: `osascript … with
-//!   administrator privileges`; Linux with a desktop: `pkexec`). When none works, the error gives the exact
-//!   commands to run as an administrator, and [`admin_available`] tells the restore's preflight before
-//!   anything changes, with the sudoers line to grant ([`sudoers_rule`]).
+//!   the rest go in ONE request through the platform ([`crate::platform::admin`]): `sudo -n` when a sudoers
+//!   rule allows the commands (it never asks), else the system's password dialog once for one shell script
+//!   of fixed, quoted commands. When none works, the error gives the exact commands to run as an
+//!   administrator, and [`admin_available`] tells the restore's preflight before anything changes, with the
+//!   sudoers line to grant ([`sudoers_rule`]).
 //! - After an administrator request, every operation's effect is checked: success means the folders are
 //!   where they should be and belong to the owner.
-//! - External commands go through a [`CommandRunner`], so tests replace them; the commands are built by
-//!   pure functions ([`AdminOp::argv`], [`sh_script`], [`applescript_batch`]) tested for both systems on Linux.
+//! - External commands go through the platform's [`CommandRunner`], so tests replace them; the commands are
+//!   built by pure functions ([`AdminOp::argv`], [`sudoers_rule`], [`applescript_batch`]) tested for both
+//!   systems on Linux. How to ask for root (sudo, the dialogs, the quoting) is the platform's; what to run,
+//!   where, and whether it worked is this module's.
 //! - Accounts are looked up without `unsafe`: `/etc/passwd` and `/etc/group`, then `getent` (Linux) or
 //!   `id` and `dscl` (macOS, whose accounts live in Directory Services).
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::timemachine::{CommandRunner, Output, SystemRunner};
+use crate::platform::Os;
+use crate::platform::admin::{self, ADMIN_TIMEOUT, Refusal, manual_script, sudoers_escape, sudoers_line};
+use crate::platform::macos::osascript;
+use crate::platform::runner::{CommandRunner, Output, SystemRunner};
 
-/// How long an administrator command may take, the password dialog included.
-pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+// The platform's words that the privileged steps' callers speak too (how rights were had, what the process
+// may do, who it runs as): re-exported so the restore reads them from one place.
+pub use crate::platform::admin::{Privileges, Via, effective_uid};
 
-const OSASCRIPT: &str = "/usr/bin/osascript";
-const PKEXEC: &str = "/usr/bin/pkexec";
-const SUDO: &str = "/usr/bin/sudo";
 const LINUX_CHOWN: &str = "/bin/chown";
 const MACOS_CHOWN: &str = "/usr/sbin/chown";
 
 /// The runner to pass to [`run_admin_ops`]: the system's, with time for someone to type a password.
 pub fn admin_runner() -> SystemRunner {
-    SystemRunner { timeout: ADMIN_TIMEOUT }
-}
-
-/// The operating system, as a value so both branches can be tested anywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Os {
-    MacOs,
-    Linux,
-}
-
-impl Os {
-    pub fn current() -> Os {
-        if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else {
-            Os::Linux
-        }
-    }
+    SystemRunner::with_timeout(ADMIN_TIMEOUT)
 }
 
 /// A resolved `user:group`.
@@ -76,41 +60,6 @@ impl Owner {
     /// `user:group` as `chown` takes it (names as configured, or numbers).
     pub fn spec(&self) -> String {
         format!("{}:{}", self.user, self.group)
-    }
-}
-
-/// How the owner was changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Via {
-    /// By Secours itself (it runs as root, or as the owner).
-    InProcess,
-    Osascript,
-    Pkexec,
-    Sudo,
-}
-
-/// What the process may do, learnt once; a parameter so tests can pretend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Privileges {
-    /// The effective user id (0: root).
-    pub euid: u32,
-    pub os: Os,
-    /// `pkexec` is installed (Linux).
-    pub pkexec: bool,
-    /// A graphical session is there to show `pkexec`'s dialog (`DISPLAY` or `WAYLAND_DISPLAY`).
-    pub display: bool,
-}
-
-impl Privileges {
-    pub fn current() -> io::Result<Privileges> {
-        let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
-        Ok(Privileges {
-            euid: effective_uid()?,
-            os: Os::current(),
-            pkexec: Path::new(PKEXEC).exists(),
-            display: set("DISPLAY") || set("WAYLAND_DISPLAY"),
-        })
     }
 }
 
@@ -345,107 +294,6 @@ fn scan(root: &Path, owner: &Owner) -> Result<(u64, u64), OwnerError> {
     Ok((entries, left))
 }
 
-/// The effective user id, learnt without `unsafe`: the owner of a file this process has just created.
-pub fn effective_uid() -> io::Result<u32> {
-    let dir = std::env::temp_dir();
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    for attempt in 0..100 {
-        let probe = dir.join(format!(".secours-uid-{}-{nanos}-{attempt}", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&probe)
-        {
-            Ok(file) => {
-                let uid = file.metadata().map(|m| m.uid());
-                let _ = fs::remove_file(&probe);
-                return uid;
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("cannot create a probe file in '{}'", dir.display()),
-    ))
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Administrator commands (pure).
-
-/// An AppleScript string literal: `"` and `\` escaped, line breaks and tabs written as escapes so the
-/// script stays on one line.
-pub fn applescript_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `s` for a POSIX shell: as is when it holds only safe characters, otherwise in single quotes.
-pub fn shell_quote(s: &str) -> String {
-    let safe = |b: u8| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b);
-    if !s.is_empty() && s.bytes().all(safe) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-fn shell_words(argv: &[String]) -> String {
-    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Attempt {
-    Done,
-    /// This way of getting rights is not available here; try the next.
-    Unavailable(String),
-    Declined,
-    Failed(String),
-}
-
-fn judge(via: Via, result: io::Result<Output>) -> Attempt {
-    let out = match result {
-        Ok(out) => out,
-        Err(e) => return Attempt::Unavailable(e.to_string()),
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    let reason = || match (stderr.is_empty(), out.status) {
-        (false, _) => stderr.clone(),
-        (true, Some(code)) => format!("exit status {code}"),
-        (true, None) => "stopped by a signal".to_string(),
-    };
-    match (via, out.status) {
-        (_, Some(0)) => Attempt::Done,
-        // "execution error: User canceled. (-128)"
-        (Via::Osascript, _) if stderr.contains("(-128)") => Attempt::Declined,
-        // pkexec: 126 = the dialog was dismissed, 127 = not authorised or no authentication agent.
-        (Via::Pkexec, Some(126)) => Attempt::Declined,
-        (Via::Pkexec, Some(127)) => Attempt::Unavailable(reason()),
-        // "sudo: a password is required", "sudo: a terminal is required…": sudo itself refused.
-        // "Sorry, user … is not allowed to execute …": no rule for this command.
-        (Via::Sudo, _) if stderr.starts_with("sudo:") || stderr.starts_with("Sorry, user") => {
-            Attempt::Unavailable(reason())
-        }
-        _ => Attempt::Failed(reason()),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // The privileged path: the restore's operations on the web server's files, asked for once.
 
@@ -453,7 +301,6 @@ const LINUX_MV: &str = "/bin/mv";
 const LINUX_RM: &str = "/bin/rm";
 const MACOS_MV: &str = "/bin/mv";
 const MACOS_RM: &str = "/bin/rm";
-const SH: &str = "/bin/sh";
 
 /// One operation on folders that may belong to the web server's user. Fixed forms: the paths are
 /// Secours's own folders (the live media folders, the staging folder, the kept previous state), never
@@ -673,98 +520,44 @@ pub fn admin_request(
         .map(|op| op.argv(privileges.os, &spec))
         .collect::<Result<Vec<_>, _>>()?;
     let manual = manual_script(&argvs);
-    let mut ways: Vec<(Via, Vec<Vec<String>>)> = vec![(
-        Via::Sudo,
-        argvs
-            .iter()
-            .map(|a| {
-                [SUDO.to_string(), "-n".to_string()]
-                    .into_iter()
-                    .chain(a.iter().cloned())
-                    .collect()
-            })
-            .collect(),
-    )];
-    let script = sh_script(&argvs);
-    match privileges.os {
-        Os::Linux if privileges.pkexec && privileges.display => {
-            ways.push((Via::Pkexec, vec![vec![PKEXEC.into(), SH.into(), "-c".into(), script]]))
+    let via = match admin::run_as_root(&argvs, &admin_prompt(&spec), privileges, runner) {
+        Ok(via) => via,
+        Err(Refusal::Failed { command, reason }) => return Err(OwnerError::AdminFailed { command, reason }),
+        Err(Refusal::Declined) => {
+            return Err(OwnerError::Declined {
+                owner: spec,
+                command: manual,
+            });
         }
-        Os::MacOs => ways.push((
-            Via::Osascript,
-            vec![vec![OSASCRIPT.into(), "-e".into(), applescript_batch(&script, &spec)]],
-        )),
-        Os::Linux => {}
+        Err(Refusal::Unavailable) => {
+            return Err(OwnerError::NeedsAdmin {
+                path: ops
+                    .first()
+                    .and_then(|op| op.paths().first().map(|p| p.to_path_buf()))
+                    .unwrap_or_default(),
+                owner: spec,
+                command: manual,
+            });
+        }
+    };
+    for (i, op) in ops.iter().enumerate() {
+        op.effect(owner, &ops[i + 1..])
+            .map_err(|reason| OwnerError::AdminFailed {
+                command: manual.clone(),
+                reason: format!("it finished, but {reason}"),
+            })?;
     }
-    'ways: for (via, commands) in ways {
-        for (n, argv) in commands.iter().enumerate() {
-            let Some((program, args)) = argv.split_first() else {
-                continue;
-            };
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            match judge(via, runner.run(Path::new(program), &args)) {
-                Attempt::Done => {}
-                // Only the first command can find the way closed; later ones have been allowed already.
-                Attempt::Unavailable(why) if n == 0 => {
-                    log::info!("'{program}' could not give administrator rights: {why}");
-                    continue 'ways;
-                }
-                Attempt::Unavailable(reason) | Attempt::Failed(reason) => {
-                    return Err(OwnerError::AdminFailed {
-                        command: shell_words(argv),
-                        reason,
-                    });
-                }
-                Attempt::Declined => {
-                    return Err(OwnerError::Declined {
-                        owner: spec,
-                        command: manual,
-                    });
-                }
-            }
-        }
-        for (i, op) in ops.iter().enumerate() {
-            op.effect(owner, &ops[i + 1..])
-                .map_err(|reason| OwnerError::AdminFailed {
-                    command: manual.clone(),
-                    reason: format!("it finished, but {reason}"),
-                })?;
-        }
-        return Ok(via);
-    }
-    Err(OwnerError::NeedsAdmin {
-        path: ops
-            .first()
-            .and_then(|op| op.paths().first().map(|p| p.to_path_buf()))
-            .unwrap_or_default(),
-        owner: spec,
-        command: manual,
-    })
+    Ok(via)
 }
 
-/// The commands as one POSIX shell script: each word quoted, stopping at the first failure.
-pub fn sh_script(argvs: &[Vec<String>]) -> String {
-    argvs.iter().map(|a| shell_words(a)).collect::<Vec<_>>().join(" && ")
+/// What macOS's administrator dialog says when the restore asks for rights.
+fn admin_prompt(spec: &str) -> String {
+    format!("Secours needs an administrator to put the restored documents in place and give them to {spec}.")
 }
 
-/// What a person types in a terminal to do the same: each command with `sudo`.
-fn manual_script(argvs: &[Vec<String>]) -> String {
-    argvs
-        .iter()
-        .map(|a| format!("sudo {}", shell_words(a)))
-        .collect::<Vec<_>>()
-        .join(" && ")
-}
-
-/// The AppleScript that runs `script` with macOS's administrator dialog, once.
+/// The AppleScript that runs `script` with macOS's administrator dialog, once, with the restore's prompt.
 pub fn applescript_batch(script: &str, spec: &str) -> String {
-    let prompt =
-        format!("Secours needs an administrator to put the restored documents in place and give them to {spec}.");
-    format!(
-        "do shell script {} with prompt {} with administrator privileges",
-        applescript_string(script),
-        applescript_string(&prompt)
-    )
+    osascript::administrator_script(script, &admin_prompt(spec))
 }
 
 /// How a restore will get administrator rights, learnt before anything changes (the restore's
@@ -791,29 +584,16 @@ pub fn admin_available(
         },
         AdminOp::Remove { path: probe.clone() },
     ];
-    let mut sudo_ok = true;
-    for op in &probes {
-        let Ok(argv) = op.argv(privileges.os, spec) else {
-            sudo_ok = false;
-            break;
-        };
-        let args: Vec<&str> = ["-n", "-l"]
-            .into_iter()
-            .chain(argv.iter().map(String::as_str))
-            .collect();
-        let allowed = runner.run(Path::new(SUDO), &args).is_ok_and(|o| o.status == Some(0));
-        if !allowed {
-            sudo_ok = false;
-            break;
-        }
-    }
+    let sudo_ok = probes.iter().all(|op| {
+        op.argv(privileges.os, spec)
+            .is_ok_and(|argv| admin::sudo_allows(&argv, runner))
+    });
     if sudo_ok {
         return Ok(Some(Via::Sudo));
     }
-    match privileges.os {
-        Os::MacOs => Ok(Some(Via::Osascript)),
-        Os::Linux if privileges.pkexec && privileges.display => Ok(Some(Via::Pkexec)),
-        Os::Linux => Err(format!(
+    match admin::dialog(privileges) {
+        Some(via) => Ok(Some(via)),
+        None => Err(format!(
             "the restore must move the web server's folders and give them to '{spec}', which needs administrator \
              rights, and none can be had here: 'sudo -n' does not allow it and there is no desktop for pkexec's \
              password dialog. Ask an administrator to allow exactly these commands, with 'sudo visudo -f \
@@ -831,19 +611,14 @@ pub fn sudoers_rule(user: &str, spec: &str, inside: &Path, os: Os) -> String {
         Os::Linux => (format!("{LINUX_CHOWN} -R -P"), format!("{LINUX_MV} -n -T --"), LINUX_RM),
         Os::MacOs => (format!("{MACOS_CHOWN} -R -h"), format!("{MACOS_MV} -n --"), MACOS_RM),
     };
-    format!("{user} ALL=(root) NOPASSWD: {chown} {spec} {at}*, {mv} {at}* {at}*, {rm} -rf -- {at}*")
-}
-
-/// sudoers wants `,` `:` `=` `\` and spaces escaped in command arguments.
-fn sudoers_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, ',' | ':' | '=' | '\\' | ' ') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    sudoers_line(
+        user,
+        &[
+            format!("{chown} {spec} {at}*"),
+            format!("{mv} {at}* {at}*"),
+            format!("{rm} -rf -- {at}*"),
+        ],
+    )
 }
 
 /// The name of the user `uid` (for the sudoers line), or its number.
@@ -863,49 +638,9 @@ fn user_name(uid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-
-    /// Reads an AppleScript string literal back (the inverse of `applescript_string`).
-    fn applescript_unescape(lit: &str) -> String {
-        let inner = lit.strip_prefix('"').unwrap().strip_suffix('"').unwrap();
-        let mut out = String::new();
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.next().unwrap() {
-                    'n' => out.push('\n'),
-                    'r' => out.push('\r'),
-                    't' => out.push('\t'),
-                    other => out.push(other),
-                },
-                '"' => panic!("unescaped quote in {lit}"),
-                '\n' | '\r' => panic!("line break in {lit}"),
-                c => out.push(c),
-            }
-        }
-        out
-    }
-
-    const NASTY: &[&str] = &[
-        "/Application/mamstack/apps/secours/web/.secours-staging",
-        "/Users/Pierre Dupont/Sites/web/stage",
-        "/tmp/it's \"quoted\"/x",
-        "/tmp/éàç ü/ñ",
-        "/tmp/$HOME/`id`/$(reboot)",
-        "/tmp/back\\slash\\\"/x",
-        "/tmp/new\nline\ttab\r",
-        "/tmp/end\\",
-    ];
-
-    // Guards the AppleScript escaping: every path reaches `quoted form of` exactly as it is.
-    #[test]
-    fn applescript_strings_round_trip_for_nasty_paths() {
-        for p in NASTY {
-            let lit = applescript_string(p);
-            assert_eq!(applescript_unescape(&lit), *p, "{lit}");
-        }
-        assert_eq!(applescript_string(r#"a"b\c"#), r#""a\"b\\c""#);
-    }
+    use crate::platform::admin::sh_script;
+    use crate::platform::fake::FakeRunner;
+    use crate::platform::macos::osascript::applescript_unescape;
 
     // Guards the macOS request: the script reaches `do shell script` exactly, on one line, with a prompt.
     #[test]
@@ -928,29 +663,6 @@ mod tests {
              daemon:daemon.\" with administrator privileges"
         );
         assert!(!apple.contains('\n'));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn applescript_string_round_trips(s in "\\PC*") {
-            proptest::prop_assert_eq!(applescript_unescape(&applescript_string(&s)), s);
-        }
-    }
-
-    // Guards the manual command: pasted into a shell, the path arrives unchanged.
-    #[test]
-    fn shell_quoting_survives_a_real_shell() {
-        assert_eq!(shell_quote("/web/documents"), "/web/documents");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
-        for p in NASTY {
-            let out = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(format!("printf %s {}", shell_quote(p)))
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8(out.stdout).unwrap(), *p);
-        }
     }
 
     // Guards the exact commands of the privileged path on both systems (what a sudoers rule must allow).
@@ -1015,32 +727,6 @@ mod tests {
         }
     }
 
-    fn out(code: i32, stderr: &str) -> io::Result<Output> {
-        Ok(Output::new(code, "", stderr))
-    }
-
-    #[test]
-    fn results_are_judged_per_tool() {
-        assert_eq!(judge(Via::Osascript, out(0, "")), Attempt::Done);
-        assert_eq!(
-            judge(Via::Osascript, out(1, "0:120: execution error: User canceled. (-128)")),
-            Attempt::Declined
-        );
-        assert!(matches!(judge(Via::Osascript, out(1, "chown: bad")), Attempt::Failed(r) if r == "chown: bad"));
-        assert_eq!(judge(Via::Pkexec, out(126, "")), Attempt::Declined);
-        assert!(matches!(judge(Via::Pkexec, out(127, "")), Attempt::Unavailable(_)));
-        assert!(matches!(
-            judge(Via::Sudo, out(1, "sudo: a password is required")),
-            Attempt::Unavailable(_)
-        ));
-        assert!(matches!(
-            judge(Via::Sudo, out(1, "/bin/chown: invalid user: 'x'")),
-            Attempt::Failed(_)
-        ));
-        let missing = Err(io::Error::new(io::ErrorKind::NotFound, "no sudo"));
-        assert!(matches!(judge(Via::Sudo, missing), Attempt::Unavailable(_)));
-    }
-
     #[test]
     fn account_files_are_read() {
         let passwd = "# comment\nroot:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
@@ -1054,44 +740,18 @@ mod tests {
         assert_eq!(dscl_value("No such key: PrimaryGroupID\n", "PrimaryGroupID"), None);
     }
 
-    /// Answers `program args…` from a table and records the calls.
-    #[derive(Default)]
-    struct Fake {
-        answers: Vec<(String, Output)>,
-        calls: RefCell<Vec<String>>,
-    }
-
-    impl CommandRunner for Fake {
-        fn run(&self, program: &Path, args: &[&str]) -> io::Result<Output> {
-            let line = std::iter::once(program.to_str().unwrap())
-                .chain(args.iter().copied())
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.calls.borrow_mut().push(line.clone());
-            self.answers
-                .iter()
-                .find(|(l, _)| *l == line)
-                .map(|(_, o)| o.clone())
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, line))
-        }
-    }
-
     #[test]
     fn macos_accounts_come_from_directory_services() {
-        let fake = Fake {
-            answers: vec![
-                ("/usr/bin/id -u pierre".into(), Output::new(0, "501\n", "")),
-                (
-                    "/usr/bin/dscl . -read /Groups/staff PrimaryGroupID".into(),
-                    Output::new(0, "PrimaryGroupID: 20\n", ""),
-                ),
-            ],
-            ..Fake::default()
-        };
+        let fake = FakeRunner::default()
+            .answer("/usr/bin/id -u pierre", Output::new(0, "501\n", ""))
+            .answer(
+                "/usr/bin/dscl . -read /Groups/staff PrimaryGroupID",
+                Output::new(0, "PrimaryGroupID: 20\n", ""),
+            );
         let owner = resolve_owner_with("pierre:staff", Os::MacOs, "", "", &fake).unwrap();
         assert_eq!((owner.uid, owner.gid), (501, 20));
         // The files answer first when they can.
-        let fake = Fake::default();
+        let fake = FakeRunner::default();
         let owner = resolve_owner_with(
             "daemon:daemon",
             Os::MacOs,
@@ -1101,41 +761,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!((owner.uid, owner.gid), (1, 1));
-        assert!(fake.calls.borrow().is_empty());
+        assert!(fake.calls().is_empty());
     }
 
     #[test]
     fn linux_accounts_fall_back_to_getent_and_numbers_need_no_lookup() {
-        let fake = Fake {
-            answers: vec![
-                (
-                    "/usr/bin/getent passwd ldapweb".into(),
-                    Output::new(0, "ldapweb:*:5001:5001::/:/x\n", ""),
-                ),
-                (
-                    "/usr/bin/getent group ldapweb".into(),
-                    Output::new(0, "ldapweb:*:5002:\n", ""),
-                ),
-            ],
-            ..Fake::default()
-        };
+        let fake = FakeRunner::default()
+            .answer(
+                "/usr/bin/getent passwd ldapweb",
+                Output::new(0, "ldapweb:*:5001:5001::/:/x\n", ""),
+            )
+            .answer("/usr/bin/getent group ldapweb", Output::new(0, "ldapweb:*:5002:\n", ""));
         let owner = resolve_owner_with("ldapweb:ldapweb", Os::Linux, "", "", &fake).unwrap();
         assert_eq!((owner.uid, owner.gid), (5001, 5002));
-        let owner = resolve_owner_with("33:33", Os::Linux, "", "", &Fake::default()).unwrap();
+        let owner = resolve_owner_with("33:33", Os::Linux, "", "", &FakeRunner::default()).unwrap();
         assert_eq!((owner.uid, owner.gid, owner.spec()), (33, 33, "33:33".to_string()));
     }
 
     #[test]
     fn missing_accounts_and_bad_specs_say_what_to_do() {
-        let e = resolve_owner_with("www:daemon", Os::Linux, "", "daemon:x:1:\n", &Fake::default()).unwrap_err();
+        let e = resolve_owner_with("www:daemon", Os::Linux, "", "daemon:x:1:\n", &FakeRunner::default()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("the user 'www'"), "{msg}");
         assert!(msg.contains("sudo useradd --system --no-create-home www"), "{msg}");
         assert!(msg.contains("[restore] owner"), "{msg}");
-        let e = resolve_owner_with("1:www", Os::MacOs, "", "", &Fake::default()).unwrap_err();
+        let e = resolve_owner_with("1:www", Os::MacOs, "", "", &FakeRunner::default()).unwrap_err();
         assert!(e.to_string().contains("sudo dseditgroup -o create www"), "{e}");
         for bad in ["daemon", "daemon:", ":daemon", "-R:daemon", "a b:c", "x:y;rm", "d:d:d"] {
-            let e = resolve_owner_with(bad, Os::Linux, "", "", &Fake::default()).unwrap_err();
+            let e = resolve_owner_with(bad, Os::Linux, "", "", &FakeRunner::default()).unwrap_err();
             assert!(matches!(e, OwnerError::BadSpec { .. }), "{bad}: {e}");
         }
     }

@@ -10,14 +10,15 @@
 //! - [`read_status`] never fails and never panics: a missing or disabled `tmutil` gives
 //!   `available: false` / state `unavailable`; anything else unexpected gives state `error` with the text
 //!   `tmutil` printed.
-//! - No call waits longer than the runner's timeout (20 s for [`SystemRunner`]).
+//! - No call waits longer than the runner's timeout (20 s for [`SystemRunner::default`]); `tmutil` is run
+//!   through the platform's runner ([`crate::platform::runner`]), this module only says what to ask and
+//!   reads the answers.
 //! - The state is derived from the observations, the thresholds and `now` only ([`decide`]), so it is
 //!   tested without a Mac.
 //! - Only completed backups (no suffix, or `.backup`) count as "the latest backup" or as restore sources.
 
 mod messages;
 pub mod parse;
-mod runner;
 pub mod schedule;
 
 use std::io;
@@ -29,7 +30,8 @@ use serde::{Deserialize, Serialize};
 
 pub use messages::{Lang, Reason};
 pub use parse::{BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure};
-pub use runner::{CommandRunner, DEFAULT_TIMEOUT, Output, SystemRunner};
+// The runner every function here takes is the platform's; re-exported for their callers.
+pub use crate::platform::runner::{CommandRunner, Output, SystemRunner};
 
 /// The one-word summary, in the priority order [`decide`] applies (first match wins):
 /// `unavailable` > `needs-full-disk-access` > `no-destination` > `excluded` > `destination-unavailable`

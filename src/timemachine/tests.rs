@@ -1,12 +1,10 @@
 //! Table tests for the state logic, `next_poll`, `read_status` with a fake runner, and restore sources.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 
 use super::*;
+use crate::platform::fake::FakeRunner;
 
 macro_rules! fixture {
     ($path:literal) => {
@@ -19,56 +17,51 @@ macro_rules! fixture {
     };
 }
 
-/// Answers by the space-joined arguments; records every call.
-#[derive(Default)]
-struct FakeRunner {
-    answers: HashMap<String, Result<Output, io::ErrorKind>>,
-    calls: RefCell<Vec<String>>,
+/// The tests' words for the platform's fake: answers and calls by `tmutil`'s arguments.
+trait Tmutil: Sized {
+    fn with(self, args: &str, code: i32, stdout: &[u8], stderr: &[u8]) -> Self;
+    fn failing(self, args: &str, kind: io::ErrorKind) -> Self;
+    fn called(&self, args: &str) -> bool;
+    /// `tmutil`'s arguments, one line per call (a call to another program keeps its whole line).
+    fn tmutil_calls(&self) -> Vec<String>;
 }
 
-impl FakeRunner {
-    fn with(mut self, args: &str, code: i32, stdout: &[u8], stderr: &[u8]) -> Self {
-        self.answers
-            .insert(args.to_owned(), Ok(Output::new(code, stdout, stderr)));
-        self
+impl Tmutil for FakeRunner {
+    fn with(self, args: &str, code: i32, stdout: &[u8], stderr: &[u8]) -> Self {
+        self.answer(&format!("{TMUTIL} {args}"), Output::new(code, stdout, stderr))
     }
-    fn failing(mut self, args: &str, kind: io::ErrorKind) -> Self {
-        self.answers.insert(args.to_owned(), Err(kind));
-        self
-    }
-    /// A healthy Mac: idle, one mounted local disk, latest backup 14:03:12, folder included.
-    fn healthy() -> Self {
-        FakeRunner::default()
-            .with("status -X", 0, fixture!("valid/status/idle.xml"), b"")
-            .with(
-                "destinationinfo -X",
-                0,
-                fixture!("valid/destinationinfo/local-mounted.xml"),
-                b"",
-            )
-            .with("latestbackup", 0, fixture!("valid/latestbackup/apfs.txt"), b"")
-            .with(
-                &format!("isexcluded {DIR}"),
-                0,
-                fixture!("valid/isexcluded/included.txt"),
-                b"",
-            )
+    fn failing(self, args: &str, kind: io::ErrorKind) -> Self {
+        self.refuse(&format!("{TMUTIL} {args}"), kind)
     }
     fn called(&self, args: &str) -> bool {
-        self.calls.borrow().iter().any(|c| c == args)
+        self.tmutil_calls().iter().any(|c| c == args)
+    }
+    fn tmutil_calls(&self) -> Vec<String> {
+        let prefix = format!("{TMUTIL} ");
+        self.calls()
+            .into_iter()
+            .map(|c| c.strip_prefix(&prefix).map(str::to_owned).unwrap_or(c))
+            .collect()
     }
 }
 
-impl CommandRunner for FakeRunner {
-    fn run(&self, _program: &Path, args: &[&str]) -> io::Result<Output> {
-        let key = args.join(" ");
-        self.calls.borrow_mut().push(key.clone());
-        match self.answers.get(&key) {
-            Some(Ok(out)) => Ok(out.clone()),
-            Some(Err(kind)) => Err(io::Error::new(*kind, "fake")),
-            None => Ok(Output::new(1, "", format!("fake: no answer for '{key}'"))),
-        }
-    }
+/// A healthy Mac: idle, one mounted local disk, latest backup 14:03:12, folder included.
+fn healthy() -> FakeRunner {
+    FakeRunner::default()
+        .with("status -X", 0, fixture!("valid/status/idle.xml"), b"")
+        .with(
+            "destinationinfo -X",
+            0,
+            fixture!("valid/destinationinfo/local-mounted.xml"),
+            b"",
+        )
+        .with("latestbackup", 0, fixture!("valid/latestbackup/apfs.txt"), b"")
+        .with(
+            &format!("isexcluded {DIR}"),
+            0,
+            fixture!("valid/isexcluded/included.txt"),
+            b"",
+        )
 }
 
 const DIR: &str = "/Users/bureau/app/runtime/backup";
@@ -490,7 +483,7 @@ fn json_field_names_are_the_contract() {
 
 #[test]
 fn read_status_healthy() {
-    let r = FakeRunner::healthy();
+    let r = healthy();
     let s = read(&r, &paris(15, 0));
     assert_eq!(s.state, TmState::Ok);
     assert_eq!(s.backup_dir_excluded, Some(false));
@@ -501,23 +494,23 @@ fn read_status_healthy() {
 
 #[test]
 fn read_status_disabled_or_missing_tmutil_is_unavailable() {
-    let r = FakeRunner::healthy();
+    let r = healthy();
     let s = read_status(&r, None, Path::new(DIR), None, &TmThresholds::default(), &paris(15, 0));
     assert_eq!(s, TimeMachineStatus::unavailable());
-    assert!(r.calls.borrow().is_empty(), "disabled means not asked");
+    assert!(r.calls().is_empty(), "disabled means not asked");
 
     let r = FakeRunner::default().failing("status -X", io::ErrorKind::NotFound);
     let s = read(&r, &paris(15, 0));
     assert!(!s.available);
     assert_eq!(s.state, TmState::Unavailable);
     assert_eq!(s.message, None);
-    assert_eq!(r.calls.borrow().len(), 1, "stops after the first start failure");
+    assert_eq!(r.calls().len(), 1, "stops after the first start failure");
 }
 
 // Guards the text fallback: a tmutil that refuses -X must still give the running percentage.
 #[test]
 fn read_status_falls_back_to_text_forms() {
-    let r = FakeRunner::healthy()
+    let r = healthy()
         .with(
             "status -X",
             1,
@@ -541,7 +534,7 @@ fn read_status_falls_back_to_text_forms() {
 
 #[test]
 fn read_status_without_destination_skips_latestbackup() {
-    let r = FakeRunner::healthy()
+    let r = healthy()
         .with(
             "destinationinfo -X",
             0,
@@ -562,7 +555,7 @@ fn read_status_without_destination_skips_latestbackup() {
 
 #[test]
 fn read_status_timeout_is_an_error_not_unavailable() {
-    let r = FakeRunner::healthy()
+    let r = healthy()
         .failing("status -X", io::ErrorKind::TimedOut)
         .failing("latestbackup", io::ErrorKind::TimedOut);
     let s = read(&r, &paris(15, 0));
@@ -574,7 +567,7 @@ fn read_status_timeout_is_an_error_not_unavailable() {
 #[test]
 fn read_status_failure_on_stdout_with_exit_zero() {
     // tmutil may exit 0 after printing its complaint: the text decides.
-    let r = FakeRunner::healthy().with(
+    let r = healthy().with(
         "latestbackup",
         0,
         fixture!("invalid/needs-full-disk-access/latestbackup-monterey.txt"),
@@ -697,14 +690,14 @@ fn poll_once(
     asked: bool,
     now: &Zoned,
 ) -> (TimeMachineStatus, schedule::Kept, Vec<String>) {
-    runner.calls.borrow_mut().clear();
+    runner.clear_calls();
     let target = schedule::Target {
         tmutil: Path::new(TMUTIL),
         backup_dir: Path::new(DIR),
         pair_mtime: None,
     };
     let (status, kept) = schedule::poll(runner, target, kept, asked, &TmThresholds::default(), now).unwrap();
-    let calls = runner.calls.borrow().clone();
+    let calls = runner.tmutil_calls();
     (status, kept, calls)
 }
 
@@ -721,7 +714,7 @@ fn full() -> Vec<String> {
 // polls never ask it; a backup that finishes, the menu, or a restore do.
 #[test]
 fn polling_reads_the_destination_only_when_needed() {
-    let r = FakeRunner::healthy();
+    let r = healthy();
     let (s, kept, calls) = poll_once(&r, None, false, &paris(15, 0));
     assert_eq!(calls, full(), "at start");
     assert_eq!(s.state, TmState::Ok);
@@ -736,14 +729,14 @@ fn polling_reads_the_destination_only_when_needed() {
     assert_eq!(s.backup_dir_excluded, Some(false), "kept from the full reading");
 
     // A backup runs: still quick, every poll.
-    let r = FakeRunner::healthy().with("status -X", 0, fixture!("valid/status/copying.xml"), b"");
+    let r = healthy().with("status -X", 0, fixture!("valid/status/copying.xml"), b"");
     let (s, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 2));
     assert_eq!(calls, QUICK);
     assert_eq!(s.state, TmState::Running);
     assert!(kept.running);
 
     // Running 1 → 0: the backup finished, read the new latest.
-    let r = FakeRunner::healthy();
+    let r = healthy();
     let (_, kept, calls) = poll_once(&r, Some(&kept), false, &paris(15, 3));
     assert_eq!(calls, full(), "after the backup finished");
     assert!(!kept.running);
@@ -793,7 +786,7 @@ fn full_read_table() {
 // mount the network disk keeps the backup known before.
 #[test]
 fn an_unreachable_network_disk_keeps_the_known_backup() {
-    let r = FakeRunner::healthy().with(
+    let r = healthy().with(
         "destinationinfo -X",
         0,
         fixture!("valid/destinationinfo/network-unmounted.xml"),
@@ -819,7 +812,7 @@ fn an_unreachable_network_disk_keeps_the_known_backup() {
 // Guards the quick polls against forgetting what the full reading met: Full Disk Access stays missing.
 #[test]
 fn failures_of_the_full_reading_are_kept() {
-    let r = FakeRunner::healthy().with(
+    let r = healthy().with(
         "latestbackup",
         0,
         fixture!("invalid/needs-full-disk-access/latestbackup-monterey.txt"),

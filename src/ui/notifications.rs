@@ -2,7 +2,7 @@
 //!
 //! Sending never blocks the caller: each notification is shown from a short-lived thread. On macOS,
 //! notifications only work from inside `Secours.app` (they are sent under the identifier of the bundle
-//! Secours runs from, [`crate::platform::login_item::current_bundle_id`]); outside a bundle they are logged as off
+//! Secours runs from, [`crate::platform::macos::bundle::current_bundle_id`]); outside a bundle they are logged as off
 //! instead of hanging.
 
 use std::sync::Once;
@@ -14,7 +14,7 @@ pub struct Note {
     pub body: String,
 }
 
-use crate::platform::login_item::running_inside_bundle;
+use crate::platform::macos::bundle::running_inside_bundle;
 
 static SETUP: Once = Once::new();
 
@@ -59,7 +59,7 @@ pub fn send(note: &Note) {
 /// macOS 15 drops notifications sent under an identifier Launch Services does not know.
 #[cfg(target_os = "macos")]
 fn setup() {
-    let id = crate::platform::login_item::current_bundle_id();
+    let id = crate::platform::macos::bundle::current_bundle_id();
     if let Err(e) = notify_rust::set_application(id) {
         log::warn!("notifications: cannot use the bundle identifier '{id}': {e}");
     }

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use secours::restore::owner::{Os, sudoers_rule};
+use secours::platform::Os;
+use secours::restore::owner::sudoers_rule;
 
 /// Where the ordinary users' test folders live (and all the sudoers rule allows).
 pub const BASE: &str = "/tmp/secours-user-tests";

@@ -5,7 +5,8 @@ use anyhow::Result;
 use crate::cli::args::LoginItemChoice;
 
 pub fn login_item_command(what: LoginItemChoice) -> Result<u8> {
-    use crate::platform::login_item::{LoginItem, Status, current_bundle_id};
+    use crate::platform::login_item::{LoginItem, Status};
+    use crate::platform::macos::bundle::current_bundle_id;
     let item = LoginItem::for_current_user(current_bundle_id())?;
     let status = match what {
         LoginItemChoice::On => item.enable(&std::env::current_exe()?)?,

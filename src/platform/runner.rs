@@ -1,10 +1,19 @@
-//! Running `tmutil` (or the fake that tests put in its place).
+//! The one way Secours runs external programs: `tmutil`, `launchctl`, `osascript`, `sudo`/`pkexec` and the
+//! administrator's `chown`/`mv`/`rm`, the account look-ups (`getent`, `id`, `dscl`), and the opener
+//! (`open`/`xdg-open`).
 //!
-//! Every external command of the Time Machine module goes through one [`CommandRunner`], so tests can answer
-//! with recorded outputs. The real [`SystemRunner`] never waits forever: a `tmutil` stuck on an unreachable
-//! network destination is killed after its timeout, and its output is capped so a runaway program cannot
-//! exhaust memory.
+//! Guarantees:
+//! - Everything that is waited for goes through a [`CommandRunner`], so unit tests answer with the one fake
+//!   (`platform::fake`, tests only) and integration tests with their own.
+//! - The real [`SystemRunner`] gives the program no input (stdin is `/dev/null`), captures both outputs (capped
+//!   so a runaway program cannot exhaust memory) and the exit code, and never waits longer than its timeout:
+//!   a program still running then is killed and reported as `TimedOut` (a `tmutil` stuck on an unreachable
+//!   network destination, say). The runners that may wait for a person (the administrator's password, the
+//!   folder chooser) say so by their timeout.
+//! - [`start`] starts a program and does not wait for it (opening a web page, a folder, a file), so the
+//!   menu never blocks on it.
 
+use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,7 +24,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     /// The exit code; `None` when the program was ended by a signal. `tmutil` is known to exit 0 after
-    /// printing an error, so callers read the texts rather than trust this.
+    /// printing an error, so its callers read the texts rather than trust this.
     pub status: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -28,6 +37,19 @@ impl Output {
             status: Some(code),
             stdout: stdout.into(),
             stderr: stderr.into(),
+        }
+    }
+
+    /// Whether the program exited with 0.
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+
+    /// How it ended, for a message: `exit status: 3`, or that a signal stopped it.
+    pub fn exit_text(&self) -> String {
+        match self.status {
+            Some(code) => format!("exit status: {code}"),
+            None => "stopped by a signal".to_owned(),
         }
     }
 }
@@ -43,21 +65,34 @@ pub trait CommandRunner {
 /// The real runner: `std::process::Command`, with a timeout after which the program is killed.
 #[derive(Debug, Clone)]
 pub struct SystemRunner {
-    pub timeout: Duration,
+    /// `None`: waits as long as the program runs.
+    timeout: Option<Duration>,
 }
 
-/// `tmutil` answers in well under a second when the destination is reachable; mounting a network share can
-/// take several seconds, so 20 s leaves room for that without freezing the menu for long.
+/// Most programs Secours runs answer in well under a second; `tmutil` mounting a network share can take
+/// several, so 20 s leaves room for that without freezing the menu for long.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// More than any `tmutil` answer (a `listbackups` of years of hourly backups is a few hundred KiB).
+/// More than any answer Secours reads (a `listbackups` of years of hourly backups is a few hundred KiB).
 const MAX_OUTPUT: u64 = 8 * 1024 * 1024;
 
 impl Default for SystemRunner {
+    /// A runner with [`DEFAULT_TIMEOUT`].
     fn default() -> Self {
-        SystemRunner {
-            timeout: DEFAULT_TIMEOUT,
-        }
+        SystemRunner::with_timeout(DEFAULT_TIMEOUT)
+    }
+}
+
+impl SystemRunner {
+    /// A runner that kills a program still running after `timeout`.
+    pub fn with_timeout(timeout: Duration) -> SystemRunner {
+        SystemRunner { timeout: Some(timeout) }
+    }
+
+    /// A runner that waits for the program as long as it runs: for programs that wait for a person (the
+    /// folder chooser), or whose callers never had a limit (`launchctl`).
+    pub fn without_timeout() -> SystemRunner {
+        SystemRunner { timeout: None }
     }
 }
 
@@ -81,7 +116,9 @@ impl CommandRunner for SystemRunner {
             if let Some(status) = child.try_wait()? {
                 break status;
             }
-            if started.elapsed() >= self.timeout {
+            if let Some(timeout) = self.timeout
+                && started.elapsed() >= timeout
+            {
                 // Kill and reap; the reader threads are left to finish on their own, because a grandchild
                 // may still hold the pipes open and joining them could hang as long as it lives.
                 let _ = child.kill();
@@ -91,7 +128,7 @@ impl CommandRunner for SystemRunner {
                     format!(
                         "'{}' did not finish within {} s and was stopped",
                         program.display(),
-                        self.timeout.as_secs()
+                        timeout.as_secs()
                     ),
                 ));
             }
@@ -104,6 +141,18 @@ impl CommandRunner for SystemRunner {
             stderr: collect(stderr),
         })
     }
+}
+
+/// Starts `program` with `args` and does not wait for it: no input, its outputs thrown away. `Err` only
+/// when it could not be started.
+pub fn start(program: &str, args: &[&OsStr]) -> io::Result<()> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
 }
 
 fn drain(pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
@@ -129,6 +178,7 @@ mod tests {
             .run(Path::new("/bin/sh"), &["-c", "echo out; echo err >&2; exit 3"])
             .unwrap();
         assert_eq!(out, Output::new(3, "out\n", "err\n"));
+        assert_eq!(out.exit_text(), "exit status: 3");
     }
 
     #[test]
@@ -142,9 +192,7 @@ mod tests {
     // Guards the timeout: a hung tmutil must not freeze the caller.
     #[test]
     fn a_hung_program_is_killed_after_the_timeout() {
-        let runner = SystemRunner {
-            timeout: Duration::from_millis(300),
-        };
+        let runner = SystemRunner::with_timeout(Duration::from_millis(300));
         let started = Instant::now();
         let err = runner.run(Path::new("/bin/sh"), &["-c", "exec sleep 30"]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -152,6 +200,30 @@ mod tests {
             started.elapsed() < Duration::from_secs(10),
             "took {:?}",
             started.elapsed()
+        );
+    }
+
+    #[test]
+    fn without_a_timeout_a_slow_program_is_waited_for() {
+        let out = SystemRunner::without_timeout()
+            .run(Path::new("/bin/sh"), &["-c", "sleep 0.3; echo done"])
+            .unwrap();
+        assert_eq!(out, Output::new(0, "done\n", ""));
+    }
+
+    // Guards the menu: starting a program returns before it ends.
+    #[test]
+    fn start_does_not_wait_for_the_program() {
+        let started = Instant::now();
+        start("/bin/sh", &["-c".as_ref(), "sleep 5".as_ref()]).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            start("/nonexistent/xdg-open", &[]).unwrap_err().kind(),
+            io::ErrorKind::NotFound
         );
     }
 }

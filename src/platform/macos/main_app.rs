@@ -3,7 +3,8 @@
 //! This is the one module of Secours that calls Apple's frameworks directly, through the objc2 family's
 //! generated bindings (`objc2-service-management`). Every `unsafe` block is here, each with its reason.
 //! The logic around it (when to use it, what each status means, the LaunchAgent of earlier versions) lives
-//! in [`crate::platform::login_item`] behind the [`AppService`] trait, where tests use a fake.
+//! in [`crate::platform::login_item`] behind the [`AppService`] trait ([`super::app_service`]), where tests
+//! use a fake.
 //!
 //! `SMAppService.mainApp` registers the app bundle itself: System Settings › General › Login Items then
 //! shows Secours with its name and icon, and the user may switch it off there, which the status reports as
@@ -13,7 +14,7 @@
 
 use objc2_service_management::{SMAppService, SMAppServiceStatus};
 
-use crate::platform::login_item::{AppService, AppServiceStatus};
+use super::app_service::{AppService, AppServiceStatus};
 
 /// `SMAppService.mainApp`; only made on macOS 13 and later, where the class exists.
 #[derive(Debug, Clone, Copy)]
