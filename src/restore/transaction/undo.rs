@@ -470,7 +470,7 @@ mod tests {
         let keep = Duration::from_secs(60);
         let mut due = expired(&web, keep, Some(&current));
         due.sort();
-        assert_eq!(due, [old.clone()]);
+        assert_eq!(due, [old.as_path()]);
         purge_previous(&web, keep, Some(&current), None);
         assert!(!old.exists());
         assert!(current.exists() && young.exists());
