@@ -7,12 +7,12 @@
 //!   answer at all (web server stopped, name unknown) is only a warning: the data is in place, and
 //!   rolling it back would not start the web server.
 //!
-//! The HTTP check is a plain HTTP/1.1 `GET` over a socket with a timeout (the office's URL is
-//! `http://…` on the local network; an `https://` URL is reported as not checked).
+//! The HTTP check is one plain HTTP/1.1 `GET` through `ureq`, with a timeout for the whole exchange, no
+//! proxy and no redirect followed: a redirect (a login page) is the application answering. The office's
+//! URL is `http://…` on the local network, so Secours carries no TLS: an `https://` URL is reported as
+//! not checked, with what to do.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -191,60 +191,62 @@ pub fn http_ok(code: u16) -> bool {
     (200..400).contains(&code) || code == 401 || code == 403
 }
 
-/// The status code of `GET url` (plain HTTP only).
+/// The status code of `GET url` (plain HTTP only): any status the server answers, redirects not
+/// followed; an error (a sentence naming the host) when there is no HTTP answer within `timeout`.
 pub fn http_status(url: &str, timeout: Duration) -> Result<u16, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| "only http:// addresses can be checked".to_owned())?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let with_port = if host.contains(':') && !host.ends_with(']') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{host}': {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve '{host}'"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("no answer from '{host}': {e}"))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Secours/{}\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("cannot send the request to '{host}': {e}"))?;
-    let mut head = [0u8; 64];
-    let mut got = 0;
-    while got < 12 {
-        let n = stream
-            .read(&mut head[got..])
-            .map_err(|e| format!("no answer from '{host}': {e}"))?;
-        if n == 0 {
-            break;
+    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("'{url}' is not a web address ({e})"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(
+                "only http:// addresses can be checked: open this https:// address in a browser to see that the \
+                 application answers"
+                    .to_owned(),
+            );
         }
-        got += n;
+        _ => return Err("only http:// addresses can be checked".to_owned()),
     }
-    parse_status_line(&head[..got]).ok_or_else(|| format!("'{host}' did not answer in HTTP"))
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        // Every answer is a status to judge, a redirect included (to a login page, typically).
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // The address is on the office's network: straight there, whatever proxy the environment names.
+        .proxy(None)
+        .user_agent(format!("Secours/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    // Only the status line and headers are read; the body is left unread and the connection dropped.
+    match agent.get(url).call() {
+        Ok(response) => Ok(response.status().as_u16()),
+        Err(e) => Err(explain(host, e, timeout)),
+    }
 }
 
-/// `HTTP/1.x NNN …` → NNN.
-fn parse_status_line(head: &[u8]) -> Option<u16> {
-    let text = std::str::from_utf8(head.get(..12)?).ok()?;
-    let rest = text.strip_prefix("HTTP/1.")?;
-    rest.get(2..5)?.parse().ok()
+/// A failed `GET` as the check's sentence, naming the host.
+fn explain(host: &str, e: ureq::Error, timeout: Duration) -> String {
+    match e {
+        ureq::Error::HostNotFound => format!("cannot resolve '{host}'"),
+        ureq::Error::Timeout(ureq::Timeout::Resolve) => {
+            format!("cannot resolve '{host}' within {} s", timeout.as_secs())
+        }
+        ureq::Error::Timeout(_) => format!("no answer from '{host}' within {} s", timeout.as_secs()),
+        ureq::Error::Io(e) => format!("no answer from '{host}': {e}"),
+        ureq::Error::ConnectionFailed => format!("no answer from '{host}'"),
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
+            format!("'{host}' did not answer in HTTP")
+        }
+        ureq::Error::BadUri(why) => format!("'{host}' is not a web address ({why})"),
+        other => format!("'{host}': {other}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     fn serve_once(answer: &'static str) -> String {
@@ -260,13 +262,19 @@ mod tests {
         format!("http://127.0.0.1:{port}/secours")
     }
 
-    // Guards the reading of the answer: the code is the second word of the status line.
+    // Guards the reading of the answer: the code is the second word of the status line. The 302's
+    // `Location` leads back to this server, which answers only once: following it would fail, so this also
+    // guards that redirects are not followed (a login page means the application answers).
     #[test]
     fn reads_the_status_code_of_a_real_answer() {
         let url = serve_once("HTTP/1.1 302 Found\r\nLocation: /secours/site/login\r\n\r\n");
         assert_eq!(http_status(&url, Duration::from_secs(5)).unwrap(), 302);
         let url = serve_once("HTTP/1.0 500 Internal Server Error\r\n\r\n");
         assert_eq!(http_status(&url, Duration::from_secs(5)).unwrap(), 500);
+        let url = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_eq!(http_status(&url, Duration::from_secs(5)).unwrap(), 200);
+        let url = serve_once("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(http_status(&url, Duration::from_secs(5)).unwrap(), 404);
     }
 
     // Guards the difference between "broken" (a failure) and "not running" (only a warning).
@@ -275,8 +283,49 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        assert!(http_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(2)).is_err());
+        let e = http_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(2)).unwrap_err();
+        assert!(e.starts_with("no answer from '127.0.0.1:"), "{e}");
         assert!(http_status("https://example.invalid/", Duration::from_secs(2)).is_err());
+    }
+
+    // Guards the message of an https:// address, which Secours cannot check (no TLS): it says so, and
+    // what to do instead, without trying the network.
+    #[test]
+    fn an_https_address_is_not_checked_and_says_what_to_do() {
+        let e = http_status("https://imac-de-reunion.local/secours", Duration::from_secs(2)).unwrap_err();
+        assert!(e.contains("only http:// addresses can be checked"), "{e}");
+        assert!(e.contains("browser"), "{e}");
+        assert!(http_status("ftp://host/", Duration::from_secs(2)).is_err());
+        assert!(http_status("not a url", Duration::from_secs(2)).is_err());
+    }
+
+    // Guards the timeout: a server that accepts and never answers is "no answer", within the time given.
+    #[test]
+    fn a_silent_server_is_no_answer_within_the_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let held = listener.accept();
+            let _ = rx.recv_timeout(Duration::from_secs(30));
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        let e = http_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(1)).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(e.contains("no answer from '127.0.0.1:"), "{e}");
+        let _ = tx.send(());
+    }
+
+    // Guards what is not HTTP (another service on the port): not a status code, an error.
+    #[test]
+    fn an_answer_that_is_not_http_is_an_error() {
+        let url = serve_once("SSH-2.0-OpenSSH_9.6\r\n");
+        let e = http_status(&url, Duration::from_secs(5)).unwrap_err();
+        assert!(
+            e.starts_with("'127.0.0.1:") && e.ends_with("' did not answer in HTTP"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -287,7 +336,5 @@ mod tests {
         for bad in [400, 404, 500, 502, 503] {
             assert!(!http_ok(bad), "{bad}");
         }
-        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\n"), Some(200));
-        assert_eq!(parse_status_line(b"SSH-2.0-OpenSSH"), None);
     }
 }
