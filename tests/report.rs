@@ -75,8 +75,13 @@ fn hourly_history(h: &History, folder: &Path, days: i64, now: i64) {
         let db = key(&folder.join("gestion.gz"), pair);
         let media = key(&folder.join("media.taz"), pair);
         if hour == start + 12 * 24 * HOUR {
-            h.record_verification(&db, "corrupt", r#"{"reason":"CRC32 check failed"}"#, ts(hour + 400))
-                .unwrap();
+            h.record_verification(
+                &db,
+                secours::store::history::VerdictKind::Corrupt,
+                r#"{"reason":"CRC32 check failed"}"#,
+                ts(hour + 400),
+            )
+            .unwrap();
         } else {
             let status = if hour == suspect_at { "suspect" } else { "reference" };
             let findings = if status == "suspect" {

@@ -318,7 +318,7 @@ pub fn judgement(
             .verification(key)
             .ok()
             .flatten()
-            .filter(|v| v.verdict == "ok")
+            .filter(|v| v.verdict.is_ok())
             .and_then(|v| serde_json::from_str::<serde_json::Value>(&v.details_json).ok())
     };
     let (db_details, media_details) = (verified(&db_key)?, verified(&media_key)?);

@@ -18,6 +18,7 @@ use crate::env::config::Config;
 use crate::env::environment;
 use crate::progress::{Cancel, Progress};
 use crate::store::history::History;
+use crate::store::history::VerdictKind;
 
 /// Which pair to work on.
 #[derive(Debug, Clone, Default)]
@@ -103,8 +104,8 @@ fn default_media_dirs() -> Vec<String> {
 #[derive(Debug, Serialize)]
 pub struct Verification {
     pub folder: PathBuf,
-    /// `ok`, `corrupt`, `unsafe` or `unreadable` (the worst of the two files).
-    pub verdict: &'static str,
+    /// `ok`, `corrupt`, `unsafe`, `unreadable` or `cancelled` (the worst of the two files).
+    pub verdict: VerdictKind,
     pub db: FileVerdict,
     pub media: FileVerdict,
 }
@@ -113,7 +114,7 @@ pub struct Verification {
 #[derive(Debug, Serialize)]
 pub struct FileVerdict {
     pub path: PathBuf,
-    pub verdict: String,
+    pub verdict: VerdictKind,
     /// True when history already held the verdict for this very file.
     pub remembered: bool,
     pub verified_at: Timestamp,
@@ -124,34 +125,25 @@ impl Verification {
     /// Exit code: 0 ok, 2 corrupt/unsafe, 3 unreadable.
     pub fn exit_code(&self) -> u8 {
         match self.verdict {
-            "ok" => 0,
-            "unreadable" | "cancelled" => 3,
-            _ => 2,
+            VerdictKind::Ok => 0,
+            VerdictKind::Unreadable | VerdictKind::Cancelled => 3,
+            VerdictKind::Corrupt | VerdictKind::Unsafe => 2,
         }
     }
 }
 
-fn outcome_verdict(o: &FileOutcome) -> (&'static str, serde_json::Value) {
+fn outcome_verdict(o: &FileOutcome) -> (VerdictKind, serde_json::Value) {
     let value = serde_json::to_value(o).unwrap_or(serde_json::Value::Null);
     let word = match o {
         FileOutcome::Checked(FileReport { verdict, .. }) => match verdict {
-            verify::Verdict::Ok => "ok",
-            verify::Verdict::Corrupt { .. } => "corrupt",
-            verify::Verdict::Unsafe { .. } => "unsafe",
+            verify::Verdict::Ok => VerdictKind::Ok,
+            verify::Verdict::Corrupt { .. } => VerdictKind::Corrupt,
+            verify::Verdict::Unsafe { .. } => VerdictKind::Unsafe,
         },
-        FileOutcome::Unreadable { .. } => "unreadable",
-        FileOutcome::Cancelled { .. } => "cancelled",
+        FileOutcome::Unreadable { .. } => VerdictKind::Unreadable,
+        FileOutcome::Cancelled { .. } => VerdictKind::Cancelled,
     };
     (word, value)
-}
-
-fn rank(v: &str) -> u8 {
-    match v {
-        "ok" => 0,
-        "unsafe" => 1,
-        "corrupt" => 2,
-        _ => 3,
-    }
 }
 
 /// What the verification of the dump at `path`, as it is now, found for an import's preflight (`None`
@@ -161,7 +153,7 @@ pub fn known_facts(history: &History, path: &std::path::Path) -> Option<crate::d
         return None;
     };
     let v = history.verification(&inspect::file_key(&o)).ok()??;
-    if v.verdict != "ok" {
+    if !v.verdict.is_ok() {
         return None;
     }
     let details: serde_json::Value = serde_json::from_str(&v.details_json).ok()?;
@@ -192,7 +184,7 @@ pub fn verify(
     // A media verdict stands for a restore only with the layout of the very media folders asked for now
     // (one recorded before layouts were, or for other folders, is read again).
     let media_remembered = remembered(&pair.media).filter(|v| {
-        v.verdict != "ok"
+        !v.verdict.is_ok()
             || pair.media_dirs.is_empty()
             || verify::MediaLayout::from_details(&v.details).is_some_and(|l| l.expected == pair.media_dirs)
     });
@@ -207,11 +199,11 @@ pub fn verify(
                 // The verdict is about the bytes read; it only stands for the file as observed if the file did
                 // not change meanwhile (rewritten by the hourly backup while being read).
                 if let Err(changed) = crate::backup::inspect::check_unchanged(&o.path, &o.identity()) {
-                    word = "unreadable";
+                    word = VerdictKind::Unreadable;
                     details = serde_json::json!({ "outcome": "unreadable", "error": changed });
                 }
                 // Only real verdicts are remembered; an unreadable file is asked again next time.
-                if matches!(word, "ok" | "corrupt" | "unsafe")
+                if word.is_kept()
                     && let Some(h) = history
                     && let Err(e) = h.record_verification(&inspect::file_key(o), word, &details.to_string(), now)
                 {
@@ -219,7 +211,7 @@ pub fn verify(
                 }
                 FileVerdict {
                     path: o.path.clone(),
-                    verdict: word.to_owned(),
+                    verdict: word,
                     remembered: false,
                     verified_at: now,
                     details,
@@ -228,17 +220,10 @@ pub fn verify(
             (record(&pair.db, &report.db), record(&pair.media, &report.media))
         }
     };
-    let worst = if rank(&db.verdict) >= rank(&media.verdict) {
-        &db.verdict
+    let verdict = if db.verdict.rank() >= media.verdict.rank() {
+        db.verdict
     } else {
-        &media.verdict
-    };
-    let verdict = match worst.as_str() {
-        "ok" => "ok",
-        "unsafe" => "unsafe",
-        "corrupt" => "corrupt",
-        "cancelled" => "cancelled",
-        _ => "unreadable",
+        media.verdict
     };
     Verification {
         folder: pair.observation.pair_folder.clone(),
@@ -274,10 +259,10 @@ pub fn copy_to(
         return Err(OperationError::NoDestination);
     }
     let v = verify(pair, history, false, progress, cancel);
-    if v.verdict != "ok" {
+    if !v.verdict.is_ok() {
         return Err(OperationError::NotVerified {
             folder: v.folder,
-            reason: v.verdict.to_owned(),
+            reason: v.verdict.to_string(),
         });
     }
     let when = pair

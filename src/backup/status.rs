@@ -436,7 +436,7 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
 pub fn corrupt_in_history(history: &crate::store::history::History, o: &FileObservation) -> bool {
     matches!(
         history.verification(&file_key(o)),
-        Ok(Some(v)) if v.verdict == "corrupt" || v.verdict == "unsafe"
+        Ok(Some(v)) if v.verdict.is_bad()
     )
 }
 

@@ -16,7 +16,7 @@ use crate::env::config::Config;
 use crate::env::environment::Environment;
 use crate::i18n::{Lang, fill};
 use crate::progress::{Cancel, Progress};
-use crate::store::history::History;
+use crate::store::history::{History, VerdictKind};
 
 /// What the command line asked.
 #[derive(Debug, Clone, Default)]
@@ -129,9 +129,9 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
                     tt.age(s.age_seconds),
                     tt.bytes(s.db_bytes),
                     tt.bytes(s.media_bytes),
-                    match s.verified.as_deref() {
-                        Some("ok") => t.verified,
-                        Some(v) => v,
+                    match s.verified {
+                        Some(VerdictKind::Ok) => t.verified,
+                        Some(v) => v.as_str(),
                         None => t.not_verified,
                     }
                 );

@@ -18,6 +18,7 @@ use crate::backup::operations::{OperationError, Selection};
 use crate::env::config::Config;
 use crate::env::environment::{self, Environment};
 use crate::store::history::History;
+use crate::store::history::VerdictKind;
 
 /// What `--from` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub struct Source {
     pub db_bytes: u64,
     pub media_bytes: u64,
     /// `ok`, `corrupt` or `unsafe` when history holds a verdict for both files, else `None`.
-    pub verified: Option<String>,
+    pub verified: Option<VerdictKind>,
     #[serde(skip)]
     pub observation: PairObservation,
 }
@@ -199,9 +200,9 @@ fn source(
             .map(|v| v.verdict)
     };
     let verified = match (verdict(db), verdict(media)) {
-        (Some(a), Some(b)) if a == "ok" && b == "ok" => Some("ok".to_owned()),
-        (Some(a), _) if a != "ok" => Some(a),
-        (_, Some(b)) if b != "ok" => Some(b),
+        (Some(a), Some(b)) if a.is_ok() && b.is_ok() => Some(VerdictKind::Ok),
+        (Some(a), _) if !a.is_ok() => Some(a),
+        (_, Some(b)) if !b.is_ok() => Some(b),
         _ => None,
     };
     Some(Source {
@@ -250,7 +251,7 @@ pub fn resolve(
         SourceSpec::Latest => {
             let best = list(config, target, kind, history, Timestamp::now())
                 .into_iter()
-                .find(|s| s.verified.as_deref().is_none_or(|v| v == "ok"))
+                .find(|s| s.verified.is_none_or(VerdictKind::is_ok))
                 .ok_or(SourceError::NoneFound)?;
             pair_of(best.folder)
         }

@@ -151,7 +151,7 @@ mod tests {
     fn a_second_process_is_refused_until_the_holder_dies() {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["instance::tests::lock_holder", "--exact", "--nocapture"])
+            .args(["run::instance::tests::lock_holder", "--exact", "--nocapture"])
             .env(HOLDER_ENV, dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

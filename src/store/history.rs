@@ -378,10 +378,90 @@ pub struct FileKey {
     pub inode: u64,
 }
 
+/// A verification's verdict in one word: what history keeps (`ok`, `corrupt`, `unsafe`), and what a run
+/// can end with without a verdict on the bytes (`unreadable`, `cancelled`). One type from the verification
+/// to history, the status, the menu and the exit codes; written as these words in JSON and in the history
+/// database (whose column keeps its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictKind {
+    /// Complete and sound.
+    Ok,
+    /// Damaged, truncated or not what it should be.
+    Corrupt,
+    /// Sound, but holds entries the restore refuses.
+    Unsafe,
+    /// Could not be read to the end (or changed while it was read): no verdict on the bytes.
+    Unreadable,
+    /// Stopped on request before a verdict.
+    Cancelled,
+}
+
+impl VerdictKind {
+    pub const ALL: [VerdictKind; 5] = [
+        VerdictKind::Ok,
+        VerdictKind::Corrupt,
+        VerdictKind::Unsafe,
+        VerdictKind::Unreadable,
+        VerdictKind::Cancelled,
+    ];
+
+    /// The word, as written in history and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictKind::Ok => "ok",
+            VerdictKind::Corrupt => "corrupt",
+            VerdictKind::Unsafe => "unsafe",
+            VerdictKind::Unreadable => "unreadable",
+            VerdictKind::Cancelled => "cancelled",
+        }
+    }
+
+    /// The verdict a word names. A word history does not know (written by a later version) is read as
+    /// `unreadable`: no verdict, so the file is verified again.
+    pub fn from_word(word: &str) -> VerdictKind {
+        VerdictKind::ALL
+            .into_iter()
+            .find(|v| v.as_str() == word)
+            .unwrap_or(VerdictKind::Unreadable)
+    }
+
+    pub fn is_ok(self) -> bool {
+        self == VerdictKind::Ok
+    }
+
+    /// Whether this is a verdict on the bytes, which history keeps (`unreadable` and `cancelled` are asked
+    /// again next time).
+    pub fn is_kept(self) -> bool {
+        matches!(self, VerdictKind::Ok | VerdictKind::Corrupt | VerdictKind::Unsafe)
+    }
+
+    /// Whether the file was found broken or refused (not merely unread).
+    pub fn is_bad(self) -> bool {
+        matches!(self, VerdictKind::Corrupt | VerdictKind::Unsafe)
+    }
+
+    /// How bad, for the worst of a pair: ok, unsafe, corrupt, then unreadable and cancelled alike.
+    pub fn rank(self) -> u8 {
+        match self {
+            VerdictKind::Ok => 0,
+            VerdictKind::Unsafe => 1,
+            VerdictKind::Corrupt => 2,
+            VerdictKind::Unreadable | VerdictKind::Cancelled => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// A verification result stored for a [`FileKey`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVerification {
-    pub verdict: String,
+    pub verdict: VerdictKind,
     pub details_json: String,
     pub at: Timestamp,
 }
@@ -819,7 +899,7 @@ impl History {
     pub fn record_verification(
         &self,
         key: &FileKey,
-        verdict: &str,
+        verdict: VerdictKind,
         details_json: &str,
         at: Timestamp,
     ) -> Result<(), HistoryError> {
@@ -835,7 +915,7 @@ impl History {
                     to_sql_u64(key.size),
                     key.mtime_ns,
                     to_sql_u64(key.inode),
-                    verdict,
+                    verdict.as_str(),
                     details_json,
                     seconds(at)
                 ],
@@ -858,7 +938,7 @@ impl History {
                 ],
                 |row| {
                     Ok(StoredVerification {
-                        verdict: row.get(0)?,
+                        verdict: VerdictKind::from_word(&row.get::<_, String>(0)?),
                         details_json: row.get(1)?,
                         at: timestamp_at(row, 2)?,
                     })
@@ -1671,8 +1751,8 @@ mod tests {
         let day = 86_400;
         let now = t(1000 * day);
         let old = |days: i64| t(1000 * day - days * day);
-        h.record_verification(&key(1), "ok", "{}", old(100)).unwrap();
-        h.record_verification(&key(2), "ok", "{}", old(10)).unwrap();
+        h.record_verification(&key(1), VerdictKind::Ok, "{}", old(100)).unwrap();
+        h.record_verification(&key(2), VerdictKind::Ok, "{}", old(10)).unwrap();
         let mut o = obs(0, "fresh", 1, 1);
         o.at = old(500);
         h.record_observation(&o).unwrap();
@@ -1955,14 +2035,15 @@ mod tests {
     fn a_verification_is_stored_once_per_file_version() {
         let h = History::open_in_memory().unwrap();
         assert_eq!(h.verification(&key(1)).unwrap(), None);
-        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(0)).unwrap();
-        h.record_verification(&key(1), "damaged", r#"{"at":"line 7"}"#, t(5))
+        h.record_verification(&key(1), VerdictKind::Ok, r#"{"tables":3}"#, t(0))
+            .unwrap();
+        h.record_verification(&key(1), VerdictKind::Corrupt, r#"{"at":"line 7"}"#, t(5))
             .unwrap();
         let v = h.verification(&key(1)).unwrap().unwrap();
         assert_eq!(
             v,
             StoredVerification {
-                verdict: "damaged".into(),
+                verdict: VerdictKind::Corrupt,
                 details_json: r#"{"at":"line 7"}"#.into(),
                 at: t(5)
             }
@@ -1976,7 +2057,9 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM verifications", [], |r| r.get(0))
             .unwrap();
         assert_eq!(count, 1);
-        let err = h.record_verification(&key(3), "ok", "{not json", t(6)).unwrap_err();
+        let err = h
+            .record_verification(&key(3), VerdictKind::Ok, "{not json", t(6))
+            .unwrap_err();
         assert!(matches!(err, HistoryError::InvalidJson { .. }), "{err:?}");
     }
 
@@ -2083,7 +2166,8 @@ mod tests {
     fn recent_events_are_merged_newest_first() {
         let h = History::open_in_memory().unwrap();
         h.record_state("prod", "fresh", t(0)).unwrap();
-        h.record_verification(&key(1), "ok", r#"{"tables":3}"#, t(10)).unwrap();
+        h.record_verification(&key(1), VerdictKind::Ok, r#"{"tables":3}"#, t(10))
+            .unwrap();
         let op = h.begin_operation("restore", r#"{"source":"prod"}"#, t(20)).unwrap();
         h.record_state("prod", "late", t(30)).unwrap();
         h.record_notification("prod-late", t(40)).unwrap();

@@ -31,6 +31,7 @@ use crate::platform::macos::bundle::current_bundle_id;
 use crate::progress::{Cancel, Progress, Update};
 use crate::run::Context;
 use crate::store::history::History;
+use crate::store::history::VerdictKind;
 use crate::timemachine::{SystemRunner, TmState};
 use crate::ui::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
 use crate::ui::notifications::Note;
@@ -441,7 +442,7 @@ impl Session {
                 .verification(&crate::backup::inspect::file_key(o))
                 .ok()
                 .flatten()?;
-            Some(v.verdict == "ok")
+            Some(v.verdict.is_ok())
         };
         let newest_copy = input.copies.first().map(|c| c.at);
         match crate::backup::duties::next(source, verified_ok, newest_copy, &self.config.safe_copy) {
@@ -456,7 +457,7 @@ impl Session {
                     let pair = operations::select(&s.config, &Default::default()).ok()?;
                     let history = History::open(&s.locations.history()).ok();
                     let v = operations::verify(&pair, history.as_ref(), false, progress, cancel);
-                    (v.verdict != "ok" && v.verdict != "cancelled").then(|| Note {
+                    (!matches!(v.verdict, VerdictKind::Ok | VerdictKind::Cancelled)).then(|| Note {
                         title: "Secours".to_owned(),
                         body: s.lang.t().verify_bad.to_owned(),
                     })
@@ -597,7 +598,7 @@ impl Session {
                             let history = History::open(&s.locations.history()).ok();
                             // Asked from the menu: read the files again, whatever history remembers.
                             let v = operations::verify(&pair, history.as_ref(), true, progress, cancel);
-                            if v.verdict == "ok" {
+                            if v.verdict.is_ok() {
                                 t.verify_ok.to_owned()
                             } else {
                                 t.verify_bad.to_owned()

@@ -33,7 +33,7 @@ pub fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     );
     // A sound pair may still look wrong: said, never hidden (the exit code stays about the files).
     let now = Timestamp::now();
-    let judged = history.as_ref().filter(|_| v.verdict == "ok").and_then(|h| {
+    let judged = history.as_ref().filter(|_| v.verdict.is_ok()).and_then(|h| {
         crate::backup::anomaly::judgement(
             h,
             &ctx.config.anomaly,
@@ -77,7 +77,7 @@ pub fn verify_command(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         if let Some(layout) = crate::backup::verify::MediaLayout::from_details(&v.media.details) {
             println!("{:<10} {}", "", layout.describe());
         }
-        println!("{}", if v.verdict == "ok" { t.verify_ok } else { t.verify_bad });
+        println!("{}", if v.verdict.is_ok() { t.verify_ok } else { t.verify_bad });
         if let Some(j) = judged.as_ref().filter(|j| j.is_suspect()) {
             println!(
                 "{}",

@@ -284,7 +284,7 @@ pub fn human_bytes(n: u64) -> String {
 
 /// Refuses a backup whose verification did not pass, naming each file's verdict.
 pub(super) fn refuse_unverified(v: &Verification) -> Result<(), RestoreError> {
-    if v.verdict == "ok" {
+    if v.verdict.is_ok() {
         return Ok(());
     }
     let what = |f: &operations::FileVerdict| format!("'{}' is {}", f.path.display(), f.verdict);
@@ -370,7 +370,7 @@ mod tests {
     fn verdict(path: &str, verdict: &str) -> FileVerdict {
         FileVerdict {
             path: PathBuf::from(path),
-            verdict: verdict.to_owned(),
+            verdict: crate::store::history::VerdictKind::from_word(verdict),
             remembered: false,
             verified_at: Timestamp::UNIX_EPOCH,
             details: serde_json::Value::Null,
@@ -383,7 +383,7 @@ mod tests {
     fn an_unverified_backup_is_refused() {
         let v = |verdict: &'static str, db: &str, media: &str| Verification {
             folder: PathBuf::from("/backups/b"),
-            verdict,
+            verdict: crate::store::history::VerdictKind::from_word(verdict),
             db: self::verdict("/backups/b/gestion.gz", db),
             media: self::verdict("/backups/b/media.taz", media),
         };
