@@ -636,8 +636,7 @@ fn list_sources_offers_the_watched_backup() {
     assert!(first["db_bytes"].as_u64().unwrap() > 0);
 }
 
-#[path = "support/tmutil.rs"]
-mod tmutil;
+use crate::support::tmutil;
 
 // Guards "a restore can start from an older hour": the copies of the watched backup folder inside
 // completed Time Machine backups are listed (newest first, an unfinished backup skipped), each with an id

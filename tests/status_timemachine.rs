@@ -3,8 +3,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/tmutil.rs"]
-mod tmutil;
+use crate::support::tmutil;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -15,7 +15,8 @@ use crate::backup::inspect::{self, FileObservation, FileState, FolderProblem, Pa
 use crate::backup::sources::sources;
 use crate::env::config::Config;
 use crate::i18n::{Lang, Texts, fill};
-use crate::timemachine::{self, CommandRunner, TimeMachineStatus, TmState, TmThresholds};
+use crate::platform::runner::CommandRunner;
+use crate::timemachine::{self, TimeMachineStatus, TmState, TmThresholds};
 
 /// The whole picture.
 #[derive(Debug, Clone, Serialize)]

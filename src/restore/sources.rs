@@ -154,7 +154,7 @@ fn time_machine(
     if !tm.enabled || !tm.tmutil.is_file() || dirs.is_empty() {
         return Vec::new();
     }
-    let runner = crate::timemachine::SystemRunner::default();
+    let runner = crate::platform::runner::SystemRunner::default();
     let backups = match crate::timemachine::list_backups(&runner, &tm.tmutil) {
         Ok(b) => b,
         Err(e) => {

@@ -30,8 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use messages::{Lang, Reason};
 pub use parse::{BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure};
-// The runner every function here takes is the platform's; re-exported for their callers.
-pub use crate::platform::runner::{CommandRunner, Output, SystemRunner};
+use crate::platform::runner::{CommandRunner, Output, SystemRunner};
 
 /// The one-word summary, in the priority order [`decide`] applies (first match wins):
 /// `unavailable` > `needs-full-disk-access` > `no-destination` > `excluded` > `destination-unavailable`

@@ -32,7 +32,8 @@ use crate::progress::{Cancel, Progress, Update};
 use crate::run::Context;
 use crate::store::history::History;
 use crate::store::history::VerdictKind;
-use crate::timemachine::{SystemRunner, TmState};
+use crate::platform::runner::SystemRunner;
+use crate::timemachine::TmState;
 use crate::ui::menu::{Action, CopyChoice, MenuInput, OperationKind, Running, TimeMachineLine};
 use crate::ui::notifications::Note;
 

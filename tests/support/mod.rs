@@ -3,4 +3,5 @@
 
 pub mod mariadb;
 pub mod schema;
+pub mod tmutil;
 pub mod user;

@@ -1,6 +1,6 @@
 //! A fake `tmutil` for integration tests: a shell script that answers each verb with recorded texts.
 //!
-//! Include it with `#[path = "support/tmutil.rs"] mod tmutil;`. The script logs every call (one line of
+//! Use it as `crate::support::tmutil`. The script logs every call (one line of
 //! arguments) to `calls.log` next to it, so tests can check what was asked.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]

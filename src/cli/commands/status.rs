@@ -17,7 +17,7 @@ pub fn status_command(ctx: &Context, json: bool) -> Result<u8> {
     report.time_machine = status::read_time_machine(
         &ctx.config,
         &report,
-        &crate::timemachine::SystemRunner::default(),
+        &crate::platform::runner::SystemRunner::default(),
         ctx.lang,
     );
     report.drill = status::drill(&ctx.config, history.as_ref(), report.checked_at);

@@ -104,7 +104,7 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
                 Ok(p) if owner::needs_admin(&p, &owner, &live) => {
                     match owner::admin_available(
                         &p,
-                        &crate::timemachine::SystemRunner::default(),
+                        &crate::platform::runner::SystemRunner::default(),
                         &owner.spec(),
                         &parent,
                     ) {
