@@ -1161,7 +1161,8 @@ fn a_pax_path_that_differs_from_the_header_name_is_read_alike() {
     both_refuse(&tar, "../pax-evil", "path goes up with '..'");
 }
 
-// Guards GNU long names (`././@LongLink` entries): both read the long name, whatever the header's name says.
+// Guards GNU long names (`././@LongLink` entries): both read the long name, whatever the header's name says,
+// and both prefer a PAX path to it.
 #[test]
 fn a_gnu_long_name_is_read_alike() {
     let long = format!("documents/{}.txt", "x".repeat(150));
@@ -1182,6 +1183,21 @@ fn a_gnu_long_name_is_read_alike() {
         raw(b, EntryType::Regular, "documents/harmless.txt", "", b"evil");
     });
     both_refuse(&tar, "../long-evil", "path goes up with '..'");
+
+    // Both a GNU long name and a PAX path: the `tar` crate took the long name, the verification the PAX path.
+    let tar = tar_bytes(|b| {
+        docs(b);
+        pax_path(b, "../pax-wins");
+        raw(
+            b,
+            EntryType::GNULongName,
+            "././@LongLink",
+            "",
+            b"documents/long-name.txt\0",
+        );
+        raw(b, EntryType::Regular, "documents/harmless.txt", "", b"evil");
+    });
+    both_refuse(&tar, "../pax-wins", "path goes up with '..'");
 }
 
 /// A regular file whose header checksum is computed by `sum` over the header's bytes.

@@ -83,15 +83,6 @@ impl Entry {
     pub fn refusal(&self) -> Option<String> {
         refusal(&self.name, self.kind, &self.link)
     }
-
-    /// A regular file (old, contiguous and sparse kinds included).
-    pub fn is_file(&self) -> bool {
-        matches!(self.kind, b'0' | b'\0' | b'7' | b'S')
-    }
-
-    pub fn is_folder(&self) -> bool {
-        matches!(self.kind, b'5' | b'D')
-    }
 }
 
 /// The tar stream is damaged or incomplete.

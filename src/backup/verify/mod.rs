@@ -4,7 +4,8 @@
 //! its scanner. Beside it: [`gzip`] (the strict multi-member reader, also the restore's), `dump` (is the SQL a
 //! complete mysqldump), `tar` (the media check) and `layout` (where the media folders sit). The tar stream
 //! itself is read by [`crate::files::archive`], the one reading the restore's extraction walks too, so the
-//! verdict and the extraction cannot disagree on what an archive holds.
+//! verdict and the extraction cannot disagree on what an archive holds. May use what [`crate::backup`] may
+//! (here: [`crate::db`]'s dump reader and the ground modules); the restore uses this, never the reverse.
 //!
 //! Guarantees:
 //! - Each file is read once, front to back, in fixed-size buffers: memory stays constant whatever the size.
