@@ -1,6 +1,6 @@
-//! The one reading of a tar stream: the verification ([`crate::backup::verify`]) and the restore's extraction
-//! ([`crate::restore::media`]) walk the same entries, read by this module, so they cannot disagree on what an
-//! archive holds.
+//! The one reading of a tar stream: the verification (`backup::verify`) and the restore's extraction
+//! (`restore::media`) walk the same entries, read by this module, so they cannot disagree on what an archive
+//! holds.
 //!
 //! Why not the `tar` crate's `Archive::entries()`: it refuses headers whose checksum was computed over
 //! signed bytes (GNU tar and bsdtar accept them), reads a PAX or GNU long-name record of any size into
@@ -27,8 +27,8 @@
 //! - Old GNU sparse files (type `S`, with extension blocks) are read as their expanded content.
 //!
 //! Hand-written on purpose, as are two other readers: the mysqldump statement splitter
-//! (`crate::db::reader`: no crate splits mysqldump's syntax — `DELIMITER`, conditional comments, binary
-//! strings — as a stream in constant memory) and the `db.php` reader (`crate::env::dbphp`: a tiny reader of
+//! (`src/db/reader.rs`: no crate splits mysqldump's syntax — `DELIMITER`, conditional comments, binary
+//! strings — as a stream in constant memory) and the `db.php` reader (`src/env/dbphp.rs`: a tiny reader of
 //! PHP arrays; evaluating the file would need PHP).
 
 use std::io::{self, Read};
