@@ -1103,6 +1103,200 @@ fn apple_double_entries_do_not_change_the_layout() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// One reading: archives on which two tar readers could disagree are verified and extracted alike.
+
+/// Verifies `tar` and extracts it in a fresh world.
+fn verify_and_extract(tar: &[u8]) -> (FileReport, World, Result<ExtractSummary, MediaError>) {
+    let w = world(tar);
+    let report = verify_media(&w.archive, &media_dirs(), &Silent, &Cancel::new()).unwrap();
+    let extracted = w.extract();
+    (report, w, extracted)
+}
+
+/// Both accept the archive and count the same files and bytes; returns the world and the extraction.
+fn both_accept(tar: &[u8]) -> (World, ExtractSummary) {
+    let (report, w, extracted) = verify_and_extract(tar);
+    assert_eq!(report.verdict, Verdict::Ok, "{report:#?}");
+    let s = extracted.unwrap();
+    let layout = report.layout.clone().unwrap();
+    assert!(layout.usable, "{layout:#?}");
+    assert_eq!((layout.files, layout.bytes), (s.files, s.bytes));
+    assert_eq!(report.counts, s.archive_counts());
+    (w, s)
+}
+
+/// Both refuse the archive for the same entry, with the same reason.
+fn both_refuse(tar: &[u8], entry: &str, reason: &str) {
+    let (report, w, extracted) = verify_and_extract(tar);
+    let Verdict::Unsafe { entries } = &report.verdict else {
+        panic!("expected unsafe, got {:?}", report.verdict)
+    };
+    assert_eq!(entries, &vec![format!("{entry}: {reason}")]);
+    match extracted {
+        Err(MediaError::Unsafe {
+            entry: e, reason: r, ..
+        }) => assert_eq!((e.as_str(), r.as_str()), (entry, reason)),
+        other => panic!("expected Unsafe for '{entry}', got {other:?}"),
+    }
+    w.assert_nothing_outside();
+}
+
+// Guards a PAX `path` record that differs from the header's name field: both read the PAX name, so a
+// harmless header name cannot hide a hostile path from the verification.
+#[test]
+fn a_pax_path_that_differs_from_the_header_name_is_read_alike() {
+    let tar = tar_bytes(|b| {
+        docs(b);
+        pax_path(b, "documents/pax-name.txt");
+        file(b, "documents/header-name.txt", b"pax", 0o644, T0);
+    });
+    let (w, _) = both_accept(&tar);
+    assert_eq!(files_below(&w.staging), vec!["documents/pax-name.txt"]);
+
+    let tar = tar_bytes(|b| {
+        docs(b);
+        pax_path(b, "../pax-evil");
+        file(b, "documents/harmless.txt", b"evil", 0o644, T0);
+    });
+    both_refuse(&tar, "../pax-evil", "path goes up with '..'");
+}
+
+// Guards GNU long names (`././@LongLink` entries): both read the long name, whatever the header's name says,
+// and both prefer a PAX path to it.
+#[test]
+fn a_gnu_long_name_is_read_alike() {
+    let long = format!("documents/{}.txt", "x".repeat(150));
+    let tar = tar_bytes(|b| {
+        docs(b);
+        file(b, &long, b"long", 0o644, T0);
+    });
+    assert!(
+        tar.windows(13).any(|w| w == b"././@LongLink"),
+        "the builder wrote a GNU long name"
+    );
+    let (w, _) = both_accept(&tar);
+    assert_eq!(files_below(&w.staging), vec![long]);
+
+    let tar = tar_bytes(|b| {
+        docs(b);
+        raw(b, EntryType::GNULongName, "././@LongLink", "", b"../long-evil\0");
+        raw(b, EntryType::Regular, "documents/harmless.txt", "", b"evil");
+    });
+    both_refuse(&tar, "../long-evil", "path goes up with '..'");
+
+    // Both a GNU long name and a PAX path: the `tar` crate took the long name, the verification the PAX path.
+    let tar = tar_bytes(|b| {
+        docs(b);
+        pax_path(b, "../pax-wins");
+        raw(
+            b,
+            EntryType::GNULongName,
+            "././@LongLink",
+            "",
+            b"documents/long-name.txt\0",
+        );
+        raw(b, EntryType::Regular, "documents/harmless.txt", "", b"evil");
+    });
+    both_refuse(&tar, "../pax-wins", "path goes up with '..'");
+}
+
+/// A regular file whose header checksum is computed by `sum` over the header's bytes.
+fn file_with_checksum(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8], sum: fn(&[u8]) -> i64) {
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_mtime(T0);
+    h.set_size(data.len() as u64);
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    let bytes = h.as_mut_bytes();
+    bytes[148..156].fill(b' ');
+    let field = format!("{:06o}\0 ", sum(&bytes[..]));
+    bytes[148..156].copy_from_slice(field.as_bytes());
+    b.append(&h, data).unwrap();
+}
+
+// Guards a header checksum computed over signed bytes (old tars did; GNU tar and bsdtar accept it): a name
+// with bytes above 127 makes it differ from the unsigned sum. The verification accepted it while the
+// `tar` crate's extraction refused it; both accept it now, and both still refuse a wrong checksum.
+#[test]
+fn a_header_checksum_computed_over_signed_bytes_is_read_alike() {
+    let signed = |h: &[u8]| h.iter().map(|&b| b as i8 as i64).sum();
+    let name = "documents/\u{e9}t\u{e9}.txt";
+    let tar = tar_bytes(|b| {
+        docs(b);
+        file_with_checksum(b, name, b"signed", signed);
+    });
+    let unsigned: i64 = tar[1024..1536].iter().map(|&b| b as i64).sum();
+    assert_ne!(unsigned, signed(&tar[1024..1536]), "the two sums differ");
+    let (w, _) = both_accept(&tar);
+    assert_eq!(fs::read(w.staging.join(name)).unwrap(), b"signed");
+
+    let wrong = |h: &[u8]| h.iter().map(|&b| b as i64).sum::<i64>() + 1;
+    let tar = tar_bytes(|b| {
+        docs(b);
+        file_with_checksum(b, name, b"wrong", wrong);
+    });
+    let (report, _w, extracted) = verify_and_extract(&tar);
+    let Verdict::Corrupt { reason, .. } = &report.verdict else {
+        panic!("{:?}", report.verdict)
+    };
+    match extracted {
+        Err(MediaError::Corrupt { reason: r, .. }) => assert_eq!(&r, reason),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert!(reason.contains("bad tar header checksum"), "{reason}");
+}
+
+// Guards sizes written in GNU base-256 (the tar crate writes them for files of 8 GiB and more; here a
+// small one by hand): both read the same size, and so does the `tar` crate.
+#[test]
+fn a_base256_size_is_read_alike() {
+    let tar = tar_bytes(|b| {
+        docs(b);
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(T0);
+        h.set_path("documents/big.bin").unwrap();
+        let mut size = [0u8; 12];
+        size[0] = 0x80;
+        size[11] = 5;
+        h.as_old_mut().size = size;
+        h.set_cksum();
+        b.append(&h, &b"12345"[..]).unwrap();
+    });
+    let mut theirs = tar::Archive::new(&tar[..]);
+    let sizes: Vec<u64> = theirs.entries().unwrap().map(|e| e.unwrap().size()).collect();
+    assert_eq!(sizes, vec![0, 0, 5]);
+    let (w, s) = both_accept(&tar);
+    assert_eq!(fs::read(w.staging.join("documents/big.bin")).unwrap(), b"12345");
+    assert_eq!(s.bytes, 5);
+}
+
+// Guards a PAX `size` record: it overrides the header's size for both (a header that says 0 would
+// otherwise make the data look like the next header).
+#[test]
+fn a_pax_size_overrides_the_header_size_alike() {
+    let tar = tar_bytes(|b| {
+        docs(b);
+        pax(b, &[("size", b"11")]);
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(T0);
+        h.set_path("documents/sized.txt").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        b.append(&h, &b""[..]).unwrap();
+        let out = b.get_mut();
+        out.extend_from_slice(b"hello world");
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        file(b, "documents/after.txt", b"after", 0o644, T0);
+    });
+    let (w, s) = both_accept(&tar);
+    assert_eq!(fs::read(w.staging.join("documents/sized.txt")).unwrap(), b"hello world");
+    assert_eq!(fs::read(w.staging.join("documents/after.txt")).unwrap(), b"after");
+    assert_eq!(s.files, 2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The staged tree, safe to hand to root's chown.
 
 #[test]

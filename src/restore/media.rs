@@ -3,11 +3,11 @@
 //!
 //! Guarantees:
 //! - Nothing is ever written outside `staging`, and no link is ever followed while writing. Entries are
-//!   written by this module, not by the `tar` crate's `unpack`: folders are made one component at a time and
+//!   written by this module, not by the `tar` crate: folders are made one component at a time and
 //!   every existing component must be a real folder (never a symbolic link); files are created with
 //!   `O_CREAT|O_EXCL|O_NOFOLLOW`; an existing name is only ever unlinked, never opened.
 //! - Refused, stopping at once with [`MediaError::Unsafe`]: absolute names, `..` components, devices and
-//!   FIFOs (in any entry, as [`crate::backup::verify`] judges them); and, among the extracted entries, symbolic links
+//!   FIFOs (in any entry: [`crate::files::archive::refusal`], the list [`crate::backup::verify`] uses); and, among the extracted entries, symbolic links
 //!   that are absolute or lead out of the media folders (checked on paper when the entry is read, and again
 //!   at the end through the links actually on disk, so a chain of links cannot escape either), hard links to
 //!   anything but a regular file extracted before them, and paths that go through a symbolic link or a file.
@@ -25,9 +25,11 @@
 //!   set on the file or folder they describe, as the Mac's own `tar` does, the quarantine attribute left
 //!   off; elsewhere they are left out (see [`crate::files::mac_metadata`]). They are counted apart
 //!   ([`ExtractSummary::apple_double`]), never as files, as [`crate::backup::verify`] does.
-//! - The archive is read once, front to back: the gzip layer is [`crate::backup::verify`]'s strict reader (CRC and
-//!   length of every member, no trailing garbage) and the tar stream must end with its two zero blocks, so a
-//!   truncated archive is [`MediaError::Corrupt`], never a silently short extraction. Memory stays constant
+//! - The archive is read once, front to back, by the same reading as the verification's: the gzip layer is
+//!   [`crate::backup::verify`]'s strict reader (CRC and length of every member, no trailing garbage) and the
+//!   tar stream is read by [`crate::files::archive`] (same names, kinds, sizes, links, PAX records, same
+//!   faults; it must end with its two zero blocks), so a truncated archive is [`MediaError::Corrupt`], never a
+//!   silently short extraction, and what the verification counted is what is extracted. Memory stays constant
 //!   apart from one small record per folder (modes and times of folders are set at the end, deepest first,
 //!   so a read-only folder can still be filled) and the attributes of AppleDouble entries whose file is not
 //!   extracted yet (the Mac's `tar` writes `._x` right before `x`, so they are few at any time).
@@ -44,21 +46,20 @@
 //! - Nothing is synced to disk while writing: the caller makes the tree durable once with
 //!   [`crate::files::durable::sync_tree`], before the swap.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use crate::files::tree::TreeCount;
 use serde::Serialize;
 
-use crate::backup::verify::{At, Counts, GzFault, GzMembers, MediaLayout, Stream};
+use crate::backup::verify::{At, Counts, GzFault, GzSource, MediaLayout, Stream};
+use crate::files::archive::{self, Entry, Reader};
 use crate::files::mac_metadata::{self, Xattr};
 use crate::progress::{Cancel, Progress, Update};
 
@@ -79,7 +80,6 @@ const STAGING_MODE: u32 = 0o700;
 /// The largest AppleDouble entry whose attributes are kept (a resource fork can be large; the rest is
 /// read past and left out).
 const MAX_APPLE_DOUBLE: u64 = 16 << 20;
-const TAR_BLOCK: u64 = 512;
 
 /// What [`extract_media_under`] put in `staging`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -287,11 +287,6 @@ pub fn extract_media_under(
             plain
         })
         .collect();
-    let shared = Rc::new(Shared::default());
-    let mut source = Source {
-        gz: GzMembers::new(file),
-        shared: Rc::clone(&shared),
-    };
     let mut x = Extractor {
         archive,
         staging,
@@ -300,7 +295,7 @@ pub fn extract_media_under(
         progress,
         cancel,
         total,
-        shared,
+        src: Reader::new(GzSource::new(file)),
         summary: ExtractSummary::default(),
         pending_xattrs: HashMap::new(),
         entry: None,
@@ -311,10 +306,10 @@ pub fn extract_media_under(
         next_report: 0,
         buf: vec![0u8; BUF],
     };
-    x.run(&mut source)?;
+    x.run()?;
     progress.update(Update {
         step: STEP,
-        done: x.shared.compressed.get(),
+        done: x.src.get_ref().compressed_offset(),
         total: Some(total),
         detail: None,
     });
@@ -463,55 +458,6 @@ pub fn media_plan(details: &serde_json::Value) -> Result<MediaPlan, String> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Reading.
-
-/// State the reader shares with the extractor while the `tar` crate owns the reader.
-#[derive(Default)]
-struct Shared {
-    /// Compressed bytes consumed.
-    compressed: Cell<u64>,
-    /// Tar stream bytes produced.
-    decompressed: Cell<u64>,
-    /// The gzip data ended cleanly (every member sound).
-    eof: Cell<bool>,
-    /// Why the last read failed; the `tar` crate only passes on an opaque `io::Error`.
-    fault: RefCell<Option<GzFault>>,
-}
-
-struct Source {
-    gz: GzMembers<File>,
-    shared: Rc<Shared>,
-}
-
-impl Read for Source {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
-            return Ok(0);
-        }
-        let result = self.gz.read_chunk(out);
-        self.shared.compressed.set(self.gz.compressed_offset());
-        match result {
-            Ok(0) => {
-                self.shared.eof.set(true);
-                Ok(0)
-            }
-            Ok(n) => {
-                self.shared.decompressed.set(self.shared.decompressed.get() + n as u64);
-                Ok(n)
-            }
-            Err(fault) => {
-                let message = match &fault {
-                    GzFault::Io(e) => e.to_string(),
-                    GzFault::Corrupt { reason, .. } => reason.clone(),
-                };
-                *self.shared.fault.borrow_mut() = Some(fault);
-                Err(io::Error::new(io::ErrorKind::InvalidData, message))
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Extracting.
 
 /// A folder's final mode and time, applied at the end.
@@ -531,7 +477,8 @@ struct Extractor<'a> {
     progress: &'a dyn Progress,
     cancel: &'a Cancel,
     total: u64,
-    shared: Rc<Shared>,
+    /// The archive, read once through the reading the verification uses.
+    src: Reader<GzSource<File>>,
     summary: ExtractSummary,
     /// Attributes from AppleDouble entries for names (below staging) not extracted yet.
     pending_xattrs: HashMap<PathBuf, Vec<Xattr>>,
@@ -549,21 +496,18 @@ struct Extractor<'a> {
     buf: Vec<u8>,
 }
 
-type Entry<'e, 's> = tar::Entry<'e, &'s mut Source>;
-
 impl Extractor<'_> {
-    fn run(&mut self, source: &mut Source) -> Result<(), MediaError> {
-        {
-            let mut archive = tar::Archive::new(&mut *source);
-            let entries = archive.entries().map_err(|e| self.read_failed(e))?;
-            for entry in entries {
-                self.check_cancel()?;
-                let mut entry = entry.map_err(|e| self.read_failed(e))?;
-                self.extract_entry(&mut entry)?;
+    fn run(&mut self) -> Result<(), MediaError> {
+        loop {
+            self.check_cancel()?;
+            // The reading also checks the end: two zero blocks, then nothing but zeros.
+            match self.src.next_entry() {
+                Ok(Some(entry)) => self.extract_entry(entry)?,
+                Ok(None) => break,
+                Err(e) => return Err(self.read_failed(e)),
             }
         }
         self.entry = None;
-        self.check_end(source)?;
         self.make_missing_dirs()?;
         self.recheck_links()?;
         if self.summary.files == 0 {
@@ -584,34 +528,19 @@ impl Extractor<'_> {
         self.apply_folder_meta()
     }
 
-    fn extract_entry(&mut self, entry: &mut Entry<'_, '_>) -> Result<(), MediaError> {
-        let kind = entry.header().entry_type().as_byte();
-        if matches!(kind, b'g' | b'x' | b'L' | b'K') {
-            // Extended headers the `tar` crate did not fold into an entry (a global PAX header, or one in a
-            // pre-POSIX header): metadata, nothing to write.
-            return Ok(());
-        }
-        let name_bytes = entry.path_bytes().into_owned();
-        self.entry = Some(String::from_utf8_lossy(&name_bytes).into_owned());
+    fn extract_entry(&mut self, entry: Entry) -> Result<(), MediaError> {
+        let kind = entry.kind;
+        self.entry = Some(entry.name_lossy());
         self.tick();
-        let comps = entry_components(&name_bytes).map_err(|why| self.unsafe_entry(why))?;
-        if let Some(why) = kind_danger(kind) {
+        // The archive-wide rule, the verification's own (`verify` lists what it refuses), on every entry.
+        if let Some(why) = entry.refusal() {
             return Err(self.unsafe_entry(why));
         }
-        let link = entry.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default();
-        if matches!(kind, b'1' | b'2') {
-            // The archive-wide rule of `verify`, applied to skipped entries too.
-            let start = if kind == b'2' { parent_of(&comps) } else { &[] };
-            check_link_path(kind, start, &link, None, None).map_err(|why| self.unsafe_entry(why))?;
-        }
-        // AppleDouble: metadata for another name, never a file (the same decision as `verify`'s).
-        let mut head = Vec::new();
-        if matches!(kind, b'0' | b'\0' | b'7') && entry.size() >= 4 && mac_metadata::has_apple_double_name(&name_bytes)
-        {
-            head = self.read_head(entry)?;
-            if mac_metadata::is_apple_double(&name_bytes, &head) {
-                return self.apple_double(entry, &name_bytes, head);
-            }
+        let comps = entry_components(&entry.name).map_err(|why| self.unsafe_entry(why))?;
+        let link = entry.link.clone();
+        // AppleDouble: metadata for another name, never a file (decided by the reading, as for `verify`).
+        if entry.apple_double {
+            return self.apple_double(&entry);
         }
         let comps = match self.place(&comps) {
             Place::Leading => return Ok(()), // `./`, `web/`: staging stands for them.
@@ -626,10 +555,10 @@ impl Extractor<'_> {
         if comps.len() == 1 && !is_folder && matches!(kind, b'0' | b'\0' | b'7' | b'S' | b'1' | b'2') {
             return Err(self.unsafe_entry("a media folder must be a folder, not a file or a link"));
         }
-        let xattrs = self.pax_xattrs(entry)?;
+        let xattrs = mac_metadata::pax_xattrs(entry.pax_records());
         match kind {
-            b'0' | b'\0' | b'7' | b'S' => self.file(entry, &rel, &head, xattrs),
-            b'5' | b'D' => self.folder(entry, &rel, xattrs),
+            b'0' | b'\0' | b'7' | b'S' => self.file(&entry, &rel, xattrs),
+            b'5' | b'D' => self.folder(&entry, &rel, xattrs),
             b'2' => {
                 check_link_path(kind, parent_of(&comps), &link, Some(&self.media), None)
                     .map_err(|why| self.unsafe_entry(why))?;
@@ -673,36 +602,26 @@ impl Extractor<'_> {
         }
     }
 
-    /// The first four bytes of an entry's data (fewer if it is shorter).
-    fn read_head(&mut self, entry: &mut Entry<'_, '_>) -> Result<Vec<u8>, MediaError> {
-        let mut head = [0u8; 4];
-        let mut got = 0;
-        while got < head.len() {
-            match entry.read(&mut head[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.read_failed(e)),
-            }
-        }
-        Ok(head[..got].to_vec())
-    }
-
     /// An AppleDouble entry: its attributes go to the name it describes (now if it was extracted, else once
     /// it is); nothing is written for the entry itself.
-    fn apple_double(&mut self, entry: &mut Entry<'_, '_>, name: &[u8], head: Vec<u8>) -> Result<(), MediaError> {
+    fn apple_double(&mut self, entry: &Entry) -> Result<(), MediaError> {
         self.summary.apple_double += 1;
-        let size = entry.size();
-        let mut data = head;
+        let name = entry.name.as_slice();
+        let size = entry.data_len;
+        let mut data = Vec::new();
         if size <= MAX_APPLE_DOUBLE {
-            let mut rest = Vec::new();
-            (&mut *entry)
-                .take(size)
-                .read_to_end(&mut rest)
-                .map_err(|e| self.read_failed(e))?;
-            data.extend_from_slice(&rest);
+            let mut buf = std::mem::take(&mut self.buf);
+            let read = loop {
+                match self.src.read_data(&mut buf) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                    Err(e) => break Err(e),
+                }
+            };
+            self.buf = buf;
+            read.map_err(|e| self.read_failed(e))?;
         } else {
-            io::copy(entry, &mut io::sink()).map_err(|e| self.read_failed(e))?;
+            // Read past by the next entry.
             log::warn!(
                 "the macOS metadata '{}' in '{}' is too large ({size} bytes); its attributes are left out",
                 String::from_utf8_lossy(name),
@@ -741,18 +660,6 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    /// The extended attributes in the entry's PAX header.
-    fn pax_xattrs(&self, entry: &mut Entry<'_, '_>) -> Result<Vec<Xattr>, MediaError> {
-        let Some(pax) = entry.pax_extensions().map_err(|e| self.read_failed(e))? else {
-            return Ok(Vec::new());
-        };
-        let records: Vec<(&[u8], &[u8])> = pax
-            .filter_map(Result::ok)
-            .map(|r| (r.key_bytes(), r.value_bytes()))
-            .collect();
-        Ok(mac_metadata::pax_xattrs(records))
-    }
-
     /// Sets the attributes waiting for `rel` and `more` on the open file or folder `target`.
     fn set_xattrs(&mut self, rel: &Path, target: &File, more: Vec<Xattr>) {
         let mut attrs = self.pending_xattrs.remove(rel).unwrap_or_default();
@@ -787,15 +694,9 @@ impl Extractor<'_> {
         self.pending_xattrs.clear();
     }
 
-    fn file(
-        &mut self,
-        entry: &mut Entry<'_, '_>,
-        rel: &Path,
-        head: &[u8],
-        xattrs: Vec<Xattr>,
-    ) -> Result<(), MediaError> {
+    fn file(&mut self, entry: &Entry, rel: &Path, xattrs: Vec<Xattr>) -> Result<(), MediaError> {
         let mode = self.mode(entry, file_mode)?;
-        let mtime = mtime(entry.header());
+        let mtime = mtime(entry);
         self.ensure_folders(rel.parent())?;
         let path = self.staging.join(rel);
         let mut out = match create_file(&path) {
@@ -807,18 +708,20 @@ impl Extractor<'_> {
             other => other,
         }
         .map_err(write_err(&path))?;
-        out.write_all(head).map_err(write_err(&path))?;
         let mut buf = std::mem::take(&mut self.buf);
-        let copied = self.copy(entry, &mut out, &path, &mut buf);
+        let copied = self.copy(&mut out, &path, &mut buf);
         self.buf = buf;
-        let written = copied? + head.len() as u64;
-        let size = entry.size();
-        if written != size {
-            return Err(self.corrupt_here(format!(
-                "the archive ends in the middle of this file ({} bytes missing): it is truncated",
-                size - written
-            )));
-        }
+        let size = entry.data_len;
+        let written = match copied {
+            Ok(n) => n,
+            Err(CopyStop::Cut(written)) => {
+                return Err(self.corrupt_here(format!(
+                    "the archive ends in the middle of this file ({} bytes missing): it is truncated",
+                    size - written
+                )));
+            }
+            Err(CopyStop::Failed(e)) => return Err(e),
+        };
         self.set_xattrs(rel, &out, xattrs);
         out.set_permissions(Permissions::from_mode(mode))
             .map_err(write_err(&path))?;
@@ -830,21 +733,16 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn copy(
-        &mut self,
-        entry: &mut Entry<'_, '_>,
-        out: &mut File,
-        path: &Path,
-        buf: &mut [u8],
-    ) -> Result<u64, MediaError> {
+    /// Copies the current entry's content into `out`; how many bytes, or where the archive was cut.
+    fn copy(&mut self, out: &mut File, path: &Path, buf: &mut [u8]) -> Result<u64, CopyStop> {
         let mut written = 0u64;
         loop {
             self.check_cancel()?;
-            let n = match entry.read(buf) {
+            let n = match self.src.read_data(buf) {
                 Ok(0) => return Ok(written),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.read_failed(e)),
+                Err(archive::Error::Malformed(m)) if m.cut_in_entry => return Err(CopyStop::Cut(written)),
+                Err(e) => return Err(self.read_failed(e).into()),
             };
             out.write_all(&buf[..n]).map_err(write_err(path))?;
             written += n as u64;
@@ -852,9 +750,9 @@ impl Extractor<'_> {
         }
     }
 
-    fn folder(&mut self, entry: &mut Entry<'_, '_>, rel: &Path, xattrs: Vec<Xattr>) -> Result<(), MediaError> {
+    fn folder(&mut self, entry: &Entry, rel: &Path, xattrs: Vec<Xattr>) -> Result<(), MediaError> {
         let mode = self.mode(entry, folder_mode)?;
-        let mtime = mtime(entry.header());
+        let mtime = mtime(entry);
         self.ensure_folders(rel.parent())?;
         let path = self.staging.join(rel);
         match fs::symlink_metadata(&path) {
@@ -1032,53 +930,11 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn mode(&self, entry: &Entry<'_, '_>, normal: fn(u32) -> u32) -> Result<u32, MediaError> {
+    fn mode(&self, entry: &Entry, normal: fn(u32) -> u32) -> Result<u32, MediaError> {
         entry
-            .header()
-            .mode()
+            .mode
             .map(normal)
-            .map_err(|_| self.corrupt_here("unreadable permissions in the tar header".to_string()))
-    }
-
-    /// The tar stream after the last entry: the `tar` crate stops at the first zero block (or at the end of
-    /// the data, which means the archive was cut); a second zero block must follow, then only zeros.
-    fn check_end(&mut self, source: &mut Source) -> Result<(), MediaError> {
-        let no_marker = "the archive has no end-of-archive marker (two zero blocks): it is truncated";
-        if self.shared.eof.get() {
-            return Err(self.corrupt_here(no_marker.to_string()));
-        }
-        let mut zeros = 0u64;
-        let mut buf = std::mem::take(&mut self.buf);
-        let result = loop {
-            if let Err(e) = self.check_cancel() {
-                break Err(e);
-            }
-            let n = match source.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(self.read_failed(e)),
-            };
-            if let Some(p) = buf[..n].iter().position(|&b| b != 0) {
-                let after = zeros + p as u64;
-                let reason = if after < TAR_BLOCK {
-                    "a zero block in the middle of the archive: the entries after it would be lost"
-                } else {
-                    "unexpected data after the end of the tar archive (trailing garbage): the archive is damaged \
-                     or two archives were glued together"
-                };
-                let offset = self.shared.decompressed.get() - n as u64 + p as u64;
-                break Err(self.corrupt_at(offset, reason.to_string()));
-            }
-            zeros += n as u64;
-            self.tick();
-        };
-        self.buf = buf;
-        result?;
-        if zeros < TAR_BLOCK {
-            return Err(self.corrupt_here(no_marker.to_string()));
-        }
-        Ok(())
+            .ok_or_else(|| self.corrupt_here("unreadable permissions in the tar header".to_string()))
     }
 
     fn make_missing_dirs(&mut self) -> Result<(), MediaError> {
@@ -1146,7 +1002,7 @@ impl Extractor<'_> {
     // --- Reporting -------------------------------------------------------------------------------------
 
     fn tick(&mut self) {
-        let done = self.shared.compressed.get();
+        let done = self.src.get_ref().compressed_offset();
         if done >= self.next_report {
             self.next_report = done + PROGRESS_EVERY;
             self.progress.update(Update {
@@ -1188,13 +1044,16 @@ impl Extractor<'_> {
     }
 
     fn corrupt_here(&self, reason: String) -> MediaError {
-        self.corrupt_at(self.shared.decompressed.get(), reason)
+        self.corrupt_at(self.src.offset(), reason)
     }
 
-    /// A read through the `tar` crate failed: a gzip fault or I/O error recorded by [`Source`], or else a
-    /// malformed tar stream.
-    fn read_failed(&self, e: io::Error) -> MediaError {
-        match self.shared.fault.borrow_mut().take() {
+    /// The reading failed: a malformed tar stream, or a gzip fault or I/O error recorded by [`GzSource`].
+    fn read_failed(&mut self, e: archive::Error) -> MediaError {
+        let e = match e {
+            archive::Error::Malformed(m) => return self.corrupt_at(m.offset, m.reason),
+            archive::Error::Read(e) => e,
+        };
+        match self.src.get_mut().take_fault() {
             Some(GzFault::Io(source)) => MediaError::Read {
                 archive: self.archive.to_path_buf(),
                 source,
@@ -1208,8 +1067,24 @@ impl Extractor<'_> {
                 },
                 reason,
             },
-            None => self.corrupt_here(format!("unreadable tar data ({e})")),
+            None => MediaError::Read {
+                archive: self.archive.to_path_buf(),
+                source: e,
+            },
         }
+    }
+}
+
+/// Why copying an entry's content stopped early.
+enum CopyStop {
+    /// The archive ends inside the entry, after this many bytes.
+    Cut(u64),
+    Failed(MediaError),
+}
+
+impl From<MediaError> for CopyStop {
+    fn from(e: MediaError) -> Self {
+        CopyStop::Failed(e)
     }
 }
 
@@ -1276,9 +1151,8 @@ fn set_folder_meta(path: &Path, mode: u32, mtime: Option<SystemTime>) -> io::Res
     Ok(())
 }
 
-fn mtime(header: &tar::Header) -> Option<SystemTime> {
-    let secs = header.mtime().ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+fn mtime(entry: &Entry) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(entry.mtime?))
 }
 
 /// The components of an entry name, without empty and `.` components; absolute names and `..` are refused.
@@ -1300,16 +1174,6 @@ fn entry_components(name: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 
 fn parent_of(comps: &[Vec<u8>]) -> &[Vec<u8>] {
     comps.split_last().map_or(&[], |(_, parent)| parent)
-}
-
-/// Entry types that are refused wherever they are (the same list as [`crate::backup::verify`]).
-fn kind_danger(kind: u8) -> Option<&'static str> {
-    match kind {
-        b'3' => Some("character device"),
-        b'4' => Some("block device"),
-        b'6' => Some("FIFO (named pipe)"),
-        _ => None,
-    }
 }
 
 /// Follows a link's target from `start` (the folder that holds a symbolic link, or the archive root for a
