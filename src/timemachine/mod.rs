@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use messages::{Lang, Reason};
 pub use parse::{BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure};
-use crate::platform::runner::{CommandRunner, Output, SystemRunner};
+use crate::platform::runner::{CommandRunner, Output};
 
 /// The one-word summary, in the priority order [`decide`] applies (first match wins):
 /// `unavailable` > `needs-full-disk-access` > `no-destination` > `excluded` > `destination-unavailable`
