@@ -184,7 +184,12 @@ fn processes_write_at_once() {
         .iter()
         .map(|who| {
             Command::new(&exe)
-                .args(["--exact", "history_concurrency::child_writer", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "history_concurrency::child_writer",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_DB, &path)
                 .env(CHILD_WHO, who)
                 .env(CHILD_GO, &go)

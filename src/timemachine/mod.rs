@@ -28,9 +28,9 @@ use std::time::Duration;
 use jiff::{Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 
+use crate::platform::runner::{CommandRunner, Output};
 pub use messages::{Lang, Reason};
 pub use parse::{BackupEntry, BackupSuffix, Destination, DestinationKind, SessionStatus, TmFailure};
-use crate::platform::runner::{CommandRunner, Output};
 
 /// The one-word summary, in the priority order [`decide`] applies (first match wins):
 /// `unavailable` > `needs-full-disk-access` > `no-destination` > `excluded` > `destination-unavailable`
