@@ -1,17 +1,21 @@
 //! A throwaway MariaDB server for integration tests.
 //!
-//! One server per test binary, started on first use in a temporary data directory, listening on a
-//! Unix socket and on 127.0.0.1 with a free port. A watchdog shell stops it (and removes its data)
+//! One server per test module (the file of `tests/` the test is in, read from the test thread's name),
+//! as when each file was a binary of its own, started on first use in a temporary data directory,
+//! listening on a Unix socket and on 127.0.0.1 with a free port. Modules never share a server: MariaDB
+//! 10.11 was seen to crash (a segfault) when one module's cross-database renames met another's
+//! information_schema queries, which would fail every test that came after. A watchdog shell stops it (and removes its data)
 //! when the test process exits, so nothing outlives the run. Each test asks for its own database
 //! with [`fresh_db`]. Under `CI=true` a missing `mariadbd`/`mariadb-install-db`/`mariadb` makes the
 //! test fail; elsewhere the test is skipped with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
@@ -28,7 +32,8 @@ pub struct Server {
     pub port: u16,
 }
 
-static SERVER: OnceLock<Option<Server>> = OnceLock::new();
+/// The servers started so far, by test module; each lives (leaked) until the process exits.
+static SERVERS: Mutex<BTreeMap<String, &'static OnceLock<Option<Server>>>> = Mutex::new(BTreeMap::new());
 
 fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -38,9 +43,21 @@ fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The shared server, or `None` when MariaDB is not installed (outside CI only).
+/// The server of the calling test's module, or `None` when MariaDB is not installed (outside CI only).
 pub fn server() -> Option<&'static Server> {
-    SERVER.get_or_init(start).as_ref()
+    // Test threads are named after the test's path, `module::test`; other threads share one server.
+    let module = std::thread::current()
+        .name()
+        .and_then(|n| n.split_once("::"))
+        .map_or_else(|| "shared".to_owned(), |(m, _)| m.to_owned());
+    let slot: &'static OnceLock<Option<Server>> = {
+        let mut servers = SERVERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        servers
+            .entry(module)
+            .or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+    };
+    // Started outside the map's lock: two modules start their servers at once.
+    slot.get_or_init(start).as_ref()
 }
 
 /// Like [`server`] but for tests: `None` means "skip" (a message was printed).
