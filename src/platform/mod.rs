@@ -21,6 +21,7 @@ pub mod admin;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod linux;
+pub mod login_entry;
 pub mod login_item;
 pub mod macos;
 pub mod runner;

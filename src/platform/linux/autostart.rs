@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::platform::login_item::{APP_ARG, LoginItemError};
+use crate::platform::login_entry::{APP_ARG, LoginItemError};
 
 /// The entry file under the user's configuration folder (`$XDG_CONFIG_HOME`, usually `~/.config`).
 pub fn entry_file(config_dir: &Path) -> PathBuf {

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use std::{fs, io};
 
-use crate::platform::login_item::{APP_ARG, LoginItemError};
+use crate::platform::login_entry::{APP_ARG, LoginItemError};
 use crate::platform::runner::{CommandRunner, SystemRunner};
 
 /// macOS's launchd control tool.
