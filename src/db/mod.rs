@@ -5,6 +5,8 @@
 //! Guarantees shared by the submodules: every identifier sent to the server goes through
 //! [`quote_ident`] (backticks doubled), passwords never appear in errors or logs, and row data is
 //! handled as bytes (never assumed to be UTF-8).
+//!
+//! May use: [`crate::env`] (the connection settings, secrets), [`crate::platform`] and the ground modules.
 
 pub mod connect;
 pub mod containment;

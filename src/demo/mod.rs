@@ -16,6 +16,8 @@
 //! date), makes a new backup pair and starts the demo's hourly backup again, so the demo starts `fresh`.
 //! On request things go wrong: the backup aged ([`age_backup`]), the hourly backup stopped ([`stop_job`]),
 //! the backup damaged ([`corrupt`]).
+//!
+//! May use: everything below the shells except [`crate::report`] (its neighbour).
 
 pub mod data;
 pub mod server;

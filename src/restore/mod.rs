@@ -2,6 +2,9 @@
 //! (see [`transaction`]): where the backup comes from ([`sources`]), the media extraction
 //! ([`media`]) and its owner ([`owner`]), the safety snapshot of the database ([`snapshot`]), the final check ([`check`]) and the command line
 //! ([`command`]).
+//!
+//! May use: [`crate::backup`], [`crate::timemachine`], [`crate::db`], [`crate::store`], [`crate::env`],
+//! [`crate::platform`] and the ground modules. Never the shells.
 
 pub mod check;
 pub mod command;

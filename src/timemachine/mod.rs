@@ -16,6 +16,8 @@
 //! - The state is derived from the observations, the thresholds and `now` only ([`decide`]), so it is
 //!   tested without a Mac.
 //! - Only completed backups (no suffix, or `.backup`) count as "the latest backup" or as restore sources.
+//!
+//! May use: [`crate::env`], [`crate::platform`] (its runner runs `tmutil`) and the ground modules.
 
 mod messages;
 pub mod parse;
