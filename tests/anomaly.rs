@@ -6,7 +6,6 @@
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 
@@ -96,14 +95,8 @@ impl Site {
                 .unwrap();
         }
         tar.into_inner().unwrap().finish().unwrap();
-        let when = SystemTime::now() - Duration::from_secs(minutes * 60);
         for f in [&dump, &media] {
-            fs::File::options()
-                .write(true)
-                .open(f)
-                .unwrap()
-                .set_modified(when)
-                .unwrap();
+            crate::support::age(f, minutes * 60);
         }
     }
 

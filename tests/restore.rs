@@ -161,14 +161,8 @@ fn site_as(server: &Server, tag: &str, user: Option<TestUser>) -> Site {
         .unwrap();
     assert!(status.success());
     // The backup was written a few minutes ago (a pair modified seconds ago reads as "being written").
-    let when = std::time::SystemTime::now() - Duration::from_secs(300);
     for f in fs::read_dir(&backup).unwrap() {
-        fs::File::options()
-            .write(true)
-            .open(f.unwrap().path())
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
+        support::age(&f.unwrap().path(), 300);
     }
     // secours: older data.
     server.fresh_db(&secours_db);
@@ -585,14 +579,8 @@ fn a_suspect_backup_needs_accept_anomaly_with_yes() {
     server.run_sql(&site.prod_db, "DELETE FROM `a``first ünï ☃`;\nDELETE FROM parent;\n");
     let backup = site.root().join("prod/runtime/backup");
     mariadb_dump(server, &site.prod_db, &backup.join(format!("{}.gz", site.prod_db)));
-    let when = std::time::SystemTime::now() - Duration::from_secs(120);
     for f in fs::read_dir(&backup).unwrap() {
-        fs::File::options()
-            .write(true)
-            .open(f.unwrap().path())
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
+        support::age(&f.unwrap().path(), 120);
     }
     let before = state(server, &site, "secours", &site.secours_db);
 
@@ -1192,13 +1180,7 @@ fn an_archive_packed_one_folder_up_restores_its_files_and_one_without_media_is_r
             .status()
             .unwrap();
         assert!(status.success());
-        let when = std::time::SystemTime::now() - Duration::from_secs(300);
-        fs::File::options()
-            .write(true)
-            .open(backup.join("media.taz"))
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
+        support::age(&backup.join("media.taz"), 300);
     };
 
     // Nothing under documents/ or pictures/: refused, nothing changed.
@@ -1240,15 +1222,7 @@ fn a_databases_dump_restores_into_the_target_only_and_a_hostile_one_is_refused()
     let site = site(server, "contain");
     let backup = site.root().join("prod/runtime/backup");
     let dump_path = backup.join(format!("{}.gz", site.prod_db));
-    let age = |p: &Path| {
-        let when = std::time::SystemTime::now() - Duration::from_secs(300);
-        fs::File::options()
-            .write(true)
-            .open(p)
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
-    };
+    let age = |p: &Path| support::age(p, 300);
     let out = Command::new("mysqldump")
         .arg("--no-defaults")
         .arg(format!("--socket={}", server.socket.display()))

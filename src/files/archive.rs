@@ -681,21 +681,27 @@ fn pax_records(mut buf: &[u8]) -> Vec<(&[u8], &[u8])> {
     out
 }
 
+/// A stream that hands out at most `.1` bytes per read: the tests of every reader of archives feed them
+/// in awkward chunks with it.
+#[cfg(test)]
+pub(crate) struct Trickle<'a>(pub &'a [u8], pub usize);
+
+#[cfg(test)]
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.len().min(out.len()).min(self.1);
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Every entry with its content, read by this module with `chunk`-byte reads of the stream.
     fn read_all(tar: &[u8], chunk: usize) -> Result<Vec<(Entry, Vec<u8>)>, Error> {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(out.len()).min(self.1);
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut r = Reader::new(Trickle(tar, chunk));
         let mut out = Vec::new();
         while let Some(e) = r.next_entry()? {

@@ -173,21 +173,8 @@ fn fault_of(path: &Path, reader: &mut Reader<GzSource<File>>, e: archive::Error)
 
 #[cfg(test)]
 mod tests {
-    use std::io::{self, Read};
-
     use super::*;
-
-    /// A stream that hands out at most `1` bytes per read.
-    struct Trickle<'a>(&'a [u8], usize);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(out.len()).min(self.1);
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
+    use crate::files::archive::Trickle;
 
     // Guards the AppleDouble decision when its four magic bytes arrive in separate chunks.
     #[test]
