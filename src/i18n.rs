@@ -59,6 +59,7 @@ pub struct Texts {
     pub state_corrupt: &'static str,
     pub state_unknown: &'static str,
     pub state_suspect: &'static str,
+    pub state_unrestorable: &'static str,
     pub overall: &'static str,
     pub source_line: &'static str,
     pub last_backup: &'static str,
@@ -182,6 +183,7 @@ pub static FR: Texts = Texts {
     state_corrupt: "corrompue",
     state_unknown: "inconnue",
     state_suspect: "suspecte",
+    state_unrestorable: "non restaurable",
     overall: "État des sauvegardes : {state}",
     source_line: "{name} ({folder}) : {state}",
     last_backup: "Dernière sauvegarde : il y a {age} — base {db}, médias {media}",
@@ -299,6 +301,7 @@ pub static EN: Texts = Texts {
     state_corrupt: "corrupt",
     state_unknown: "unknown",
     state_suspect: "suspect",
+    state_unrestorable: "unrestorable",
     overall: "Backups: {state}",
     source_line: "{name} ({folder}): {state}",
     last_backup: "Last backup: {age} ago — database {db}, media {media}",
@@ -969,6 +972,56 @@ impl Lang {
         match self {
             Lang::Fr => &FR_REPORT,
             Lang::En => &EN_REPORT,
+        }
+    }
+}
+
+/// The standby made ready ahead of time (`secours standby`, the restore's summary, the menu, the alert).
+pub struct StandbyTexts {
+    pub summary_prestaged: &'static str,
+    pub summary_not_prestaged: &'static str,
+    pub menu_ready: &'static str,
+    pub alert_title: &'static str,
+    pub alert_body: &'static str,
+    pub proven: &'static str,
+    pub up_to_date: &'static str,
+    pub waiting: &'static str,
+    pub off: &'static str,
+    pub unrestorable: &'static str,
+}
+
+pub static FR_STANDBY: StandbyTexts = StandbyTexts {
+    summary_prestaged: "Prête d'avance : cette sauvegarde a été restaurée à côté du secours et contrôlée le {time} ; la bascule la met en place en quelques secondes.",
+    summary_not_prestaged: "Cette sauvegarde n'a pas été préparée d'avance : elle sera importée (la durée ci-dessus).",
+    menu_ready: "Secours prêt : sauvegarde de {time}",
+    alert_title: "La dernière sauvegarde ne se restaure pas",
+    alert_body: "{problem}. Prévenez la personne qui s'occupe de l'application ; le secours garde prête la dernière sauvegarde qui se restaure.",
+    proven: "Sauvegarde de {time} prête sur le secours : restaurée d'avance et contrôlée (import {import}, {rows} lignes, {files} fichiers).",
+    up_to_date: "Le secours est prêt : la sauvegarde de {time} est déjà préparée.",
+    waiting: "Rien de préparé pour l'instant : {reason}.",
+    off: "La préparation d'avance ne tourne pas ici : {reason}.",
+    unrestorable: "La sauvegarde de {time} ne se restaure pas sur le secours (étape « {step} ») : {error}",
+};
+
+pub static EN_STANDBY: StandbyTexts = StandbyTexts {
+    summary_prestaged: "Ready ahead of time: this backup was restored beside the standby and proven on {time}; the switch-over puts it in place within seconds.",
+    summary_not_prestaged: "This backup was not made ready ahead of time: it will be imported (the duration above).",
+    menu_ready: "Standby ready: backup of {time}",
+    alert_title: "The latest backup does not restore",
+    alert_body: "{problem}. Tell the person who looks after the application; the standby keeps the last backup that restores ready.",
+    proven: "Backup of {time} ready on the standby: restored ahead of time and proven (import {import}, {rows} rows, {files} files).",
+    up_to_date: "The standby is ready: the backup of {time} is already pre-staged.",
+    waiting: "Nothing pre-staged for now: {reason}.",
+    off: "Pre-staging does not run here: {reason}.",
+    unrestorable: "The backup of {time} does not restore on the standby (step '{step}'): {error}",
+};
+
+impl Lang {
+    /// The standby's strings of this language.
+    pub fn standby(self) -> &'static StandbyTexts {
+        match self {
+            Lang::Fr => &FR_STANDBY,
+            Lang::En => &EN_STANDBY,
         }
     }
 }

@@ -661,18 +661,10 @@ fn chart(out: &mut String, axis: &Axis, title: &str, class: &str, points: &[(i64
 }
 
 fn state_word(state: &str, t: &Texts) -> String {
-    let s = match state {
-        "fresh" => State::Fresh,
-        "writing" => State::Writing,
-        "late" => State::Late,
-        "suspect" => State::Suspect,
-        "stale" => State::Stale,
-        "missing" => State::Missing,
-        "corrupt" => State::Corrupt,
-        "unknown" => State::Unknown,
-        other => return other.to_owned(),
-    };
-    s.word(t).to_owned()
+    match State::from_word(state) {
+        Some(s) => s.word(t).to_owned(),
+        None => state.to_owned(),
+    }
 }
 
 fn operation_word(kind: &str, r: &ReportTexts) -> String {

@@ -21,28 +21,28 @@ use support::user::{self, TestUser};
 
 /// A prod and a secours environment on disk, their databases, and a configuration; with `user`, run as
 /// that ordinary user, with secours's media belonging to `daemon` as on the office's standby Mac.
-struct Site {
-    dir: tempfile::TempDir,
-    prod_db: String,
-    secours_db: String,
-    user: Option<TestUser>,
+pub(crate) struct Site {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) prod_db: String,
+    pub(crate) secours_db: String,
+    pub(crate) user: Option<TestUser>,
 }
 
 impl Site {
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.root().join("config.toml")
     }
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.root().join("data")
     }
-    fn web(&self, env: &str) -> PathBuf {
+    pub(crate) fn web(&self, env: &str) -> PathBuf {
         self.root().join(env).join("web")
     }
 
-    fn secours(&self) -> Command {
+    pub(crate) fn secours(&self) -> Command {
         let mut c = match &self.user {
             Some(u) => u.command(&u.bin),
             None => Command::new(env!("CARGO_BIN_EXE_secours")),
@@ -58,7 +58,7 @@ impl Site {
     }
 
     /// Runs `secours restore ARGS`; returns (exit code, stdout, stderr).
-    fn restore(&self, args: &[&str], fault: Option<&str>) -> (i32, String, String) {
+    pub(crate) fn restore(&self, args: &[&str], fault: Option<&str>) -> (i32, String, String) {
         let mut c = self.secours();
         c.arg("restore").args(args);
         if let Some(f) = fault {
@@ -81,7 +81,7 @@ fn db_php(server: &Server, db: &str) -> String {
 }
 
 /// Deterministic, incompressible bytes.
-fn noise(seed: u32, len: usize) -> Vec<u8> {
+pub(crate) fn noise(seed: u32, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(2_654_435_761).max(1);
     (0..len)
         .map(|_| {
@@ -93,14 +93,14 @@ fn noise(seed: u32, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn write(path: &Path, bytes: &[u8]) {
+pub(crate) fn write(path: &Path, bytes: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, bytes).unwrap();
 }
 
 /// The owner the restore gives the media: daemon:daemon when the tests run as root (CI), else the
 /// current user (who may not give files away).
-fn owner() -> (String, Option<u32>) {
+pub(crate) fn owner() -> (String, Option<u32>) {
     let uid = Command::new("id").arg("-u").output().unwrap();
     if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
         return ("daemon:daemon".to_owned(), Some(1));
@@ -113,13 +113,13 @@ fn owner() -> (String, Option<u32>) {
 }
 
 /// prod: the rich schema and ~3 MB of media in 60 files; secours: an older, different state.
-fn site(server: &Server, tag: &str) -> Site {
+pub(crate) fn site(server: &Server, tag: &str) -> Site {
     site_as(server, tag, None)
 }
 
 /// [`site`], run by `user` when given: the whole site belongs to that user but secours's media, which
 /// belong to `daemon` (what the procedure's `chown -R daemon:daemon` leaves).
-fn site_as(server: &Server, tag: &str, user: Option<TestUser>) -> Site {
+pub(crate) fn site_as(server: &Server, tag: &str, user: Option<TestUser>) -> Site {
     let dir = match &user {
         Some(u) => u.tempdir(),
         None => tempfile::tempdir().unwrap(),
@@ -206,7 +206,7 @@ impl Site {
     }
 
     /// secours back to its "before" state, owners included.
-    fn reset(&self, server: &Server) {
+    pub(crate) fn reset(&self, server: &Server) {
         reset_secours(server, self.root(), &self.secours_db);
         self.own();
     }
@@ -237,7 +237,7 @@ fn reset_secours(server: &Server, root: &Path, db: &str) {
 }
 
 /// Every path under the media folders with its kind, size and hash (links by target).
-fn media_tree(web: &Path) -> BTreeMap<String, String> {
+pub(crate) fn media_tree(web: &Path) -> BTreeMap<String, String> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
@@ -266,18 +266,18 @@ fn media_tree(web: &Path) -> BTreeMap<String, String> {
 }
 
 /// The whole observable state of an environment: database fingerprint and media tree.
-fn state(server: &Server, site: &Site, env: &str, db: &str) -> (String, BTreeMap<String, String>) {
+pub(crate) fn state(server: &Server, site: &Site, env: &str, db: &str) -> (String, BTreeMap<String, String>) {
     (server.fingerprint(db), media_tree(&site.web(env)))
 }
 
 /// What a restore must not leave behind: anything of Secours's inside web/ (it is served), and staging
 /// folders beside it.
-fn mode(path: &Path) -> u32 {
+pub(crate) fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-fn leftovers(site: &Site) -> Vec<String> {
+pub(crate) fn leftovers(site: &Site) -> Vec<String> {
     let names = |dir: &Path| -> Vec<String> {
         fs::read_dir(dir)
             .unwrap()
@@ -919,7 +919,7 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
 // As the office runs it: an ordinary user, the web server's files belonging to `daemon`.
 
 /// Whether secours's media folders (and everything in them) belong to `daemon`, as Apache needs.
-fn media_owned_by_daemon(site: &Site) -> bool {
+pub(crate) fn media_owned_by_daemon(site: &Site) -> bool {
     ["documents", "pictures"]
         .iter()
         .all(|d| user::all_owned_by(&site.web("secours").join(d), 1))

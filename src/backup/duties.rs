@@ -27,6 +27,11 @@ pub enum Duty {
 /// How often the history is pruned ([`crate::store::history::History::prune`]).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
 
+/// Whether a pre-staging cycle is due: never run yet, or the last one started `every` ago.
+pub fn prestage_due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
+    last.is_none_or(|at| now.saturating_duration_since(at) >= every)
+}
+
 /// The duty for `source` (the first watched source), given what history says of each file
 /// (`verified_ok`: `None` never verified, `Some(true)` verified sound, `Some(false)` verified and not
 /// sound) and the time of the newest safe copy.
@@ -168,5 +173,15 @@ mod tests {
         assert!(prune_due(None, now));
         assert!(!prune_due(Some(now), now + Duration::from_secs(3600)));
         assert!(prune_due(Some(now), now + PRUNE_EVERY));
+    }
+
+    // Guards the pre-staging's rhythm: at once the first time, then every `[standby] every`.
+    #[test]
+    fn prestaging_is_due_at_once_then_every_period() {
+        let t0 = Instant::now();
+        let every = Duration::from_secs(600);
+        assert!(prestage_due(None, t0, every));
+        assert!(!prestage_due(Some(t0), t0 + Duration::from_secs(599), every));
+        assert!(prestage_due(Some(t0), t0 + every, every));
     }
 }

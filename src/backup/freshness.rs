@@ -27,6 +27,8 @@ pub enum State {
     Stale,
     Missing,
     Corrupt,
+    /// Verified, but its trial restore on the standby failed (see `restore::prestage`).
+    Unrestorable,
     Unknown,
 }
 
@@ -42,17 +44,18 @@ impl State {
             State::Corrupt => t.state_corrupt,
             State::Unknown => t.state_unknown,
             State::Suspect => t.state_suspect,
+            State::Unrestorable => t.state_unrestorable,
         }
     }
 }
 
 impl State {
-    /// Monitoring-plugin exit code: 0 fresh, 1 late/suspect, 2 stale/missing/corrupt, 3 unknown.
+    /// Monitoring-plugin exit code: 0 fresh, 1 late/suspect, 2 stale/missing/corrupt/unrestorable, 3 unknown.
     pub fn exit_code(self) -> u8 {
         match self {
             State::Fresh | State::Writing => 0,
             State::Late | State::Suspect => 1,
-            State::Stale | State::Missing | State::Corrupt => 2,
+            State::Stale | State::Missing | State::Corrupt | State::Unrestorable => 2,
             State::Unknown => 3,
         }
     }
@@ -67,7 +70,8 @@ impl State {
             State::Stale => 4,
             State::Missing => 5,
             State::Corrupt => 6,
-            State::Unknown => 7,
+            State::Unrestorable => 7,
+            State::Unknown => 8,
         }
     }
 
@@ -81,8 +85,26 @@ impl State {
             State::Stale => "stale",
             State::Missing => "missing",
             State::Corrupt => "corrupt",
+            State::Unrestorable => "unrestorable",
             State::Unknown => "unknown",
         }
+    }
+
+    /// The state a stable word names (the inverse of [`State::as_str`]).
+    pub fn from_word(word: &str) -> Option<State> {
+        [
+            State::Fresh,
+            State::Writing,
+            State::Late,
+            State::Suspect,
+            State::Stale,
+            State::Missing,
+            State::Corrupt,
+            State::Unrestorable,
+            State::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
     }
 
     /// The worse of two states.

@@ -33,14 +33,7 @@ pub struct FileObservation {
     pub inode: u64,
 }
 
-/// What makes a file the one that was verified: size, modification time and inode. A file rewritten in
-/// place changes its time; one replaced by a rename changes its inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FileIdentity {
-    pub bytes: u64,
-    pub mtime_ns: i128,
-    pub inode: u64,
-}
+pub use crate::files::FileIdentity;
 
 impl FileObservation {
     pub fn identity(&self) -> FileIdentity {

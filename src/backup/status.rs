@@ -31,6 +31,155 @@ pub struct StatusReport {
     pub safe_copies: Vec<crate::backup::operations::CopyStatus>,
     /// Restore rehearsals (advice only: never part of the exit code).
     pub drill: DrillStatus,
+    /// The standby made ready ahead of time (see `restore::prestage`); an unrestorable latest pair makes
+    /// the state `unrestorable`.
+    pub standby: StandbyStatus,
+}
+
+/// The pre-staged pair on the standby.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StandbyStatus {
+    /// Whether pre-staging runs on this machine (`[standby] prestage`, and where the restore target is).
+    pub enabled: bool,
+    /// A pair is restored beside the target, proven, and waiting for the switch-over.
+    pub ready: bool,
+    /// That pair.
+    pub pair: Option<StandbyPair>,
+    pub proven_at: Option<Timestamp>,
+    pub import_seconds: Option<f64>,
+    /// The latest pair verifies but its trial restore failed (the state is then `unrestorable`).
+    pub unrestorable: bool,
+    /// Why it is not ready, or how the latest pair failed to restore; `None` when all is well.
+    pub problem: Option<String>,
+}
+
+/// A pre-staged pair: where it came from and when it was made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StandbyPair {
+    pub folder: PathBuf,
+    /// The backup's time (the older of the two files).
+    pub time: Timestamp,
+    pub db_modified: Timestamp,
+    pub media_modified: Timestamp,
+}
+
+/// Why pre-staging does not run on this machine (`None`: it runs): `[standby] prestage = false`, or
+/// `"auto"` and the restore target's web folder is not here.
+pub fn prestage_off_reason(config: &Config) -> Option<String> {
+    use crate::env::config::Prestage;
+    match config.standby.prestage {
+        Prestage::Off => Some("[standby] prestage = false".to_owned()),
+        Prestage::On => None,
+        Prestage::Auto => match crate::env::environment::named(config, &config.restore.target) {
+            Ok(t) if t.web.is_dir() => None,
+            Ok(t) => Some(format!(
+                "the restore target's web folder '{}' is not on this machine ([standby] prestage = \"auto\")",
+                t.web.display()
+            )),
+            Err(e) => Some(e.to_string()),
+        },
+    }
+}
+
+/// The history operation kind of the pre-staging (`restore::prestage::HISTORY_KIND`).
+const PRESTAGE: &str = "prestage";
+
+/// The standby's pre-staged pair, from its record and history.
+pub fn standby(config: &Config, history: Option<&crate::store::history::History>, lang: Lang) -> StandbyStatus {
+    if prestage_off_reason(config).is_some() {
+        return StandbyStatus::default();
+    }
+    let mut out = StandbyStatus {
+        enabled: true,
+        ..StandbyStatus::default()
+    };
+    let root = crate::env::environment::named(config, &config.restore.target)
+        .ok()
+        .and_then(|t| t.web.parent().map(std::path::Path::to_path_buf));
+    let record = root.as_deref().map(crate::store::standby::read);
+    match record {
+        Some(Ok(state)) => {
+            if let (Some(staged), Some(root)) = (state.ready, root.as_deref())
+                && staged.media_dir(root).is_dir()
+            {
+                out.ready = true;
+                out.pair = Some(StandbyPair {
+                    folder: staged.folder.clone(),
+                    time: staged.backup_time(),
+                    db_modified: staged.db_modified,
+                    media_modified: staged.media_modified,
+                });
+                out.proven_at = Some(staged.proven_at);
+                out.import_seconds = Some(staged.import_seconds);
+            }
+        }
+        Some(Err(e)) => out.problem = Some(e.to_string()),
+        None => {}
+    }
+    let Some(h) = history else {
+        return out;
+    };
+    let last_ok = h.last_operation(PRESTAGE, Some("ok")).ok().flatten();
+    let last_failed = h.last_operation(PRESTAGE, Some("failed")).ok().flatten();
+    if let Some(failed) = last_failed.filter(|f| last_ok.as_ref().is_none_or(|ok| ok.id < f.id)) {
+        let details: serde_json::Value = failed
+            .outcome_details_json
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        let text = |k: &str| details.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        out.unrestorable = details.get("unrestorable").and_then(|v| v.as_bool()).unwrap_or(false);
+        let time = details
+            .get("backup_time")
+            .and_then(|f| f.as_str())
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map(local_minute)
+            .unwrap_or_else(|| text("folder"));
+        out.problem = Some(if out.unrestorable {
+            fill(
+                lang.standby().unrestorable,
+                &[("time", &time), ("step", &text("step")), ("error", &text("error"))],
+            )
+        } else {
+            text("error")
+        });
+    } else if !out.ready && out.problem.is_none() {
+        out.problem = Some("no backup is pre-staged yet".to_owned());
+    }
+    out
+}
+
+/// The standby's line for people (status text, menu): ready with the backup's time, or the unrestorable
+/// pair; `None` where pre-staging does not run or has nothing to say yet.
+pub fn standby_line(standby: &StandbyStatus, lang: Lang) -> Option<String> {
+    if !standby.enabled {
+        return None;
+    }
+    if standby.unrestorable {
+        return standby.problem.clone();
+    }
+    let pair = standby.pair.as_ref()?;
+    Some(fill(lang.standby().menu_ready, &[("time", &local_minute(pair.time))]))
+}
+
+/// A time as people read it here: `2026-12-05 14:00`, in the system's time zone.
+pub fn local_minute(t: Timestamp) -> String {
+    t.to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Sets the standby's status and makes the overall state `unrestorable` when the latest pair is.
+pub fn apply_standby(
+    report: &mut StatusReport,
+    config: &Config,
+    history: Option<&crate::store::history::History>,
+    lang: Lang,
+) {
+    report.standby = standby(config, history, lang);
+    if report.standby.unrestorable {
+        report.state = report.state.worst(State::Unrestorable);
+    }
 }
 
 /// Restore rehearsals ("drills"): every successful restore onto the standby counts as one.
@@ -42,6 +191,8 @@ pub struct DrillStatus {
     pub due: bool,
     /// `[drill] every`, in whole days.
     pub every_days: u64,
+    /// The last real restore (not counting the pairs proven ahead of time).
+    pub last_restore: Option<Timestamp>,
 }
 
 impl DrillStatus {
@@ -52,13 +203,26 @@ impl DrillStatus {
             last,
             due: last.is_none_or(|at| now.as_second() - at.as_second() > every_secs),
             every_days: every.as_secs() / 86_400,
+            last_restore: None,
         }
     }
 }
 
-/// When the last drill ended: the newest restore that finished `ok` (unfinished or failed ones do not
-/// count). `None` also when history cannot say.
+/// When the last drill ended: the newest restore that finished `ok`, or the newest pair the standby
+/// proved restorable ahead of time (each is a full restore, beside the target); unfinished or failed ones
+/// do not count. `None` also when history cannot say.
 pub fn last_drill(history: &crate::store::history::History) -> Option<Timestamp> {
+    last_restore(history).max(
+        history
+            .last_operation(PRESTAGE, Some("ok"))
+            .ok()
+            .flatten()
+            .and_then(|op| op.finished_at),
+    )
+}
+
+/// When the last real restore onto the standby finished `ok`.
+pub fn last_restore(history: &crate::store::history::History) -> Option<Timestamp> {
     history
         .last_operation("restore", Some("ok"))
         .ok()
@@ -68,7 +232,10 @@ pub fn last_drill(history: &crate::store::history::History) -> Option<Timestamp>
 
 /// The drill status from history (`None`: no history, so no drill is known).
 pub fn drill(config: &Config, history: Option<&crate::store::history::History>, now: Timestamp) -> DrillStatus {
-    DrillStatus::judge(history.and_then(last_drill), config.drill.every.0, now)
+    DrillStatus {
+        last_restore: history.and_then(last_restore),
+        ..DrillStatus::judge(history.and_then(last_drill), config.drill.every.0, now)
+    }
 }
 
 impl StatusReport {
@@ -154,6 +321,7 @@ pub fn gather(
         time_machine: TimeMachineStatus::unavailable(),
         safe_copies,
         drill: DrillStatus::judge(None, config.drill.every.0, now),
+        standby: StandbyStatus::default(),
     }
 }
 
@@ -371,6 +539,10 @@ pub fn render_text(report: &StatusReport, lang: Lang) -> String {
     }
     out.push_str(&line);
     out.push('\n');
+    if let Some(line) = standby_line(&report.standby, lang) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     for s in &report.sources {
         out.push('\n');
         out.push_str(&fill(

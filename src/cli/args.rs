@@ -94,6 +94,19 @@ pub enum Command {
     Report(ReportArgs),
     /// "This change is expected": the suspect backups become the reference (exit 0 accepted, 2 nothing suspect).
     Accept(AcceptArgs),
+    /// Restore each new backup ahead of time beside the standby, so the switch-over only swaps (exit 0 ready
+    /// or nothing to do, 2 the latest backup does not restore, 3 cannot work).
+    Standby(StandbyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StandbyArgs {
+    /// Run one cycle now and stop (without it: a cycle every `[standby] every`, until stopped).
+    #[arg(long)]
+    pub once: bool,
+    /// Print JSON for scripts and monitoring (one object per cycle).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,8 @@ pub struct Config {
     pub app: AppConfig,
     /// When a new pair departs sharply from the last good ones (see `anomaly`).
     pub anomaly: AnomalyConfig,
+    /// `[standby]`: the restore done ahead of time on the standby (see `restore::prestage`).
+    pub standby: StandbyConfig,
     /// Set by `secours demo` in the demo's own configuration: the demo's folder, whose private database
     /// and web server Secours starts when a command needs them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,6 +177,78 @@ pub struct AnomalyConfig {
     pub ignore_tables: Vec<String>,
 }
 
+/// `[standby]`: every new verified pair is restored beside the target ahead of time, so that each hour is a
+/// drill and the switch-over only swaps.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StandbyConfig {
+    /// `"auto"` (on where the restore target is on this machine and its disk has room), `true` or `false`.
+    pub prestage: Prestage,
+    /// How often the app looks for a new pair to pre-stage.
+    pub every: HumanDuration,
+}
+
+/// `[standby] prestage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prestage {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl Prestage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prestage::Auto => "auto",
+            Prestage::On => "true",
+            Prestage::Off => "false",
+        }
+    }
+}
+
+impl Serialize for Prestage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Prestage::Auto => s.serialize_str("auto"),
+            Prestage::On => s.serialize_bool(true),
+            Prestage::Off => s.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Prestage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(Prestage::On),
+            Raw::Bool(false) => Ok(Prestage::Off),
+            Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "auto" => Ok(Prestage::Auto),
+                "true" | "on" | "yes" => Ok(Prestage::On),
+                "false" | "off" | "no" => Ok(Prestage::Off),
+                _ => Err(serde::de::Error::custom(format!(
+                    "'{t}' is not a pre-staging choice; write \"auto\", true or false"
+                ))),
+            },
+        }
+    }
+}
+
+impl Default for StandbyConfig {
+    fn default() -> Self {
+        StandbyConfig {
+            prestage: Prestage::Auto,
+            every: HumanDuration::minutes(10),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AppConfig {
@@ -208,6 +282,7 @@ impl Default for Config {
             app: AppConfig::default(),
             demo: None,
             anomaly: AnomalyConfig::default(),
+            standby: StandbyConfig::default(),
         }
     }
 }

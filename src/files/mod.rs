@@ -9,3 +9,12 @@ pub mod digest;
 pub mod durable;
 pub mod mac_metadata;
 pub mod tree;
+
+/// What makes a file the one that was verified: size, modification time and inode. A file rewritten in
+/// place changes its time; one replaced by a rename changes its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileIdentity {
+    pub bytes: u64,
+    pub mtime_ns: i128,
+    pub inode: u64,
+}

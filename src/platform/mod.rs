@@ -18,6 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub mod admin;
+pub mod cpu;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod linux;

@@ -206,10 +206,12 @@ pub fn parity_warning(config: &Config, progress: &dyn Progress, cancel: &Cancel)
 
 /// The request for a restore of `pair` onto `target`, from the configuration.
 pub fn request(env: &Env, kind: Kind, pair: crate::backup::inspect::Pair, target: Environment) -> Request {
+    let prestaged = super::prestage::ready_for(&target, &pair);
     Request {
         kind,
         pair,
         target,
+        prestaged,
         owner: env.config.restore.owner.clone(),
         keep_previous: env.config.restore.keep_previous.0,
         connections: env.config.restore.connections,
@@ -367,6 +369,14 @@ pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
         "  {}",
         fill(t.estimate, &[("duration", &tt.age(plan.estimated_seconds as i64))])
     ));
+    match plan.prestaged_at {
+        Some(at) => out.push(format!(
+            "  {}",
+            fill(lang.standby().summary_prestaged, &[("time", &local(at))])
+        )),
+        None if plan.kind == Kind::Restore => out.push(format!("  {}", lang.standby().summary_not_prestaged)),
+        None => {}
+    }
     if let Some(via) = plan.administrator {
         let how = match via {
             owner::Via::Osascript => "macOS",

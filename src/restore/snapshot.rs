@@ -112,12 +112,12 @@ fn write_record(work: &Path, schema: &str, tables: usize) -> Result<(), Snapshot
 }
 
 /// Whether the server refused for lack of privilege (then the dump form is used).
-fn is_denied(e: &mysql::Error) -> bool {
+pub(crate) fn is_denied(e: &mysql::Error) -> bool {
     // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR
     matches!(e, mysql::Error::MySqlError(e) if matches!(e.code, 1044 | 1045 | 1142 | 1227))
 }
 
-fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
+pub(crate) fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {}",
         quote_str(schema)
@@ -130,7 +130,7 @@ fn schema_exists(conn: &mut Conn, schema: &str) -> Result<bool, DbError> {
 }
 
 /// One `RENAME TABLE` moving every table of `names` from database `from` to database `to`.
-fn rename_all(conn: &mut Conn, names: &[String], from: &str, to: &str) -> Result<(), DbError> {
+pub(crate) fn rename_all(conn: &mut Conn, names: &[String], from: &str, to: &str) -> Result<(), DbError> {
     if names.is_empty() {
         return Ok(());
     }
@@ -148,6 +148,28 @@ fn rename_all(conn: &mut Conn, names: &[String], from: &str, to: &str) -> Result
         .collect();
     conn.query_drop(format!("RENAME TABLE {}", pairs.join(", ")))
         .map_err(DbError::query(format!("move the tables of '{from}' to '{to}'")))
+}
+
+/// Creates database `schema` (if it does not exist) with the character set and collation of the
+/// connection's current database (CREATE DATABASE takes names, not variables). The inner `Err` is the
+/// server's refusal, for the caller to judge ([`is_denied`]); the outer one a failure to read the defaults.
+pub(crate) fn create_beside(conn: &mut Conn, schema: &str) -> Result<Result<(), mysql::Error>, DbError> {
+    let defaults = query_strings(
+        conn,
+        "SELECT @@character_set_database, @@collation_database",
+        "read the database's character set",
+    )?;
+    let word = |i: usize| {
+        defaults
+            .first()
+            .and_then(|r| r.get(i).cloned().flatten())
+            .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    };
+    let mut create = format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(schema));
+    if let (Some(charset), Some(collation)) = (word(0), word(1)) {
+        create.push_str(&format!(" CHARACTER SET {charset} COLLATE {collation}"));
+    }
+    Ok(conn.query_drop(&create))
 }
 
 /// Sets the target's database aside (see the module documentation). `Ok(None)`: its user may not create
@@ -181,23 +203,7 @@ pub fn set_aside(
             (schema, count)
         }
     };
-    // The side database gets the target's defaults (CREATE DATABASE takes names, not variables).
-    let defaults = query_strings(
-        &mut conn,
-        "SELECT @@character_set_database, @@collation_database",
-        "read the database's character set",
-    )?;
-    let word = |i: usize| {
-        defaults
-            .first()
-            .and_then(|r| r.get(i).cloned().flatten())
-            .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    };
-    let mut create = format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(&schema));
-    if let (Some(charset), Some(collation)) = (word(0), word(1)) {
-        create.push_str(&format!(" CHARACTER SET {charset} COLLATE {collation}"));
-    }
-    if let Err(e) = conn.query_drop(&create) {
+    if let Err(e) = create_beside(&mut conn, &schema)? {
         if is_denied(&e) && !schema_exists(&mut conn, &schema)? {
             let _ = fs::remove_file(work.join(SCHEMA_FILE));
             let _ = fs::remove_file(work.join(DEFINITIONS_FILE));

@@ -4,3 +4,4 @@
 //! May use: the ground modules only.
 
 pub mod history;
+pub mod standby;

@@ -42,7 +42,9 @@ impl AlertStore {
             changed |= before != Some(&d.remember);
             if let Some(kind) = d.send {
                 let name = seen.subject.trim_start_matches("backup:");
+                let standby = seen.subject == "standby" && kind != Kind::BackToNormal;
                 let title = match kind {
+                    _ if standby => lang.standby().alert_title.to_owned(),
                     Kind::Worse => fill(t.alert_worse, &[("name", name), ("state", &seen.condition_text(lang))]),
                     Kind::Reminder => fill(
                         t.alert_reminder,
@@ -52,6 +54,8 @@ impl AlertStore {
                 };
                 let body = if kind == Kind::BackToNormal {
                     t.alert_back_to_normal_body.to_owned()
+                } else if standby {
+                    fill(lang.standby().alert_body, &[("problem", &problem)])
                 } else {
                     problem
                 };
@@ -89,16 +93,10 @@ trait ConditionText {
 impl ConditionText for Seen {
     fn condition_text(&self, lang: Lang) -> String {
         let t = lang.t();
-        let state = match self.condition.as_str() {
-            "late" => State::Late,
-            "suspect" => State::Suspect,
-            "stale" => State::Stale,
-            "missing" => State::Missing,
-            "corrupt" => State::Corrupt,
-            "unknown" => State::Unknown,
-            _ => return self.condition.clone(),
-        };
-        state.word(t).to_owned()
+        match State::from_word(&self.condition) {
+            Some(state) if state != State::Fresh && state != State::Writing => state.word(t).to_owned(),
+            _ => self.condition.clone(),
+        }
     }
 }
 
@@ -126,6 +124,26 @@ fn subjects(input: &MenuInput) -> Vec<(Seen, String)> {
                 s.problem.clone().unwrap_or_default(),
             ));
         }
+    }
+    // The standby's hourly drill: a verified backup that does not restore is a problem to say in words.
+    if let Some(status) = input.status.as_ref().filter(|s| s.standby.enabled) {
+        let (condition, severity, text) = if status.standby.unrestorable {
+            (
+                "unrestorable",
+                Severity::Problem,
+                status.standby.problem.clone().unwrap_or_default(),
+            )
+        } else {
+            ("ok", Severity::Ok, String::new())
+        };
+        list.push((
+            Seen {
+                subject: "standby".to_owned(),
+                condition: condition.to_owned(),
+                severity,
+            },
+            text,
+        ));
     }
     if let Some(tm) = &input.time_machine {
         let (condition, severity) = if tm.problem {

@@ -246,7 +246,10 @@ pub fn icon(input: &MenuInput, now: Timestamp) -> Icon {
     }
     let state = input.status.as_ref().map_or(State::Unknown, |s| s.state);
     if input.config_problem.is_some()
-        || matches!(state, State::Stale | State::Missing | State::Corrupt | State::Unknown)
+        || matches!(
+            state,
+            State::Stale | State::Missing | State::Corrupt | State::Unrestorable | State::Unknown
+        )
     {
         return Icon::Stale;
     }
@@ -296,6 +299,10 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
     }
     if let Some(status) = &input.status {
         items.extend(status_lines(status, t));
+        // "Secours prêt : sauvegarde de 14:00", or the backup that does not restore.
+        if let Some(line) = crate::backup::status::standby_line(&status.standby, lang) {
+            items.push(Item::info(line));
+        }
     }
     if let Some(tm) = &input.time_machine {
         items.push(Item::info(fill(t.menu_time_machine, &[("text", &tm.text)])));
@@ -524,6 +531,7 @@ mod tests {
             time_machine: crate::timemachine::TimeMachineStatus::unavailable(),
             safe_copies: Vec::new(),
             drill: Default::default(),
+            standby: Default::default(),
             sources: vec![SourceStatus {
                 name: "prod".into(),
                 folder: "/b".into(),
@@ -571,7 +579,13 @@ mod tests {
         let now = ts(0);
         assert_eq!(icon(&input(State::Fresh, 60), now), Icon::Fresh);
         assert_eq!(icon(&input(State::Late, 7200), now), Icon::Late);
-        for s in [State::Stale, State::Missing, State::Corrupt, State::Unknown] {
+        for s in [
+            State::Stale,
+            State::Missing,
+            State::Corrupt,
+            State::Unrestorable,
+            State::Unknown,
+        ] {
             assert_eq!(icon(&input(s, 60), now), Icon::Stale, "{s:?}");
         }
         let mut due = input(State::Fresh, 60);

@@ -60,6 +60,9 @@ pub struct Session {
     pub time_machine_now: Arc<std::sync::atomic::AtomicBool>,
     /// When the history was last pruned (once a day is plenty).
     pub pruned_at: Arc<Mutex<Option<std::time::Instant>>>,
+    /// The standby's pre-staging: its process (`secours standby --once`, at low priority) and when the
+    /// last one started.
+    prestage: Arc<Mutex<PrestageRun>>,
     /// The app: Time Machine is read on its own thread and a snapshot never waits for it. `false` (the
     /// CLI's `menu`): read in place, so the answer is complete.
     pub in_background: bool,
@@ -123,6 +126,13 @@ impl std::fmt::Debug for Confirmation {
     }
 }
 
+/// The pre-staging's process, if one runs, and when the last started.
+#[derive(Debug, Default)]
+struct PrestageRun {
+    child: Option<std::process::Child>,
+    started: Option<std::time::Instant>,
+}
+
 impl Session {
     /// A session from a loaded context.
     pub fn new(ctx: Context) -> Session {
@@ -140,6 +150,7 @@ impl Session {
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
+            prestage: Arc::default(),
             in_background: false,
             tm_busy: Arc::default(),
             wake: Arc::default(),
@@ -165,6 +176,7 @@ impl Session {
             time_machine: Arc::default(),
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
+            prestage: Arc::default(),
             in_background: false,
             tm_busy: Arc::default(),
             wake: Arc::default(),
@@ -319,6 +331,7 @@ impl Session {
                     time_machine_checking = tm.enabled && tm.tmutil.exists() && !report.sources.is_empty();
                 }
             }
+            status::apply_standby(&mut report, &self.config, history.as_ref(), self.lang);
             if let Some(h) = &history {
                 status::apply_anomalies(&mut report, &self.config, h, self.lang);
                 status::record(&report, h);
@@ -433,6 +446,7 @@ impl Session {
             );
         }
         self.prune_history_daily();
+        self.prestage_duty();
         let source = input.status.as_ref().and_then(|s| s.sources.first());
         // Without history nothing is remembered, so nothing is verified by itself (it would be every time).
         let Ok(history) = History::open(&self.locations.history()) else {
@@ -468,6 +482,54 @@ impl Session {
                 log::info!("verified backup not yet copied: copying it to the safe places");
                 self.perform(&Action::CopyNow, input);
             }
+        }
+    }
+
+    /// The standby made ready ahead of time: every `[standby] every`, one cycle in a process of its own
+    /// (`secours standby --once`, at low priority), started and never waited for; it gives way to a restore by
+    /// itself. Not while another operation of the app runs (a copy), nor where pre-staging is off.
+    fn prestage_duty(&self) {
+        let Ok(mut run) = self.prestage.lock() else {
+            return;
+        };
+        if let Some(child) = run.child.as_mut() {
+            match child.try_wait() {
+                Ok(None) => return,
+                Ok(Some(status)) => log::info!("pre-staging cycle ended: {status}"),
+                Err(e) => log::warn!("pre-staging cycle: {e}"),
+            }
+            run.child = None;
+        }
+        let now = std::time::Instant::now();
+        if self.busy()
+            || !crate::backup::duties::prestage_due(run.started, now, self.config.standby.every.0)
+            || crate::backup::status::prestage_off_reason(&self.config).is_some()
+        {
+            return;
+        }
+        run.started = Some(now);
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                log::warn!("cannot find Secours's own program to pre-stage the standby: {e}");
+                return;
+            }
+        };
+        let mut command = std::process::Command::new(exe);
+        if self.locations.config.exists() {
+            command.arg("--config").arg(&self.locations.config);
+        }
+        let spawned = command
+            .arg("--data-dir")
+            .arg(&self.locations.data_dir)
+            .args(["standby", "--once", "--json"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(child) => run.child = Some(child),
+            Err(e) => log::warn!("cannot start the pre-staging cycle: {e}"),
         }
     }
 

@@ -21,6 +21,7 @@ pub fn status_command(ctx: &Context, json: bool) -> Result<u8> {
         ctx.lang,
     );
     report.drill = status::drill(&ctx.config, history.as_ref(), report.checked_at);
+    status::apply_standby(&mut report, &ctx.config, history.as_ref(), ctx.lang);
     if let Some(h) = &history {
         status::apply_anomalies(&mut report, &ctx.config, h, ctx.lang);
         status::record(&report, h);

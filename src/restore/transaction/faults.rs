@@ -31,6 +31,22 @@ pub(super) fn fault(name: &str) -> Result<(), StepFailure> {
     }
 }
 
+/// A point outside the restore's steps (the pre-staging's) where `SECOURS_FAULT=pause:<name>` stops the
+/// process for good, for the kill -9 tests.
+#[cfg(feature = "fault-injection")]
+pub fn pause_point(name: &str) {
+    if let Ok(spec) = std::env::var("SECOURS_FAULT")
+        && asked(&spec, name) == Asked::Pause
+    {
+        pause_here();
+    }
+}
+
+/// Without the feature: no pause, ever.
+#[cfg(not(feature = "fault-injection"))]
+#[inline]
+pub fn pause_point(_name: &str) {}
+
 /// Without the feature: no fault, ever.
 #[cfg(not(feature = "fault-injection"))]
 #[inline]

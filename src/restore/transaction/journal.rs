@@ -92,11 +92,11 @@ pub(super) fn open_history(path: &Path) -> Result<History, RestoreError> {
 }
 
 /// Holds the restore lock until dropped.
-pub(super) struct Lock {
+pub struct Lock {
     _file: fs::File,
 }
 
-pub(super) fn lock(history: &Path) -> Result<Lock, RestoreError> {
+pub fn lock(history: &Path) -> Result<Lock, RestoreError> {
     let path = history.with_file_name("restore.lock");
     if let Some(parent) = path.parent() {
         let _ = fs::create_dir_all(parent);
@@ -110,14 +110,40 @@ pub(super) fn lock(history: &Path) -> Result<Lock, RestoreError> {
             path: path.clone(),
             cause: e.to_string(),
         })?;
-    // fs4's method by its path: std's `File::try_lock` is newer than the crate's rust-version.
+    // fs4's method by its path: std's `File::try_lock` is newer than the crate's rust-version. A holder of a
+    // moment (the pre-staging looking whether a restore runs) is waited for, up to two seconds.
+    let mut tries = 0;
+    loop {
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(fs4::TryLockError::WouldBlock) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(fs4::TryLockError::WouldBlock) => return Err(RestoreError::Busy { lock: path }),
+            Err(fs4::TryLockError::Error(e)) => {
+                return Err(RestoreError::Journal {
+                    path,
+                    cause: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// Whether a restore holds its lock now (looked at without waiting, and let go at once).
+pub fn restore_running(history: &Path) -> bool {
+    let path = history.with_file_name("restore.lock");
+    let Ok(file) = fs::OpenOptions::new().create(false).write(true).open(&path) else {
+        return false;
+    };
     match fs4::FileExt::try_lock(&file) {
-        Ok(()) => Ok(Lock { _file: file }),
-        Err(fs4::TryLockError::WouldBlock) => Err(RestoreError::Busy { lock: path }),
-        Err(fs4::TryLockError::Error(e)) => Err(RestoreError::Journal {
-            path,
-            cause: e.to_string(),
-        }),
+        Ok(()) => {
+            let _ = fs4::FileExt::unlock(&file);
+            false
+        }
+        Err(fs4::TryLockError::WouldBlock) => true,
+        Err(fs4::TryLockError::Error(_)) => false,
     }
 }
 
@@ -186,6 +212,7 @@ fn placeholder() -> Recorded {
         connections: 1,
         db_identity: None,
         media_identity: None,
+        prestaged: None,
     }
 }
 

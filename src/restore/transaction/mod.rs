@@ -50,7 +50,8 @@ mod preflight;
 mod run;
 mod undo;
 
-pub use journal::{Unfinished, unfinished};
+pub use faults::pause_point;
+pub use journal::{Lock, Unfinished, lock as restore_lock, restore_running, unfinished};
 pub use preflight::{human_bytes, preflight};
 pub use undo::purge_previous;
 
@@ -73,7 +74,8 @@ use crate::db::drop_all::ObjectCounts;
 use crate::db::importer::ImportSummary;
 use crate::env::environment::{EnvError, Environment};
 use crate::progress::{Cancel, Progress};
-use journal::{Journal, Lock, journal_error, lock, open_history};
+use crate::store::standby::Staged;
+use journal::{Journal, journal_error, lock, open_history};
 use preflight::refuse_unverified;
 use run::drive;
 use undo::{remove_work, undo};
@@ -138,11 +140,14 @@ pub struct Request {
     pub connections: usize,
     /// The history database (the journal); its folder also holds the restore lock.
     pub history: PathBuf,
+    /// The pair made ready ahead of time beside the target, when it is the pair asked for: the switch-over
+    /// then swaps it in instead of importing and extracting (see [`super::prestage`]).
+    pub prestaged: Option<Staged>,
 }
 
 /// What the journal remembers of a restore, enough to finish it or undo it after a crash. Never holds
 /// a password: the target's connection is read again from its configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
     pub kind: Kind,
     pub source: PathBuf,
@@ -163,6 +168,9 @@ pub struct Recorded {
     pub db_identity: Option<FileIdentity>,
     #[serde(default)]
     pub media_identity: Option<FileIdentity>,
+    /// The pre-staged pair this restore swaps in (taken from the standby's record when it began).
+    #[serde(default)]
+    pub prestaged: Option<Staged>,
 }
 
 impl Recorded {
@@ -229,6 +237,8 @@ pub struct Plan {
     /// not needed, Secours may do it itself).
     pub administrator: Option<owner::Via>,
     pub warnings: Vec<String>,
+    /// When the pair was proven restorable ahead of time: the restore swaps it in, in seconds.
+    pub prestaged_at: Option<Timestamp>,
 }
 
 /// What a finished restore did.
@@ -248,6 +258,8 @@ pub struct Outcome {
     pub previous: PathBuf,
     pub kept_until: Timestamp,
     pub warnings: Vec<String>,
+    /// Whether the pre-staged pair was swapped in (no import, no extraction).
+    pub swapped: bool,
 }
 
 /// What a rollback did.
@@ -382,6 +394,11 @@ pub fn run(req: &Request, progress: &dyn Progress, cancel: &Cancel) -> Result<Ou
         connections: req.connections,
         db_identity: Some(req.pair.db.identity()),
         media_identity: Some(req.pair.media.identity()),
+        // Under the lock: the pre-staging changes its record only under it too.
+        prestaged: req
+            .prestaged
+            .clone()
+            .filter(|s| super::prestage::take(&env_root(&req.target.web), s)),
     };
     let details = serde_json::to_string(&recorded).map_err(|e| RestoreError::Journal {
         path: req.history.clone(),
@@ -465,6 +482,7 @@ pub fn resume(
         keep_previous: config.restore.keep_previous.0,
         connections: recorded.connections,
         history: history_path.to_owned(),
+        prestaged: recorded.prestaged.clone(),
     };
     let started = Instant::now();
     drive(&req, &recorded, &journal, done, started, progress, cancel)

@@ -147,7 +147,12 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
     let backup_tables = verification
         .and_then(|v| v.db.details.get("counts").cloned())
         .and_then(|c| c.get("tables").and_then(|t| t.as_u64()));
-    let needed = needed_bytes(backup_media_bytes, req.pair.media.bytes, db_bytes_now);
+    // Swapped in from the pre-staged pair: the media are on the disk already; only the snapshot needs room.
+    let needed = if req.prestaged.is_some() {
+        needed_bytes(Some(0), 0, db_bytes_now)
+    } else {
+        needed_bytes(backup_media_bytes, req.pair.media.bytes, db_bytes_now)
+    };
     let space_at = if web.is_dir() { web.clone() } else { parent.clone() };
     let free = fs4::available_space(&space_at).unwrap_or(u64::MAX);
     if free < needed {
@@ -165,7 +170,11 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
     let Some(settings) = settings else {
         return Err(RestoreError::Refused("no database settings".to_owned()));
     };
-    let estimated_seconds = estimate_seconds(req.pair.db.bytes, req.pair.media.bytes, db_bytes_now);
+    let estimated_seconds = if req.prestaged.is_some() {
+        2
+    } else {
+        estimate_seconds(req.pair.db.bytes, req.pair.media.bytes, db_bytes_now)
+    };
     Ok((
         Plan {
             kind: req.kind,
@@ -192,6 +201,7 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
             estimated_seconds,
             administrator,
             warnings,
+            prestaged_at: req.prestaged.as_ref().map(|s| s.proven_at),
         },
         settings,
     ))
@@ -454,6 +464,7 @@ mod tests {
             keep_previous: std::time::Duration::from_secs(60),
             connections: 1,
             history: dir.path().join("history.sqlite"),
+            prestaged: None,
         };
         let e = match preflight(&req, None) {
             Err(RestoreError::Refused(e)) => e,

@@ -33,7 +33,9 @@ use crate::progress::{Cancel, Progress, Update};
 use crate::restore::check::{self, CheckReport};
 use crate::restore::media::{self, ExtractSummary, MediaError};
 use crate::restore::owner::{self, AdminOp, OwnerError};
+use crate::restore::prestage;
 use crate::restore::snapshot::{self, SnapshotError};
+use crate::store::standby::Staged;
 
 /// Runs the forward steps not yet `done`, then commits, or rolls back on failure.
 pub(super) fn drive(
@@ -289,7 +291,13 @@ impl Forward<'_> {
         // 7. Check.
         let t = journal.start(step::CHECK)?;
         let expected_files = self.media.as_ref().map(|m| m.files);
-        let rows = self.import.as_ref().map(|i| i.rows_per_table.clone());
+        // Swapped in: the rows were counted when the pair was proven, and one rename moved them all (the
+        // database step checked every table arrived); counting them again would cost seconds per million.
+        let rows = if rec.prestaged.is_some() {
+            None
+        } else {
+            self.import.as_ref().map(|i| i.rows_per_table.clone())
+        };
         let report = check::check(&settings, rows.as_ref(), &req.target, expected_files);
         if !report.problems.is_empty() {
             return Err(StepFailure::new(
@@ -354,6 +362,9 @@ impl Forward<'_> {
         work: &Cancel,
     ) -> Result<Option<(f64, ExtractSummary)>, StepFailure> {
         let rec = self.recorded;
+        if let Some(staged) = &rec.prestaged {
+            return self.media_from_prestaged(staged);
+        }
         let t = self.journal.start(step::MEDIA)?;
         // A staging left by a crash is incomplete: start it again.
         if fs::symlink_metadata(&rec.staging).is_ok() {
@@ -408,6 +419,41 @@ impl Forward<'_> {
         }
         self.unchanged(step::MEDIA)?;
         let details = serde_json::json!({ "files": summary.files, "bytes": summary.bytes, "owner_later": admin });
+        let seconds = self.journal.done(step::MEDIA, t, details)?;
+        Ok(Some((seconds, summary)))
+    }
+
+    /// The media step of a switch-over: the pre-staged folder becomes this restore's staging (one rename),
+    /// given to the owner here when Secours may, else in the set-aside's one administrator request.
+    fn media_from_prestaged(&self, staged: &Staged) -> Result<Option<(f64, ExtractSummary)>, StepFailure> {
+        let rec = self.recorded;
+        let t = self.journal.start(step::MEDIA)?;
+        prestage::move_media(staged, &self.root(), &rec.staging).map_err(|e| {
+            StepFailure::new(
+                step::MEDIA,
+                e,
+                "Run 'secours restore --rollback', then restore again: it will import the backup.",
+            )
+        })?;
+        let (owner, privileges, admin) = self.rights(step::MEDIA)?;
+        if !admin && !staged.owner_set {
+            media::check_private_tree(&rec.staging).map_err(|e| StepFailure::new(step::MEDIA, e, ADVICE_SOURCE))?;
+            let ops: Vec<AdminOp> = rec
+                .media_dirs
+                .iter()
+                .map(|d| rec.staging.join(d))
+                .filter(|p| fs::symlink_metadata(p).is_ok())
+                .map(|path| AdminOp::Chown { path })
+                .collect();
+            owner::run_admin_ops(&ops, &owner, &self.root(), &owner::admin_runner(), &privileges)
+                .map_err(|e: OwnerError| StepFailure::new(step::MEDIA, e, ADVICE_RETRY))?;
+        }
+        let summary = ExtractSummary {
+            files: staged.files,
+            bytes: staged.media_bytes,
+            ..ExtractSummary::default()
+        };
+        let details = serde_json::json!({ "files": summary.files, "bytes": summary.bytes, "owner_later": admin, "from": "pre-staged" });
         let seconds = self.journal.done(step::MEDIA, t, details)?;
         Ok(Some((seconds, summary)))
     }
@@ -468,6 +514,22 @@ impl Forward<'_> {
         work: &Cancel,
     ) -> Result<(f64, ImportSummary), StepFailure> {
         let t = self.journal.start(step::DATABASE)?;
+        if let Some(staged) = &self.recorded.prestaged {
+            // The switch-over: the pre-staged tables moved in, in one rename.
+            let summary = prestage::move_in(settings, staged, &self.root()).map_err(|e| {
+                StepFailure::new(
+                    step::DATABASE,
+                    e,
+                    "Restore again: the backup will be imported instead of swapped in.",
+                )
+            })?;
+            let seconds = self.journal.done(
+                step::DATABASE,
+                t,
+                serde_json::json!({ "tables": summary.tables, "rows": summary.rows, "form": "pre-staged" }),
+            )?;
+            return Ok((seconds, summary));
+        }
         let p = StepProgress::new(step::DATABASE, progress, user, work);
         let options = ImportOptions {
             replace: true,
@@ -513,6 +575,7 @@ impl Forward<'_> {
             previous: rec.work.clone(),
             kept_until,
             warnings: self.warnings,
+            swapped: rec.prestaged.is_some(),
         };
         if let Err(f) = fault(step::COMMIT) {
             return Err(fail(self.journal, rec, &self.req.target, f, &crate::progress::Silent));
@@ -522,6 +585,7 @@ impl Forward<'_> {
             "steps": outcome.steps,
             "tables": outcome.database.as_ref().map(|d| d.tables), "rows": outcome.database.as_ref().map(|d| d.rows),
             "files": outcome.media.as_ref().map(|m| m.files), "media_bytes": outcome.media.as_ref().map(|m| m.bytes),
+            "swapped": outcome.swapped,
             "previous": outcome.previous, "kept_until": outcome.kept_until,
         });
         self.journal.finish("ok", details)?;
@@ -614,6 +678,7 @@ mod tests {
             connections: 1,
             db_identity: None,
             media_identity: None,
+            prestaged: None,
         }
     }
 

@@ -316,6 +316,7 @@ mod tests {
             connections: 2,
             db_identity: None,
             media_identity: None,
+            prestaged: None,
         }
     }
 
