@@ -39,8 +39,11 @@ pub fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
     } else {
         for r in &results {
             match (&r.outcome, &r.error) {
-                (Some(crate::backup::copy::CopyOutcome::Copied { folder, .. }), _) => {
-                    println!("copied   {}", folder.display())
+                (Some(crate::backup::copy::CopyOutcome::Copied { folder, warnings, .. }), _) => {
+                    println!("copied   {}", folder.display());
+                    for w in warnings {
+                        eprintln!("secours: warning: {w}");
+                    }
                 }
                 (Some(crate::backup::copy::CopyOutcome::AlreadyThere { folder }), _) => {
                     println!("present  {}", folder.display())
