@@ -94,6 +94,28 @@ pub enum Command {
     Report(ReportArgs),
     /// "This change is expected": the suspect backups become the reference (exit 0 accepted, 2 nothing suspect).
     Accept(AcceptArgs),
+    /// Bring the standby's software to parity with production (exit 0 done or identical, 2 refused or undone, 3 mixed).
+    Software(SoftwareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoftwareArgs {
+    /// Where the software comes from: an environment (default: [restore] production) or the software.taz of
+    /// a safe copy, copy:ID (see 'secours copies').
+    #[arg(long, value_name = "prod|copy:ID")]
+    pub from: Option<String>,
+    /// The environment brought to parity (default: [restore] target).
+    #[arg(long, value_name = "ENV")]
+    pub to: Option<String>,
+    /// List what differs; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print JSON for scripts and monitoring.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

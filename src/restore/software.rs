@@ -1335,6 +1335,76 @@ fn injected_fault(_i: usize) -> Result<(), String> {
     Ok(())
 }
 
+// ----- for people -----
+
+/// "3 changed, 1 added, 1 removed (set aside)" in `lang`.
+pub fn counts_text(plan: &Plan, lang: crate::i18n::Lang) -> String {
+    let t = lang.software();
+    let mut parts = Vec::new();
+    for (template, list) in [(t.changed, &plan.changed), (t.added, &plan.added), (t.removed, &plan.removed)] {
+        if !list.is_empty() {
+            parts.push(crate::i18n::fill(template, &[("count", &list.len().to_string())]));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The plan for a terminal: what comes from where, then the paths of each kind (the first
+/// [`parity::SHOWN`]), or that the software is identical.
+pub fn render_plan(plan: &Plan, lang: crate::i18n::Lang) -> String {
+    use crate::i18n::fill;
+    use std::fmt::Write as _;
+    let t = lang.software();
+    let mut out = String::new();
+    if plan.identical {
+        let _ = writeln!(
+            out,
+            "{}",
+            fill(
+                t.identical,
+                &[
+                    ("target", &plan.target),
+                    ("from", &plan.from),
+                    ("count", &plan.source_entries.to_string())
+                ]
+            )
+        );
+        return out;
+    }
+    let _ = writeln!(out, "{}", fill(t.title, &[("from", &plan.from), ("target", &plan.target)]));
+    for (template, list, mark) in [
+        (t.changed, &plan.changed, "~"),
+        (t.added, &plan.added, "+"),
+        (t.removed, &plan.removed, "-"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {}", fill(template, &[("count", &list.len().to_string())]));
+        for p in list.iter().take(parity::SHOWN) {
+            let _ = writeln!(out, "    {mark} {p}");
+        }
+        if list.len() > parity::SHOWN {
+            let more = (list.len() - parity::SHOWN).to_string();
+            let _ = writeln!(out, "    {}", fill(t.more, &[("count", &more)]));
+        }
+    }
+    out
+}
+
+/// A failure for people: the state the target is in, in `lang`, then the detail.
+pub fn failure_text(e: &SoftwareError, target: &str, lang: crate::i18n::Lang) -> String {
+    let t = lang.software();
+    let headline = match e {
+        SoftwareError::RolledBack { .. } | SoftwareError::Cancelled { .. } => {
+            crate::i18n::fill(t.failed_rolled_back, &[("target", target)])
+        }
+        SoftwareError::RollbackFailed { .. } => crate::i18n::fill(t.failed_mixed, &[("target", target)]),
+        _ => t.failed_refused.to_owned(),
+    };
+    lang.t().failure(&headline, &e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

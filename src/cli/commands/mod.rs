@@ -11,5 +11,6 @@ pub mod login_item;
 pub mod parity;
 pub mod report;
 pub mod restore;
+pub mod software;
 pub mod status;
 pub mod verify;
