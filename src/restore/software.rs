@@ -1141,7 +1141,9 @@ fn swap(r: &Recorded, via: &mut Option<owner::Via>) -> Result<(), StepFailure> {
                 .create(parent)
                 .map_err(|e| failure(S, format!("cannot create '{}': {e}", parent.display()), ADVICE_RETRY))?;
         }
+        // Neither end of a rename may be reached through a link.
         inside(from, &r.root).map_err(|e| failure(S, e, ADVICE_RETRY))?;
+        inside(to, &r.root).map_err(|e| failure(S, e, ADVICE_RETRY))?;
     }
     if r.admin {
         super::media::check_private_tree(&r.staging).map_err(|e| failure(S, e, ADVICE_RETRY))?;
