@@ -108,11 +108,7 @@ impl Site {
     }
 
     fn parity(&self, config: &str) -> (i32, Value) {
-        let out = self
-            .secours(config)
-            .args(["parity", "--json"])
-            .output()
-            .unwrap();
+        let out = self.secours(config).args(["parity", "--json"]).output().unwrap();
         (
             out.status.code().unwrap(),
             serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
@@ -212,15 +208,25 @@ fn a_changed_an_added_and_a_removed_file_are_brought_to_parity() {
     assert_eq!(json["ok"], true);
     assert_eq!(strings(&json["changed"]), ["web/index.php"]);
     assert_eq!(strings(&json["removed"]), ["web/css/site.css"]);
-    assert_eq!(fs::read_to_string(secours.join("web/index.php")).unwrap(), "<?php echo 'v2';\n");
+    assert_eq!(
+        fs::read_to_string(secours.join("web/index.php")).unwrap(),
+        "<?php echo 'v2';\n"
+    );
     assert_eq!(
         fs::read_to_string(secours.join("models/Facture.php")).unwrap(),
         "<?php class Facture {}\n"
     );
     assert!(!secours.join("web/css/site.css").exists());
     let previous = PathBuf::from(json["previous"].as_str().unwrap());
-    assert!(previous.starts_with(secours.join(".secours-previous")), "{}", previous.display());
-    assert_eq!(fs::read_to_string(previous.join("web/index.php")).unwrap(), "<?php echo 'v1';\n");
+    assert!(
+        previous.starts_with(secours.join(".secours-previous")),
+        "{}",
+        previous.display()
+    );
+    assert_eq!(
+        fs::read_to_string(previous.join("web/index.php")).unwrap(),
+        "<?php echo 'v1';\n"
+    );
     assert_eq!(
         fs::read_to_string(previous.join("web/css/site.css")).unwrap(),
         "body { color: black; }\n"
@@ -239,7 +245,11 @@ fn a_changed_an_added_and_a_removed_file_are_brought_to_parity() {
     assert_eq!((code, &json["identical"]), (0, &Value::Bool(true)), "{json}");
 
     // The operation is in history.
-    let out = site.secours("config.toml").args(["history", "--json"]).output().unwrap();
+    let out = site
+        .secours("config.toml")
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("software"));
 }
 
@@ -256,7 +266,10 @@ fn a_failure_in_the_middle_leaves_the_target_wholly_old() {
         assert_eq!(code, 2, "{json}\n{stderr}");
         assert_eq!(json["ok"], false);
         let error = json["error"].as_str().unwrap();
-        assert!(error.contains("step 'swap'") && error.contains("exactly the software it ran before"), "{error}");
+        assert!(
+            error.contains("step 'swap'") && error.contains("exactly the software it ran before"),
+            "{error}"
+        );
         assert_eq!(tree(&secours), before, "after {fault}");
     }
     let (code, json) = site.parity("config.toml");
@@ -300,7 +313,12 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
         names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
     }
     assert!(names.iter().any(|n| n == "web/contact.php"), "{names:?}");
-    for never in ["config/db.php", "web/documents/prod.pdf", "runtime/logs/app.log", "web/assets/prod1a2b/app.js"] {
+    for never in [
+        "config/db.php",
+        "web/documents/prod.pdf",
+        "runtime/logs/app.log",
+        "web/assets/prod1a2b/app.js",
+    ] {
         assert!(!names.iter().any(|n| n.starts_with(never)), "{never} in {names:?}");
     }
 
@@ -319,7 +337,10 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
 
     let (code, json, stderr) = site.software("standby.toml", &["--from", &id, "--yes"], None);
     assert_eq!(code, 0, "{json}\n{stderr}");
-    assert_eq!(fs::read_to_string(secours.join("web/contact.php")).unwrap(), "<?php echo 'contact';\n");
+    assert_eq!(
+        fs::read_to_string(secours.join("web/contact.php")).unwrap(),
+        "<?php echo 'contact';\n"
+    );
     assert_eq!(
         fs::read_link(secours.join("vendor/bin/yii")).unwrap(),
         Path::new("../yiisoft/yii2/yii")
@@ -335,9 +356,16 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
     for f in ["gestion.gz", "media.taz", "SHA256SUMS"] {
         fs::copy(folder.join(f), old.join(f)).unwrap();
     }
-    let sums: String = sums.lines().filter(|l| !l.ends_with("software.taz")).map(|l| format!("{l}\n")).collect();
+    let sums: String = sums
+        .lines()
+        .filter(|l| !l.ends_with("software.taz"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     fs::write(old.join("SHA256SUMS"), sums).unwrap();
     let (code, json, _) = site.software("standby.toml", &["--from", "copy:2020-01-01_0000", "--yes"], None);
     assert_eq!(code, 2, "{json}");
-    assert!(json["error"].as_str().unwrap().contains("carries no software.taz"), "{json}");
+    assert!(
+        json["error"].as_str().unwrap().contains("carries no software.taz"),
+        "{json}"
+    );
 }

@@ -1343,7 +1343,11 @@ fn injected_fault(_i: usize) -> Result<(), String> {
 pub fn counts_text(plan: &Plan, lang: crate::i18n::Lang) -> String {
     let t = lang.software();
     let mut parts = Vec::new();
-    for (template, list) in [(t.changed, &plan.changed), (t.added, &plan.added), (t.removed, &plan.removed)] {
+    for (template, list) in [
+        (t.changed, &plan.changed),
+        (t.added, &plan.added),
+        (t.removed, &plan.removed),
+    ] {
         if !list.is_empty() {
             parts.push(crate::i18n::fill(template, &[("count", &list.len().to_string())]));
         }
@@ -1373,7 +1377,11 @@ pub fn render_plan(plan: &Plan, lang: crate::i18n::Lang) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "{}", fill(t.title, &[("from", &plan.from), ("target", &plan.target)]));
+    let _ = writeln!(
+        out,
+        "{}",
+        fill(t.title, &[("from", &plan.from), ("target", &plan.target)])
+    );
     for (template, list, mark) in [
         (t.changed, &plan.changed, "~"),
         (t.added, &plan.added, "+"),

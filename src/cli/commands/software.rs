@@ -68,7 +68,12 @@ pub fn software_command(ctx: &Context, args: &SoftwareArgs) -> Result<u8> {
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !ctx.lang.restore().yes_words.contains(&answer.trim().to_lowercase().as_str()) {
+        if !ctx
+            .lang
+            .restore()
+            .yes_words
+            .contains(&answer.trim().to_lowercase().as_str())
+        {
             eprintln!("{}", ctx.lang.restore().declined);
             return Ok(2);
         }
