@@ -369,3 +369,67 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
         "{json}"
     );
 }
+
+// Guards the office's Macs: Secours runs as the logged-in user and the standby's web folder belongs to the
+// web server's user. The renames in it, and giving the new files to `[restore] owner`, go through the one
+// privileged path (here `sudo -n` under exactly the rule Secours prints); media and db.php stay untouched.
+#[test]
+fn as_an_ordinary_user_the_web_servers_files_go_through_the_privileged_path() {
+    use crate::support::user::{self, WITH_SUDO};
+    use std::os::unix::fs::MetadataExt;
+    let Some(tester) = user::require("software_as_an_ordinary_user", WITH_SUDO) else {
+        return;
+    };
+    let tmp = tester.tempdir();
+    let dir = tmp.path().to_path_buf();
+    environment(&dir.join("prod"), "prod");
+    environment(&dir.join("secours"), "secours");
+    change_prod(&dir.join("prod"));
+    let d = dir.display();
+    let config = dir.join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            "language = \"en\"\n[environments.prod]\nroot = \"{d}/prod\"\n[environments.secours]\nroot = \"{d}/secours\"\n\
+             [watch]\nenvironments = [\"prod\"]\n[time-machine]\nenabled = false\n[restore]\nowner = \"daemon:daemon\"\n"
+        ),
+    )
+    .unwrap();
+    tester.give(&dir);
+    let secours = dir.join("secours");
+    user::chown(&secours.join("web"), "daemon:daemon");
+    let kept = untouchable(&secours);
+    let daemon = secours::restore::owner::resolve_owner("daemon:daemon").unwrap().uid;
+
+    let out = tester
+        .command(&tester.bin)
+        .env_remove("SECOURS_CONFIG")
+        .env_remove("SECOURS_FAULT")
+        .env("LANG", "C")
+        .env("SECOURS_DATA_DIR", dir.join("data"))
+        .arg("--config")
+        .arg(&config)
+        .args(["software", "--yes", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(out.status.code(), Some(0), "{json}\n{stderr}");
+    assert_eq!(json["administrator"], "sudo", "{json}");
+    assert_eq!(fs::read_to_string(secours.join("web/index.php")).unwrap(), "<?php echo 'v2';\n");
+    for new in ["web/index.php", "web/contact.php", "models", "models/Facture.php"] {
+        let meta = fs::symlink_metadata(secours.join(new)).unwrap();
+        assert_eq!(meta.uid(), daemon, "{new} belongs to the web server's user");
+    }
+    assert!(!secours.join("web/css/site.css").exists());
+    let previous = PathBuf::from(json["previous"].as_str().unwrap());
+    assert_eq!(fs::read_to_string(previous.join("web/index.php")).unwrap(), "<?php echo 'v1';\n");
+    let leftovers: Vec<_> = fs::read_dir(&secours)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".secours-software-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_untouched(&kept, &secours);
+}

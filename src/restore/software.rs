@@ -1148,18 +1148,17 @@ fn swap(r: &Recorded, via: &mut Option<owner::Via>) -> Result<(), StepFailure> {
     if r.admin {
         super::media::check_private_tree(&r.staging).map_err(|e| failure(S, e, ADVICE_RETRY))?;
         let owner = owner::resolve_owner(&r.owner).map_err(|e| failure(S, e, ADVICE_RETRY))?;
-        let mut ops = vec![AdminOp::Chown {
-            path: r.staging.clone(),
-        }];
+        // Each staged entry is given to the owner (the folders that lead to them stay Secours's, and are
+        // removed by it afterwards), then every rename, in the same request.
+        let mut ops: Vec<AdminOp> = moves
+            .iter()
+            .filter(|(from, _)| from.starts_with(&r.staging))
+            .map(|(from, _)| AdminOp::Chown { path: from.clone() })
+            .collect();
         ops.extend(moves.iter().map(|(from, to)| AdminOp::Move {
             from: from.clone(),
             to: to.clone(),
         }));
-        // What is left of the staging folder (the folders that led to the placed entries) belongs to the
-        // owner now: removed in the same request.
-        ops.push(AdminOp::Remove {
-            path: r.staging.clone(),
-        });
         let privileges = owner::Privileges::current()
             .map_err(|e| failure(S, format!("cannot know who runs Secours: {e}"), ADVICE_RETRY))?;
         *via = owner::run_admin_ops(&ops, &owner, &r.root, &owner::admin_runner(), &privileges)
