@@ -279,6 +279,52 @@ fn a_failure_in_the_middle_leaves_the_target_wholly_old() {
     assert_eq!(site.parity("config.toml").0, 0);
 }
 
+// Guards a crash in the middle of the swap (the process dies, the target is mixed): the next `secours
+// software` first undoes the unfinished copy from its journal — the replaced files come back, so the copy
+// that follows sets the old ones aside again — then brings the target to parity.
+#[test]
+fn a_crash_in_the_middle_is_undone_by_the_next_run() {
+    let site = Site::new();
+    let secours = site.dir.join("secours");
+    change_prod(&site.dir.join("prod"));
+    let out = site
+        .secours("config.toml")
+        .args(["software", "--yes"])
+        .env("SECOURS_FAULT", "software-swap-abort:3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), None, "killed by abort");
+    // Mixed: both set aside, one placed.
+    assert!(!secours.join("web/index.php").exists() || !secours.join("web/css/site.css").exists());
+
+    let (code, json, stderr) = site.software("config.toml", &["--yes"], None);
+    assert_eq!(code, 0, "{json}\n{stderr}");
+    assert!(
+        stderr.contains("An interrupted copy of the software was undone first"),
+        "{stderr}"
+    );
+    assert_eq!(strings(&json["changed"]), ["web/index.php"]);
+    assert_eq!(strings(&json["removed"]), ["web/css/site.css"]);
+    let previous = PathBuf::from(json["previous"].as_str().unwrap());
+    assert_eq!(
+        fs::read_to_string(previous.join("web/index.php")).unwrap(),
+        "<?php echo 'v1';\n"
+    );
+    let kept: Vec<_> = fs::read_dir(secours.join(".secours-previous")).unwrap().collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the crashed copy's set-aside folder was emptied and removed"
+    );
+    let staging: Vec<_> = fs::read_dir(&secours)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".secours-software-"))
+        .collect();
+    assert!(staging.is_empty(), "{staging:?}");
+    assert_eq!(site.parity("config.toml").0, 0);
+}
+
 // Guards the standby Mac's path: `secours copy` on prod's computer puts software.taz into the copy, listed
 // in SHA256SUMS (so `copies --check` covers it); `--from copy:ID` where prod's folder is not visible brings
 // the standby to parity from it; a copy without software.taz is refused with what to do.
@@ -417,14 +463,20 @@ fn as_an_ordinary_user_the_web_servers_files_go_through_the_privileged_path() {
         .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(out.status.code(), Some(0), "{json}\n{stderr}");
     assert_eq!(json["administrator"], "sudo", "{json}");
-    assert_eq!(fs::read_to_string(secours.join("web/index.php")).unwrap(), "<?php echo 'v2';\n");
+    assert_eq!(
+        fs::read_to_string(secours.join("web/index.php")).unwrap(),
+        "<?php echo 'v2';\n"
+    );
     for new in ["web/index.php", "web/contact.php", "models", "models/Facture.php"] {
         let meta = fs::symlink_metadata(secours.join(new)).unwrap();
         assert_eq!(meta.uid(), daemon, "{new} belongs to the web server's user");
     }
     assert!(!secours.join("web/css/site.css").exists());
     let previous = PathBuf::from(json["previous"].as_str().unwrap());
-    assert_eq!(fs::read_to_string(previous.join("web/index.php")).unwrap(), "<?php echo 'v1';\n");
+    assert_eq!(
+        fs::read_to_string(previous.join("web/index.php")).unwrap(),
+        "<?php echo 'v1';\n"
+    );
     let leftovers: Vec<_> = fs::read_dir(&secours)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -14,9 +14,10 @@
 //!    leads out of the tree is refused;
 //! 2. **swap**, in one step: each replaced or removed entry of the target is renamed into
 //!    `<target root>/.secours-previous/software-<stamp>/`, then each staged entry is renamed into place
-//!    (renames on one disk: instant, never a copy). When the target's folders belong to the web server's
-//!    user, the staged tree is given to `[restore] owner` and the renames go through the one privileged
-//!    path ([`super::owner::run_admin_ops`]) in one request;
+//!    (renames on one disk: instant, never a copy). When a folder it must rename in is not writable by
+//!    Secours (it belongs to the web server's user), each staged entry is given to `[restore] owner` and
+//!    every rename goes through the one privileged path ([`super::owner::run_admin_ops`]), all in one
+//!    request (so the new files belong to the web server's user, as the media do);
 //! 3. **check**: the target's manifest is read again and compared with the source's; identical is success.
 //!
 //! Guarantees:
@@ -1314,7 +1315,7 @@ fn check(
 }
 
 /// `SECOURS_FAULT=software-swap:N` (tests only, Cargo feature `fault-injection`): the swap fails before
-/// its rename number N (from 0).
+/// its rename number N (from 0); `software-swap-abort:N`: the process dies there, as in a power cut.
 #[cfg(feature = "fault-injection")]
 fn injected_fault(i: usize) -> Result<(), String> {
     let Ok(spec) = std::env::var("SECOURS_FAULT") else {
@@ -1325,6 +1326,12 @@ fn injected_fault(i: usize) -> Result<(), String> {
             && n.parse::<usize>().ok() == Some(i)
         {
             return Err(format!("injected fault before rename {i} of the swap (SECOURS_FAULT)"));
+        }
+        // A crash (power cut, kill -9) in the middle of the swap.
+        if let Some(n) = part.trim().strip_prefix("software-swap-abort:")
+            && n.parse::<usize>().ok() == Some(i)
+        {
+            std::process::abort();
         }
     }
     Ok(())
