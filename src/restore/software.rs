@@ -8,7 +8,7 @@
 //! the source's:
 //!
 //! 1. **stage**: what differs is written into `<target root>/.secours-software-<stamp>/` (same disk, mode
-//!    0700, never inside the served folder's tree of names the web server sees), each file hashed while
+//!    0700, beside `web/`, never inside the served folder), each file hashed while
 //!    written and checked against the source's manifest (a source that changed since the plan stops
 //!    here); links are written as links, never followed, and a link of the archive that is absolute or
 //!    leads out of the tree is refused;
