@@ -351,6 +351,11 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&listed[0]["check"]["verdict"], &listed[0]["software"]),
+        (&Value::from("ok"), &Value::Bool(true))
+    );
 
     // What the archive holds: prod's code, none of its data.
     let mut names = Vec::new();
@@ -412,6 +417,25 @@ fn a_safe_copy_carries_the_software_and_the_standby_is_brought_to_parity_from_it
     assert_eq!(code, 2, "{json}");
     assert!(
         json["error"].as_str().unwrap().contains("carries no software.taz"),
+        "{json}"
+    );
+
+    // A damaged software.taz: `copies --check` says so, and the copy of the software refuses it.
+    let taz = folder.join("software.taz");
+    let mut bytes = fs::read(&taz).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    fs::write(&taz, bytes).unwrap();
+    let out = site
+        .secours("standby.toml")
+        .args(["copies", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let (code, json, _) = site.software("standby.toml", &["--from", &id, "--dry-run"], None);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        json["error"].as_str().unwrap().contains("does not match its SHA-256"),
         "{json}"
     );
 }

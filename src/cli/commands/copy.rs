@@ -81,7 +81,7 @@ pub fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
                 .is_some_and(|k| k.verdict != crate::backup::copy::CheckVerdict::Ok);
             all.push(serde_json::json!({
                 "destination": dest, "folder": c.folder, "date": c.date.to_string(), "size": c.size,
-                "manifest": c.manifest, "check": check,
+                "manifest": c.manifest, "software": c.software, "check": check,
             }));
         }
     }
