@@ -1026,6 +1026,73 @@ impl Lang {
     }
 }
 
+// ----- The copy of the software (`secours software`, #17 part 4) -----
+
+/// The strings of `secours software` and of the menu's "Copy the software to secours…".
+pub struct SoftwareTexts {
+    pub title: &'static str,
+    pub identical: &'static str,
+    pub changed: &'static str,
+    pub added: &'static str,
+    pub removed: &'static str,
+    pub more: &'static str,
+    pub confirm: &'static str,
+    pub done: &'static str,
+    pub previous: &'static str,
+    pub failed_refused: &'static str,
+    pub failed_rolled_back: &'static str,
+    pub failed_mixed: &'static str,
+    pub unfinished_undone: &'static str,
+    pub menu_item: &'static str,
+    pub menu_confirm: &'static str,
+}
+
+static FR_SOFTWARE: SoftwareTexts = SoftwareTexts {
+    title: "Copie du logiciel de « {from} » vers « {target} » :",
+    identical: "Le logiciel de « {target} » est déjà identique à celui de « {from} » ({count} éléments) : rien à faire.",
+    changed: "{count} modifiés",
+    added: "{count} ajoutés",
+    removed: "{count} en trop (mis de côté)",
+    more: "… et {count} de plus",
+    confirm: "Mettre le logiciel de « {target} » à l'identique ? [o/N] ",
+    done: "Le logiciel de « {target} » est maintenant identique à celui de « {from} ».",
+    previous: "Les fichiers remplacés sont gardés dans {path}.",
+    failed_refused: "Rien n'a été changé.",
+    failed_rolled_back: "La copie du logiciel a échoué ; « {target} » a été remis exactement comme avant.",
+    failed_mixed: "La copie du logiciel a échoué et n'a pas pu être annulée : « {target} » peut mélanger l'ancien et le nouveau logiciel.",
+    unfinished_undone: "Une copie du logiciel interrompue a d'abord été annulée.",
+    menu_item: "Copier le logiciel vers {target}…",
+    menu_confirm: "Le logiciel de « {target} » sera rendu identique à celui de « {from} » : {summary}. Continuer ?",
+};
+
+static EN_SOFTWARE: SoftwareTexts = SoftwareTexts {
+    title: "Copy of the software of '{from}' onto '{target}':",
+    identical: "The software of '{target}' is already identical to '{from}''s ({count} entries): nothing to do.",
+    changed: "{count} changed",
+    added: "{count} added",
+    removed: "{count} removed (set aside)",
+    more: "… and {count} more",
+    confirm: "Bring the software of '{target}' to parity? [y/N] ",
+    done: "The software of '{target}' is now identical to '{from}''s.",
+    previous: "The replaced files are kept in {path}.",
+    failed_refused: "Nothing was changed.",
+    failed_rolled_back: "The copy of the software failed; '{target}' was put back exactly as it was.",
+    failed_mixed: "The copy of the software failed and could not be undone: '{target}' may mix old and new software.",
+    unfinished_undone: "An interrupted copy of the software was undone first.",
+    menu_item: "Copy the software to {target}…",
+    menu_confirm: "The software of '{target}' will be made identical to '{from}''s: {summary}. Continue?",
+};
+
+impl Lang {
+    /// The strings of the copy of the software in this language.
+    pub fn software(self) -> &'static SoftwareTexts {
+        match self {
+            Lang::Fr => &FR_SOFTWARE,
+            Lang::En => &EN_SOFTWARE,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ mod report;
 mod restore;
 mod restore_media;
 mod sakila;
+mod software;
 mod standby;
 mod status_timemachine;
 mod timemachine_fake;

@@ -3,6 +3,10 @@
 //! Layout: `<dest_root>/<YYYY-MM-DD_HHMM>/` (the backup's local time) holding both files and `SHA256SUMS`
 //! (the `sha256sum` format, so `sha256sum -c SHA256SUMS` works in that folder). A `code-manifest.txt`
 //! (see `parity`) may sit next to them: it is not part of the copy and is neither listed nor checked.
+//! When asked ([`CopyOptions::software`]), the copy also carries production's code as
+//! [`SOFTWARE_FILE`] (`software.taz`, see [`crate::backup::software`]): packed into the temporary folder,
+//! read back, and listed in `SHA256SUMS` like the pair, so [`check_copy`] covers it. It is optional: a
+//! copy without it (older copies, or one whose packing failed, which is only a warning) is complete.
 //!
 //! Guarantees:
 //! - A copy only counts once it is complete and proven: each file is read once (read and SHA-256 in one
@@ -35,6 +39,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::backup::inspect::{FileIdentity, describe_change};
+use crate::backup::parity::Exclusions;
+pub use crate::backup::software::SOFTWARE_FILE;
 use crate::files::digest::sha256_stream;
 use crate::progress::{Cancel, Meter, Progress, Update};
 
@@ -66,6 +72,15 @@ pub struct CopyOptions {
     pub verified: Vec<(PathBuf, FileIdentity)>,
     /// The pair looked wrong: this is written as [`SUSPECT_MARK`] into the new copy.
     pub suspect_mark: Option<Vec<u8>>,
+    /// Production's code to pack into the new copy as [`SOFTWARE_FILE`] (`None`: no software in it).
+    pub software: Option<SoftwareSource>,
+}
+
+/// The code a copy carries: an environment's root and what its code leaves out.
+#[derive(Debug, Clone)]
+pub struct SoftwareSource {
+    pub root: PathBuf,
+    pub exclude: Exclusions,
 }
 
 impl Default for CopyOptions {
@@ -75,6 +90,7 @@ impl Default for CopyOptions {
             fail_after_bytes: None,
             verified: Vec::new(),
             suspect_mark: None,
+            software: None,
         }
     }
 }
@@ -117,7 +133,8 @@ pub struct CopyInfo {
     pub name: String,
     /// The backup's local date and time, from the folder name.
     pub date: jiff::civil::DateTime,
-    /// Files in the folder other than the manifests (`SHA256SUMS`, `code-manifest.txt`), by name.
+    /// Files in the folder other than the manifests (`SHA256SUMS`, `code-manifest.txt`) and the software
+    /// ([`SOFTWARE_FILE`]), by name: the backup pair.
     pub files: Vec<FileInfo>,
     /// Total bytes of `files`.
     pub size: u64,
@@ -125,6 +142,9 @@ pub struct CopyInfo {
     pub manifest: bool,
     /// Whether it is the copy of a pair that looked wrong ([`SUSPECT_MARK`]).
     pub suspect: bool,
+    /// Whether it carries production's code ([`SOFTWARE_FILE`]).
+    #[serde(default)]
+    pub software: bool,
 }
 
 /// The result of re-reading a copy against its manifest.
@@ -339,6 +359,21 @@ pub fn copy_pair(
             sha256,
         });
     }
+    let mut warnings = Vec::new();
+    if let Some(source) = &options.software {
+        match pack_software(source, &tmp.path, progress, cancel) {
+            Ok(file) => files.push(file),
+            Err(SoftwarePackError::Cancelled) => {
+                return Err(CopyError::Cancelled {
+                    dest: dest_root.to_path_buf(),
+                });
+            }
+            Err(SoftwarePackError::Failed(problem)) => {
+                log::warn!("{problem}");
+                warnings.push(problem);
+            }
+        }
+    }
     write_manifest(&tmp.path, &files)?;
     if let Some(mark) = &options.suspect_mark {
         let path = tmp.path.join(SUSPECT_MARK);
@@ -347,7 +382,6 @@ pub fn copy_pair(
 
     // Put it in place. A different or damaged copy under the same name is moved aside first and removed
     // only once the new one is there.
-    let mut warnings = Vec::new();
     let aside = if final_dir.exists() {
         let aside = dest_root.join(format!("{OLD_PREFIX}{name}-{}-{stamp}", std::process::id()));
         fs::rename(&final_dir, &aside).map_err(dest_err("move aside the old copy", &final_dir))?;
@@ -405,6 +439,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
         let mut files = Vec::new();
         let mut manifest = false;
         let mut suspect = false;
+        let mut software = false;
         for f in fs::read_dir(&folder).map_err(dest_err("list", &folder))? {
             let f = f.map_err(dest_err("list", &folder))?;
             let fname = f.file_name().to_string_lossy().into_owned();
@@ -413,6 +448,8 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
                 manifest = true;
             } else if fname == SUSPECT_MARK {
                 suspect = true;
+            } else if fname == SOFTWARE_FILE {
+                software = meta.is_file();
             } else if meta.is_file() && fname != crate::backup::parity::CODE_MANIFEST {
                 files.push(FileInfo {
                     name: fname,
@@ -430,6 +467,7 @@ pub fn list_copies(dest_root: &Path) -> Result<Vec<CopyInfo>, CopyError> {
             size,
             manifest,
             suspect,
+            software,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -518,7 +556,8 @@ fn same_copy_there(folder: &Path, names: &[String], sizes: &[u64], progress: &dy
     let Ok(manifest) = parse_manifest(&text) else {
         return false;
     };
-    if manifest.len() != names.len() {
+    // The software the copy may carry is not part of the pair.
+    if manifest.keys().filter(|n| *n != SOFTWARE_FILE).count() != names.len() {
         return false;
     }
     for (name, &size) in names.iter().zip(sizes) {
@@ -527,6 +566,66 @@ fn same_copy_there(folder: &Path, names: &[String], sizes: &[u64], progress: &dy
         }
     }
     check_folder(folder, progress, cancel) == CheckVerdict::Ok
+}
+
+/// Why the software was not packed into a copy.
+enum SoftwarePackError {
+    Cancelled,
+    /// A warning for the copy's result: the copy goes on without the software.
+    Failed(String),
+}
+
+/// Packs the software into `folder` as [`SOFTWARE_FILE`]: written as `.partial`, read back against the
+/// SHA-256 of what was written, then renamed. Nothing of it stays on failure.
+fn pack_software(
+    source: &SoftwareSource,
+    folder: &Path,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<CopiedFile, SoftwarePackError> {
+    use crate::backup::software::{SoftwareError, pack};
+    let partial = folder.join(format!("{SOFTWARE_FILE}.partial"));
+    let failed = |what: String| {
+        SoftwarePackError::Failed(format!(
+            "the copy does not carry the software ({SOFTWARE_FILE}): {what}. The backup itself was copied and \
+             proven; 'secours software --from copy:ID' cannot use this copy."
+        ))
+    };
+    let packed = match pack(&source.root, &source.exclude, &partial, progress, cancel) {
+        Ok(p) => p,
+        Err(SoftwareError::Cancelled) | Err(SoftwareError::Walk(crate::backup::parity::ParityError::Cancelled)) => {
+            return Err(SoftwarePackError::Cancelled);
+        }
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    let mut meter = Meter::new(
+        progress,
+        "copy",
+        packed.bytes,
+        PROGRESS_EVERY,
+        "checking the software".into(),
+    );
+    let read_back = hash_file(&partial, &mut meter, cancel);
+    let outcome = match read_back {
+        Ok(Some(h)) if h == packed.sha256 => fs::rename(&partial, folder.join(SOFTWARE_FILE))
+            .map_err(|e| failed(format!("cannot rename '{}': {e}", partial.display()))),
+        Ok(Some(h)) => Err(failed(format!(
+            "'{}' read back with SHA-256 '{h}' instead of '{}'",
+            partial.display(),
+            packed.sha256
+        ))),
+        Ok(None) => Err(SoftwarePackError::Cancelled),
+        Err(e) => Err(failed(format!("cannot read back '{}': {e}", partial.display()))),
+    };
+    if let Err(e) = outcome {
+        let _ = fs::remove_file(&partial);
+        return Err(e);
+    }
+    Ok(CopiedFile {
+        name: SOFTWARE_FILE.to_owned(),
+        bytes: packed.bytes,
+        sha256: packed.sha256,
+    })
 }
 
 /// A temporary folder removed on drop unless disarmed (covers errors, cancel and panics).

@@ -1,6 +1,6 @@
 //! The backups: finding the pair ([`inspect`]), judging it ([`freshness`], [`anomaly`], [`status`]),
 //! proving it readable ([`verify`]), copying it to safe places ([`copy`]) and comparing software
-//! ([`parity`]), the operations the menu and the CLI start ([`operations`]), making one now ([`now`]), and
+//! ([`parity`]) and packing it ([`software`]), the operations the menu and the CLI start ([`operations`]), making one now ([`now`]), and
 //! what the app does by itself ([`duties`]).
 //!
 //! May use: [`crate::db`], [`crate::env`], [`crate::store`], [`crate::timemachine`], the platform and the
@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod now;
 pub mod operations;
 pub mod parity;
+pub mod software;
 pub mod sources;
 pub mod status;
 pub mod verify;

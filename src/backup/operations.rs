@@ -1,7 +1,8 @@
 //! The backup operations as the user asks for them — verify the latest pair, copy it to the safe
 //! places — over the `verify` and `copy` engines, with history: a file already verified (same path,
 //! size, time and inode) is not read again, and every copy is journaled. A copy of an environment's
-//! backup made where that environment lives also records its code (`parity::CODE_MANIFEST`).
+//! backup made where that environment lives also records its code (`parity::CODE_MANIFEST`), and every
+//! copy made where production lives carries production's code (`software.taz`, see `backup::software`).
 //!
 //! Shared by the CLI and the menu-bar app, so both behave the same.
 
@@ -292,6 +293,7 @@ pub fn copy_to(
         "suspect": suspect.is_some(),
     });
     let op = history.and_then(|h| h.begin_operation("copy", &details.to_string(), Timestamp::now()).ok());
+    let software = software_source(config);
     let mut results = Vec::new();
     for dest in destinations {
         let r = copy::copy_pair(
@@ -306,6 +308,7 @@ pub fn copy_to(
                     (pair.media.path.clone(), pair.media.identity()),
                 ],
                 suspect_mark: suspect_mark.clone(),
+                software: software.clone(),
                 ..CopyOptions::default()
             },
             progress,
@@ -335,6 +338,19 @@ pub fn copy_to(
         }
     }
     Ok(results)
+}
+
+/// Production's code (`[restore] production`), which each copy carries as `software.taz` when its root is
+/// on this computer (the production Mac); `None` elsewhere.
+fn software_source(config: &Config) -> Option<copy::SoftwareSource> {
+    let env = environment::named(config, &config.restore.production).ok()?;
+    if !env.root.is_dir() {
+        return None;
+    }
+    Some(copy::SoftwareSource {
+        exclude: crate::backup::parity::Exclusions::for_environment(&env),
+        root: env.root,
+    })
 }
 
 /// Writes the code manifest of the environment the pair comes from, when its root is on this computer

@@ -368,29 +368,25 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// What the walk found before hashing.
-enum Found {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A regular file and its size.
     File(u64),
+    /// A symbolic link and the bytes of its target.
     Link(Vec<u8>),
     Dir,
 }
 
-/// Reads the code under `root`: walks it without following links, leaves out what `exclude` says,
-/// and hashes each regular file (streaming). The manifest is named after the root's folder; see
-/// [`environment_manifest`] for an environment's.
-pub fn code_manifest(
-    root: &Path,
-    exclude: &Exclusions,
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> Result<CodeManifest, ParityError> {
-    let now = Timestamp::now();
-    let at = Timestamp::from_second(now.as_second()).unwrap_or(now);
+/// Walks the code under `root` without following links, leaving out what `exclude` says: every file,
+/// link and folder, by its path relative to `root`, in no particular order. Entries that vanish
+/// meanwhile are skipped; sockets, FIFOs and devices are not software. The walk [`code_manifest`] and the
+/// software archive (`backup::software`) share, so they cannot disagree on what the code is.
+pub fn walk(root: &Path, exclude: &Exclusions, cancel: &Cancel) -> Result<Vec<(PathBuf, Found)>, ParityError> {
     let read_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ParityError::Read { path, source }
     };
     let vanished = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
-
     let mut found: Vec<(PathBuf, Found)> = Vec::new();
     let mut folders = vec![PathBuf::new()];
     while let Some(rel) = folders.pop() {
@@ -434,6 +430,26 @@ pub fn code_manifest(
             // Sockets, FIFOs and devices are not software.
         }
     }
+    Ok(found)
+}
+
+/// Reads the code under `root`: walks it without following links, leaves out what `exclude` says,
+/// and hashes each regular file (streaming). The manifest is named after the root's folder; see
+/// [`environment_manifest`] for an environment's.
+pub fn code_manifest(
+    root: &Path,
+    exclude: &Exclusions,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<CodeManifest, ParityError> {
+    let now = Timestamp::now();
+    let at = Timestamp::from_second(now.as_second()).unwrap_or(now);
+    let read_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ParityError::Read { path, source }
+    };
+    let vanished = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+    let found = walk(root, exclude, cancel)?;
 
     let total = found
         .iter()

@@ -97,6 +97,8 @@ pub enum Command {
     /// Restore each new backup ahead of time beside the standby, so the switch-over only swaps (exit 0 ready
     /// or nothing to do, 2 the latest backup does not restore, 3 cannot work).
     Standby(StandbyArgs),
+    /// Bring the standby's software to parity with production (exit 0 done or identical, 2 refused or undone, 3 mixed).
+    Software(SoftwareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +107,26 @@ pub struct StandbyArgs {
     #[arg(long)]
     pub once: bool,
     /// Print JSON for scripts and monitoring (one object per cycle).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SoftwareArgs {
+    /// Where the software comes from: an environment (default: [restore] production) or the software.taz of
+    /// a safe copy, copy:ID (see 'secours copies').
+    #[arg(long, value_name = "prod|copy:ID")]
+    pub from: Option<String>,
+    /// The environment brought to parity (default: [restore] target).
+    #[arg(long, value_name = "ENV")]
+    pub to: Option<String>,
+    /// List what differs; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print JSON for scripts and monitoring.
     #[arg(long)]
     pub json: bool,
 }

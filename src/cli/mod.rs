@@ -116,6 +116,7 @@ pub fn run(cli: Cli) -> Result<Flow> {
         Command::Report(args) => commands::report::report_command(&Context::load(locations)?, &args),
         Command::Accept(args) => commands::accept::accept_command(&Context::load(locations)?, &args),
         Command::Standby(args) => commands::standby::standby_command(&Context::load(locations)?, &args),
+        Command::Software(args) => commands::software::software_command(&Context::load(locations)?, &args),
         Command::Restore(a) => {
             let opts = crate::restore::command::Options {
                 from: a.from,

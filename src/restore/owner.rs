@@ -251,7 +251,12 @@ fn walk(
 ) -> Result<(), (PathBuf, io::Error)> {
     let meta = fs::symlink_metadata(root).map_err(|e| (root.to_path_buf(), e))?;
     visit(root, &meta).map_err(|e| (root.to_path_buf(), e))?;
-    let mut stack = vec![root.to_path_buf()];
+    // A file or a link is its own whole tree (the copy of the software gives single files away).
+    let mut stack = if meta.is_dir() {
+        vec![root.to_path_buf()]
+    } else {
+        Vec::new()
+    };
     while let Some(dir) = stack.pop() {
         let entries = fs::read_dir(&dir).map_err(|e| (dir.clone(), e))?;
         for entry in entries {

@@ -39,8 +39,11 @@ pub fn copy_command(ctx: &Context, args: &CopyArgs) -> Result<u8> {
     } else {
         for r in &results {
             match (&r.outcome, &r.error) {
-                (Some(crate::backup::copy::CopyOutcome::Copied { folder, .. }), _) => {
-                    println!("copied   {}", folder.display())
+                (Some(crate::backup::copy::CopyOutcome::Copied { folder, warnings, .. }), _) => {
+                    println!("copied   {}", folder.display());
+                    for w in warnings {
+                        eprintln!("secours: warning: {w}");
+                    }
                 }
                 (Some(crate::backup::copy::CopyOutcome::AlreadyThere { folder }), _) => {
                     println!("present  {}", folder.display())
@@ -78,7 +81,7 @@ pub fn copies_command(ctx: &Context, args: &CopiesArgs) -> Result<u8> {
                 .is_some_and(|k| k.verdict != crate::backup::copy::CheckVerdict::Ok);
             all.push(serde_json::json!({
                 "destination": dest, "folder": c.folder, "date": c.date.to_string(), "size": c.size,
-                "manifest": c.manifest, "check": check,
+                "manifest": c.manifest, "software": c.software, "check": check,
             }));
         }
     }

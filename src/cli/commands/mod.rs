@@ -11,6 +11,7 @@ pub mod login_item;
 pub mod parity;
 pub mod report;
 pub mod restore;
+pub mod software;
 pub mod standby;
 pub mod status;
 pub mod verify;
