@@ -184,7 +184,7 @@ fn drill_is_reported_and_never_changes_the_exit_code() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(
         json["drill"],
-        serde_json::json!({ "last": null, "due": true, "every_days": 182 })
+        serde_json::json!({ "last": null, "due": true, "every_days": 182, "last_restore": null })
     );
 
     let history = secours::store::history::History::open(&tmp.path().join("history.sqlite")).unwrap();

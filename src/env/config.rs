@@ -545,10 +545,11 @@ fn parse_as_written(text: &str) -> Result<Config, Vec<Problem>> {
             "app" => section(&key, value, &mut config.app),
             "demo" => section(&key, value, &mut config.demo),
             "anomaly" => section(&key, value, &mut config.anomaly),
+            "standby" => section(&key, value, &mut config.standby),
             _ => Err(Problem {
                 key: key.clone(),
                 message: "unknown key; known top-level keys are language, environments, watch, freshness, \
-                          safe-copy, restore, time-machine, drill, app, anomaly, demo"
+                          safe-copy, restore, time-machine, drill, app, anomaly, standby, demo"
                     .to_owned(),
             }),
         };
@@ -828,6 +829,26 @@ mod tests {
         assert_eq!(c.drill.every, HumanDuration::days(182));
         assert_eq!(c.safe_copy.keep, 48);
         assert_eq!(c.anomaly, AnomalyConfig::default());
+        assert_eq!(c.standby, StandbyConfig::default());
+    }
+
+    // Guards `[standby] prestage`'s three spellings of the issue ("auto", true, false), a word for the
+    // others, and a clear refusal naming the bad value.
+    #[test]
+    fn prestage_is_auto_true_or_false() {
+        for (text, want) in [
+            ("\"auto\"", Prestage::Auto),
+            ("true", Prestage::On),
+            ("false", Prestage::Off),
+            ("\"off\"", Prestage::Off),
+        ] {
+            let c = parse(&format!("[standby]\nprestage = {text}\n")).unwrap();
+            assert_eq!(c.standby.prestage, want, "{text}");
+        }
+        let e = parse("[standby]\nprestage = \"sometimes\"\n").unwrap_err();
+        assert!(e[0].message.contains("'sometimes'"), "{e:?}");
+        let back = toml::to_string(&parse("[standby]\nprestage = false\n").unwrap()).unwrap();
+        assert!(back.contains("prestage = false"), "{back}");
     }
 
     // Guards the issue's defaults and the refusal of a percentage that cannot work.

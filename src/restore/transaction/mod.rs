@@ -169,7 +169,7 @@ pub struct Recorded {
     #[serde(default)]
     pub media_identity: Option<FileIdentity>,
     /// The pre-staged pair this restore swaps in (taken from the standby's record when it began).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prestaged: Option<Staged>,
 }
 
