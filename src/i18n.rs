@@ -156,6 +156,7 @@ pub struct Texts {
     pub menu_running_restore: &'static str,
     pub menu_running_failback: &'static str,
     pub menu_running_backup: &'static str,
+    pub menu_running_software: &'static str,
     /// Names of the parts of a running operation, after its name in the menu ("médias 63 %, base 41 %").
     pub part_database: &'static str,
     pub part_database_check: &'static str,
@@ -275,6 +276,7 @@ pub static FR: Texts = Texts {
     menu_running_restore: "Restauration…",
     menu_running_failback: "Retour en production…",
     menu_running_backup: "Sauvegarde…",
+    menu_running_software: "Copie du logiciel…",
     part_database: "base",
     part_database_check: "contrôle de la base",
     part_database_export: "export de la base",
@@ -393,6 +395,7 @@ pub static EN: Texts = Texts {
     menu_running_restore: "Restoring…",
     menu_running_failback: "Returning to production…",
     menu_running_backup: "Backing up…",
+    menu_running_software: "Copying the software…",
     part_database: "database",
     part_database_check: "database check",
     part_database_export: "database export",

@@ -71,9 +71,12 @@ pub fn run(cli: Cli) -> Result<Flow> {
     // On the demo's configuration, the commands that need its database find it running (or start it),
     // and keep it running as long as they do.
     let demo_server = match &command {
-        Command::App | Command::Restore(_) | Command::Failback(_) | Command::Backup(_) | Command::Db(_) => {
-            commands::demo::attach_demo_server(&locations)
-        }
+        Command::App
+        | Command::Restore(_)
+        | Command::Failback(_)
+        | Command::Backup(_)
+        | Command::Db(_)
+        | Command::Standby(_) => commands::demo::attach_demo_server(&locations),
         _ => None,
     };
     let held = Held { lock, demo_server };

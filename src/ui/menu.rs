@@ -45,6 +45,8 @@ pub enum Action {
     DemoCorrupt,
     /// The demo only: a new backup, the hourly backup running again.
     DemoRepair,
+    /// Bring the standby's software to parity with production (offered when `parity` differs).
+    CopySoftware,
 }
 
 impl Action {
@@ -98,6 +100,7 @@ impl<'de> serde::Deserialize<'de> for Action {
             "demo-age" => Action::DemoAge,
             "demo-corrupt" => Action::DemoCorrupt,
             "demo-repair" => Action::DemoRepair,
+            "copy-software" => Action::CopySoftware,
             other => return Err(serde::de::Error::custom(format!("unknown action '{other}'"))),
         };
         Ok(a)
@@ -182,6 +185,7 @@ pub enum OperationKind {
     Restore,
     Failback,
     Backup,
+    Software,
 }
 
 /// A long operation in progress.
@@ -237,6 +241,8 @@ pub struct MenuInput {
     pub time_machine_checking: bool,
     /// Launch at login waits for the user's approval in System Settings (macOS 13+): unticked, and says so.
     pub login_needs_approval: bool,
+    /// The standby's software differs from production's (what differs, in words): the menu offers to copy it.
+    pub software_differs: Option<String>,
 }
 
 /// The icon for a state.
@@ -363,6 +369,15 @@ pub fn build(input: &MenuInput, now: Timestamp, lang: Lang) -> Vec<Item> {
         .children
         .push(Item::act(t.menu_restore_choose, Action::RestoreChooseFolder, idle));
     items.push(restore);
+    if let Some(what) = &input.software_differs {
+        let mut item = Item::act(
+            fill(lang.software().menu_item, &[("target", &input.target_name)]),
+            Action::CopySoftware,
+            idle,
+        );
+        item.label = format!("{} ({what})", item.label);
+        items.push(item);
+    }
     items.push(Item::act(t.menu_failback, Action::Failback, idle));
     items.push(Item::act(t.menu_backup_now, Action::BackupNow, idle));
     items.push(Item::separator());
@@ -448,6 +463,7 @@ fn running_line(run: &Running, t: &Texts) -> String {
         OperationKind::Restore => t.menu_running_restore,
         OperationKind::Failback => t.menu_running_failback,
         OperationKind::Backup => t.menu_running_backup,
+        OperationKind::Software => t.menu_running_software,
     };
     if run.parts.is_empty() {
         return what.to_owned();
@@ -561,6 +577,57 @@ mod tests {
 
     fn labels(items: &[Item]) -> Vec<String> {
         items.iter().map(|i| i.label.clone()).collect()
+    }
+
+    // Guards issue 17's offer: when the standby's software differs from production's the menu offers to copy
+    // it, saying what differs; when it is identical, nothing is offered. The standby's line says it is ready.
+    #[test]
+    fn the_copy_of_the_software_is_offered_only_when_it_differs() {
+        let mut i = input(State::Fresh, 60);
+        let find = |items: &[Item]| items.iter().find(|it| it.action == Some(Action::CopySoftware)).cloned();
+        assert!(find(&build(&i, ts(0), Lang::En)).is_none());
+        i.software_differs = Some("1 changed, 1 added, 1 removed".into());
+        let item = find(&build(&i, ts(0), Lang::Fr)).unwrap();
+        assert_eq!(
+            item.label,
+            "Copier le logiciel vers secours… (1 changed, 1 added, 1 removed)"
+        );
+        assert!(item.enabled);
+        assert_eq!(Action::from_id(&Action::CopySoftware.id()), Some(Action::CopySoftware));
+    }
+
+    // Guards the standby's line: « Secours prêt : sauvegarde de … » when a pair is pre-staged, the failure when
+    // the latest pair does not restore (and the icon red), nothing where pre-staging does not run.
+    #[test]
+    fn the_standby_line_says_ready_or_unrestorable() {
+        let mut i = input(State::Fresh, 60);
+        let labels_fr = |i: &MenuInput| labels(&build(i, ts(0), Lang::Fr));
+        assert!(!labels_fr(&i).iter().any(|l| l.starts_with("Secours prêt")));
+        let status = i.status.as_mut().unwrap();
+        status.standby = crate::backup::status::StandbyStatus {
+            enabled: true,
+            ready: true,
+            pair: Some(crate::backup::status::StandbyPair {
+                folder: "/b".into(),
+                time: ts(3600),
+                db_modified: ts(3600),
+                media_modified: ts(3600),
+            }),
+            ..Default::default()
+        };
+        assert!(
+            labels_fr(&i)
+                .iter()
+                .any(|l| l.starts_with("Secours prêt : sauvegarde de ")),
+            "{:?}",
+            labels_fr(&i)
+        );
+        let status = i.status.as_mut().unwrap();
+        status.standby.unrestorable = true;
+        status.standby.problem = Some("The backup of 2026-12-05 14:00 does not restore".into());
+        status.state = State::Unrestorable;
+        assert!(labels_fr(&i).contains(&"The backup of 2026-12-05 14:00 does not restore".to_owned()));
+        assert_eq!(icon(&i, ts(0)), Icon::Stale);
     }
 
     // Guards the status line the issue spells out, in French.

@@ -24,7 +24,7 @@ use crate::backup::status::StatusReport;
 use crate::env::config::Config;
 use crate::env::environment;
 use crate::env::paths::Locations;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, fill};
 use crate::platform;
 use crate::platform::login_item::{LoginItem, Status as LoginStatus};
 use crate::platform::macos::bundle::current_bundle_id;
@@ -63,6 +63,8 @@ pub struct Session {
     /// The standby's pre-staging: its process (`secours standby --once`, at low priority) and when the
     /// last one started.
     prestage: Arc<Mutex<PrestageRun>>,
+    /// The comparison of the standby's software with production's (for the menu's offer to copy it).
+    software: Arc<Mutex<SoftwareCheck>>,
     /// The app: Time Machine is read on its own thread and a snapshot never waits for it. `false` (the
     /// CLI's `menu`): read in place, so the answer is complete.
     pub in_background: bool,
@@ -115,7 +117,16 @@ pub struct Confirmation {
     pub again: Option<String>,
     pub ok: String,
     pub cancel: String,
-    pub request: crate::restore::transaction::Request,
+    /// What runs on yes.
+    pub then: Confirmed,
+}
+
+/// What a confirmation starts.
+pub enum Confirmed {
+    /// A restore or the return to production.
+    Restore(Box<crate::restore::transaction::Request>),
+    /// The copy of the software onto the standby, as planned.
+    Software(Box<crate::restore::software::Plan>),
 }
 
 impl std::fmt::Debug for Confirmation {
@@ -124,6 +135,17 @@ impl std::fmt::Debug for Confirmation {
             .field("title", &self.title)
             .finish_non_exhaustive()
     }
+}
+
+/// How often the app compares the standby's software with production's.
+const SOFTWARE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The last comparison of the software: when, whether one runs, and what differs.
+#[derive(Debug, Default)]
+struct SoftwareCheck {
+    checked: Option<std::time::Instant>,
+    running: bool,
+    differs: Option<String>,
 }
 
 /// The pre-staging's process, if one runs, and when the last started.
@@ -151,6 +173,7 @@ impl Session {
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
             prestage: Arc::default(),
+            software: Arc::default(),
             in_background: false,
             tm_busy: Arc::default(),
             wake: Arc::default(),
@@ -177,6 +200,7 @@ impl Session {
             time_machine_now: Arc::default(),
             pruned_at: Arc::default(),
             prestage: Arc::default(),
+            software: Arc::default(),
             in_background: false,
             tm_busy: Arc::default(),
             wake: Arc::default(),
@@ -366,6 +390,7 @@ impl Session {
             checking: false,
             time_machine_checking,
             login_needs_approval,
+            software_differs: self.software.lock().ok().and_then(|c| c.differs.clone()),
         }
     }
 
@@ -447,6 +472,7 @@ impl Session {
         }
         self.prune_history_daily();
         self.prestage_duty();
+        self.software_duty();
         let source = input.status.as_ref().and_then(|s| s.sources.first());
         // Without history nothing is remembered, so nothing is verified by itself (it would be every time).
         let Ok(history) = History::open(&self.locations.history()) else {
@@ -740,6 +766,10 @@ impl Session {
                 }
                 Ok(())
             }
+            Action::CopySoftware => {
+                self.prepare_software();
+                Ok(())
+            }
             Action::Failback => {
                 self.prepare_restore(
                     crate::restore::Kind::Failback,
@@ -882,7 +912,7 @@ impl Session {
                 again,
                 ok: t.button_replace.to_owned(),
                 cancel: t.button_cancel.to_owned(),
-                request,
+                then: Confirmed::Restore(Box::new(request)),
             };
             match s.ask.lock().ok().as_ref().and_then(|a| a.as_ref()) {
                 Some(ask) => {
@@ -907,6 +937,113 @@ impl Session {
             };
             Some(note(body))
         });
+    }
+
+    /// Plans the copy of the software on a worker thread, then asks for the user's yes with what differs.
+    fn prepare_software(&self) {
+        self.spawn(OperationKind::Software, |s, progress, cancel| {
+            let t = s.lang.software();
+            let plan = match crate::restore::software::plan(&s.config, None, None, progress, cancel) {
+                Ok(p) => p,
+                Err(e) => {
+                    let body = crate::restore::software::failure_text(&e, &s.config.restore.target, s.lang);
+                    return Some(note(body));
+                }
+            };
+            if plan.identical {
+                s.set_software_differs(None);
+                return Some(note(crate::restore::software::render_plan(&plan, s.lang)));
+            }
+            let summary = crate::restore::software::counts_text(&plan, s.lang);
+            let confirmation = Confirmation {
+                title: fill(t.menu_item, &[("target", &plan.target)])
+                    .trim_end_matches('…')
+                    .to_owned(),
+                message: fill(
+                    t.menu_confirm,
+                    &[("target", &plan.target), ("from", &plan.from), ("summary", &summary)],
+                ),
+                again: None,
+                ok: s.lang.restore().button_replace.to_owned(),
+                cancel: s.lang.restore().button_cancel.to_owned(),
+                then: Confirmed::Software(Box::new(plan)),
+            };
+            match s.ask.lock().ok().as_ref().and_then(|a| a.as_ref()) {
+                Some(ask) => {
+                    ask(confirmation);
+                    None
+                }
+                None => Some(note(s.lang.restore().needs_yes.to_owned())),
+            }
+        });
+    }
+
+    /// Runs a confirmed copy of the software on a worker thread; the result is a notification.
+    pub fn start_software(&self, plan: crate::restore::software::Plan) {
+        self.spawn(OperationKind::Software, move |s, progress, cancel| {
+            let t = s.lang.software();
+            let apply = crate::restore::software::Apply {
+                config: &s.config,
+                history: s.locations.history(),
+            };
+            let body = match crate::restore::software::apply(&apply, &plan, progress, cancel) {
+                Ok(_) => {
+                    s.set_software_differs(None);
+                    fill(t.done, &[("target", &plan.target), ("from", &plan.from)])
+                }
+                Err(e) => crate::restore::software::failure_text(&e, &plan.target, s.lang),
+            };
+            Some(note(body))
+        });
+    }
+
+    fn set_software_differs(&self, what: Option<String>) {
+        if let Ok(mut check) = self.software.lock() {
+            check.differs = what;
+            check.checked = Some(std::time::Instant::now());
+        }
+        self.wake_watcher();
+    }
+
+    /// Compares the standby's software with production's every [`SOFTWARE_CHECK_EVERY`], on a thread of its
+    /// own (it reads every file of the code): the menu offers the copy when they differ.
+    fn software_duty(&self) {
+        let Ok(mut check) = self.software.lock() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if check.running || !crate::backup::duties::prestage_due(check.checked, now, SOFTWARE_CHECK_EVERY) {
+            return;
+        }
+        check.running = true;
+        check.checked = Some(now);
+        drop(check);
+        let s = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("secours-parity".into())
+            .spawn(move || {
+                let plan =
+                    crate::restore::software::plan(&s.config, None, None, &crate::progress::Silent, &Cancel::new());
+                let differs = match plan {
+                    Ok(p) if !p.identical => Some(crate::restore::software::counts_text(&p, s.lang)),
+                    Ok(_) => None,
+                    Err(e) => {
+                        log::info!("the software could not be compared: {e}");
+                        None
+                    }
+                };
+                if let Ok(mut check) = s.software.lock() {
+                    check.running = false;
+                    check.differs = differs;
+                }
+                s.wake_watcher();
+            });
+        if let Err(e) = spawned {
+            log::warn!("cannot start the software comparison: {e}");
+            if let Ok(mut check) = self.software.lock() {
+                check.running = false;
+            }
+        }
     }
 
     fn restored_note(&self, o: &crate::restore::transaction::Outcome) -> String {

@@ -129,7 +129,10 @@ pub fn run(mut session: Session) -> Result<u8> {
             }
             Event::UserEvent(UserEvent::Snapshot(input)) => ui.show(*input),
             Event::UserEvent(UserEvent::Confirmed(c)) => {
-                ui.session.start_restore(c.request);
+                match c.then {
+                    session::Confirmed::Restore(request) => ui.session.start_restore(*request),
+                    session::Confirmed::Software(plan) => ui.session.start_software(*plan),
+                }
                 let _ = ui.wake.send(());
             }
             Event::UserEvent(UserEvent::Reload) => restart(),
