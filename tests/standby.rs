@@ -366,3 +366,22 @@ fn as_an_ordinary_user_the_swap_gives_the_media_to_daemon() {
     assert!(media_owned_by_daemon(&site));
     assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
 }
+
+// Guards "it pauses while a restore runs": a cycle started while a restore holds its lock builds nothing and
+// says why (the restore takes the ready pair under that lock, so nothing it uses is ever removed).
+#[test]
+fn a_cycle_gives_way_to_a_running_restore() {
+    let Some(server) = mariadb::require("a_cycle_gives_way_to_a_running_restore") else {
+        return;
+    };
+    let site = site(server, "busy");
+    fs::create_dir_all(site.data()).unwrap();
+    let lock = secours::restore::transaction::restore_lock(&site.data().join("history.sqlite")).unwrap();
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("waiting")), "{json}");
+    assert_eq!(json["reason"], "a restore is running", "{json}");
+    assert!(!site.next().join("a").exists());
+    drop(lock);
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
+}

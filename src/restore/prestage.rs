@@ -190,6 +190,16 @@ pub fn cycle(
     let history = History::open(history_path).map_err(|e| failed("history", e, ADVICE_RETRY))?;
     close_interrupted(&history);
 
+    // Under the restore's lock: a restore takes the ready pair under it, so what is left over cannot be in use.
+    let restore_guard = match transaction::restore_lock(history_path) {
+        Ok(lock) => lock,
+        Err(transaction::RestoreError::Busy { .. }) => {
+            return Ok(Cycle::Waiting {
+                reason: "a restore is running".to_owned(),
+            });
+        }
+        Err(e) => return Err(failed("prepare", e, ADVICE_RETRY)),
+    };
     if let Some(u) = transaction::unfinished(&history).map_err(|e| failed("history", e, ADVICE_RETRY))? {
         return Ok(Cycle::Waiting {
             reason: format!(
@@ -198,16 +208,12 @@ pub fn cycle(
             ),
         });
     }
-    if transaction::restore_running(history_path) {
-        return Ok(Cycle::Waiting {
-            reason: "a restore is running".to_owned(),
-        });
-    }
     let settings = target
         .database()
         .map_err(|e| failed("configuration", e, ADVICE_RETRY))?;
     let mut state = standby::read(&root).map_err(|e| failed("prepare", e, ADVICE_RETRY))?;
     remove_leftovers(&root, &settings, &mut state)?;
+    drop(restore_guard);
 
     let pair = match sources::resolve(config, &target, Kind::Restore, &SourceSpec::Latest, Some(&history)) {
         Ok(p) => p,
