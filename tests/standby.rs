@@ -270,6 +270,10 @@ fn a_newer_pair_replaces_the_ready_one_only_once_proven() {
         server.fingerprint(&format!("{}_next2", site.secours_db)),
         server.fingerprint(&site.prod_db)
     );
+    // History says each cycle in words.
+    let (_, text, _) = site.run(&["history"]);
+    assert!(text.contains("proven restorable (import"), "{text}");
+    assert!(text.contains("does NOT restore (step 'database')"), "{text}");
     let (code, status) = site.status();
     assert_eq!(status["standby"]["unrestorable"], false, "{status}");
     assert_ne!(status["state"], "unrestorable", "{status}");
