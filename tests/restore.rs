@@ -435,12 +435,18 @@ fn kill_during(site: &Site, step: &str) {
 /// Starts `secours restore --yes` with the fault `spec` (which pauses it somewhere), waits for it to get
 /// there, and kills it with SIGKILL.
 fn kill_at(site: &Site, spec: &str) {
+    kill_command_at(site, &["restore", "--yes"], spec);
+}
+
+/// Starts `secours ARGS` with the fault `spec` (which pauses it somewhere), waits for it to get there, and
+/// kills it with SIGKILL.
+pub(crate) fn kill_command_at(site: &Site, args: &[&str], spec: &str) {
     let step = spec.replace([':', ','], "-");
     let mark = site.root().join(format!("paused-{step}"));
     let _ = fs::remove_file(&mark);
     let mut child = site
         .secours()
-        .args(["restore", "--yes"])
+        .args(args)
         .env("SECOURS_FAULT", spec)
         .env("SECOURS_FAULT_MARK", &mark)
         .stdout(Stdio::null())

@@ -12,7 +12,7 @@ use crate::support;
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
@@ -282,36 +282,7 @@ fn a_newer_pair_replaces_the_ready_one_only_once_proven() {
 
 /// Starts `secours standby --once` paused in the middle of the import into the shadow, and kills it -9.
 fn kill_mid_prestage(site: &Site) {
-    let mark = site.root().join("paused-prestage");
-    let _ = fs::remove_file(&mark);
-    let mut child = site
-        .secours()
-        .args(["standby", "--once"])
-        .env("SECOURS_FAULT", "pause:prestage-import")
-        .env("SECOURS_FAULT_MARK", &mark)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !mark.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            panic!("secours ended before the import: {status}\n{err}");
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "never reached the import");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        Command::new("kill")
-            .arg("-9")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap()
-            .success()
-    );
-    child.wait().unwrap();
+    crate::restore::kill_command_at(site, &["standby", "--once"], "pause:prestage-import");
 }
 
 // Guards crash safety of the pre-staging: killed -9 in the middle of the import, the target is untouched, no

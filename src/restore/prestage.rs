@@ -39,7 +39,7 @@ use serde::Serialize;
 
 use super::media::{self, MediaError};
 use super::owner::{self, AdminOp};
-use super::snapshot::{create_beside, is_denied, rename_all, schema_exists};
+use super::snapshot::{create_beside, is_denied, recreate_definitions, rename_all, schema_exists};
 use super::sources::{self, SourceSpec};
 use super::transaction::{self, Kind};
 use crate::backup::inspect::{Pair, check_unchanged};
@@ -847,24 +847,8 @@ pub fn move_in(settings: &DbSettings, staged: &Staged, root: &Path) -> Result<Im
         drop_all(&mut conn).map_err(err)?;
         rename_all(&mut conn, &tables, &staged.schema, &database).map_err(err)?;
     }
-    drop_definitions(&mut conn).map_err(err)?;
-    let definitions = staged.definitions(root);
-    if definitions.is_file() {
-        let options = ImportOptions {
-            rewrite_definers: true,
-            connections: 1,
-            keep_existing: true,
-            ..ImportOptions::default()
-        };
-        import_dump(
-            settings,
-            &definitions,
-            &options,
-            &crate::progress::Silent,
-            &Cancel::new(),
-        )
+    recreate_definitions(settings, &mut conn, &staged.definitions(root))
         .map_err(|e| format!("recreating the views, triggers, routines and events failed: {e}"))?;
-    }
     let present = table_names(&mut conn).map_err(err)?;
     let missing: Vec<&String> = staged.rows_per_table.keys().filter(|t| !present.contains(t)).collect();
     if !missing.is_empty() {

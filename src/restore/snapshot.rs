@@ -248,8 +248,23 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
         drop_all(&mut conn)?;
     }
     // The tables are the old ones now (never moved, or moved back): recreate what went with them.
-    drop_definitions(&mut conn)?;
-    let definitions = work.join(DEFINITIONS_FILE);
+    recreate_definitions(settings, &mut conn, &work.join(DEFINITIONS_FILE))?;
+    if exists {
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&schema)))
+            .map_err(DbError::query(format!("drop the emptied side database '{schema}'")))?;
+    }
+    Ok(true)
+}
+
+/// Replaces the views, triggers, routines and events of the database `conn` is on by those of the
+/// definitions dump `definitions` (nothing more when there is none), over the tables it holds; the
+/// DEFINERs become its user's where it may not set others. Idempotent.
+pub(crate) fn recreate_definitions(
+    settings: &DbSettings,
+    conn: &mut Conn,
+    definitions: &Path,
+) -> Result<(), SnapshotError> {
+    drop_definitions(conn)?;
     if definitions.is_file() {
         let options = ImportOptions {
             rewrite_definers: true,
@@ -259,17 +274,13 @@ pub fn put_back(settings: &DbSettings, work: &Path, touched: bool) -> Result<boo
         };
         import_dump(
             settings,
-            &definitions,
+            definitions,
             &options,
             &crate::progress::Silent,
             &Cancel::new(),
         )?;
     }
-    if exists {
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&schema)))
-            .map_err(DbError::query(format!("drop the emptied side database '{schema}'")))?;
-    }
-    Ok(true)
+    Ok(())
 }
 
 /// Drops the side database of an expired previous state `work` (nothing when it has none).
