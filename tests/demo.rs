@@ -145,6 +145,22 @@ fn the_demo_does_the_whole_job_and_leaves_no_server_behind() {
     assert_eq!(prod_rows.len(), 9, "{prod_page}");
     assert_ne!(rows(&before), prod_rows);
 
+    // The standby made ready ahead of time (the demo's user may create its shadow databases), then the
+    // restore swaps it in: the demo's views, triggers and functions come back with it (a regression: its
+    // views were once missed by the check after the swap).
+    let out = on_demo(tmp.path(), &dir)
+        .args(["standby", "--once", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"result\": \"proven\""), "{text}");
+
     // Restore onto secours: exit 0, the URL check got the page's answer, the page shows prod's rows.
     let out = on_demo(tmp.path(), &dir)
         .args(["restore", "--to", "secours", "--yes", "--json"])
@@ -159,6 +175,7 @@ fn the_demo_does_the_whole_job_and_leaves_no_server_behind() {
     );
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["restore"]["check"]["http_status"], 200, "{text}");
+    assert_eq!(json["restore"]["swapped"], true, "{text}");
     let (code, after) = get(port, "/secours");
     assert_eq!(code, 200);
     assert_eq!(rows(&after), prod_rows, "{after}");

@@ -360,3 +360,64 @@ fn a_cycle_gives_way_to_a_running_restore() {
     let (code, json) = site.cycle();
     assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
 }
+
+// Guards `[standby] prestage = "auto"` with a database user who may not create the shadow database (the
+// demo's and many shared setups'): pre-staging is off and says why, nothing is recorded as a failure and no
+// database is left; with `true` it is an error naming the grant to give; with the grant on `<db>_next%`
+// (least privilege) it works.
+#[test]
+fn a_user_who_may_not_create_the_shadow_turns_auto_off() {
+    let Some(server) = mariadb::require("a_user_who_may_not_create_the_shadow_turns_auto_off") else {
+        return;
+    };
+    let site = site(server, "nocreate");
+    let user = "secours_nocreate";
+    let mut admin = server.admin();
+    for host in ["%", "localhost"] {
+        admin
+            .query_drop(format!("DROP USER IF EXISTS '{user}'@'{host}'"))
+            .unwrap();
+        admin
+            .query_drop(format!(
+                "CREATE USER '{user}'@'{host}' IDENTIFIED BY '{}'",
+                mariadb::PASSWORD
+            ))
+            .unwrap();
+        admin
+            .query_drop(format!(
+                "GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'{host}'",
+                site.secours_db
+            ))
+            .unwrap();
+    }
+    let db_php = site.root().join("secours/config/db.php");
+    let text = fs::read_to_string(&db_php).unwrap().replace(
+        &format!("'username' => '{}'", mariadb::USER),
+        &format!("'username' => '{user}'"),
+    );
+    fs::write(&db_php, text).unwrap();
+
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("off")), "{json}");
+    assert!(json["reason"].as_str().unwrap().contains("may not create"), "{json}");
+    assert!(databases_like(server, &format!("{}_next", site.secours_db)).is_empty());
+    let (_, status) = site.status();
+    assert_eq!(status["standby"]["unrestorable"], false, "{status}");
+
+    let config = fs::read_to_string(site.config()).unwrap();
+    fs::write(site.config(), format!("{config}\n[standby]\nprestage = true\n")).unwrap();
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (3, Some("error")), "{json}");
+    assert!(json["error"].as_str().unwrap().contains("_next%"), "{json}");
+
+    for host in ["%", "localhost"] {
+        admin
+            .query_drop(format!(
+                "GRANT ALL PRIVILEGES ON `{}\\_next%`.* TO '{user}'@'{host}'",
+                site.secours_db.replace('_', "\\_")
+            ))
+            .unwrap();
+    }
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
+}

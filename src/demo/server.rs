@@ -374,7 +374,7 @@ fn grant_pattern(name: &str) -> String {
 
 /// The `--init-file` run at every start: each environment's database and user (for the socket and for
 /// 127.0.0.1), with every privilege on that database and on the side databases a restore creates
-/// (`<database>_prev_…`), and nothing else.
+/// (`<database>_prev_…`) and the standby's shadow databases (`<database>_next…`), and nothing else.
 pub fn init_sql(accounts: &[Account]) -> String {
     use crate::db::{quote_ident, quote_str};
     let mut sql = String::new();
@@ -395,6 +395,11 @@ pub fn init_sql(accounts: &[Account]) -> String {
             sql.push_str(&format!(
                 "GRANT ALL PRIVILEGES ON {}.* TO {who};\n",
                 quote_ident(&format!("{}\\_prev\\_%", grant_pattern(&a.database)))
+            ));
+            // The standby's shadow databases, where each new backup is pre-staged (`<database>_next…`).
+            sql.push_str(&format!(
+                "GRANT ALL PRIVILEGES ON {}.* TO {who};\n",
+                quote_ident(&format!("{}\\_next%", grant_pattern(&a.database)))
             ));
         }
     }
@@ -1021,6 +1026,7 @@ mod tests {
         assert!(sql.contains("CREATE USER IF NOT EXISTS 'gestion_secours'@'localhost' IDENTIFIED BY 'it\\'s';"));
         assert!(sql.contains("GRANT ALL PRIVILEGES ON `gestion\\_secours`.* TO 'gestion_secours'@'127.0.0.1';"));
         assert!(sql.contains("GRANT ALL PRIVILEGES ON `gestion\\_secours\\_prev\\_%`.* TO"));
+        assert!(sql.contains("GRANT ALL PRIVILEGES ON `gestion\\_secours\\_next%`.* TO"));
         assert!(!sql.contains("*.*"), "never every database: {sql}");
     }
 

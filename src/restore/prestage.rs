@@ -45,10 +45,10 @@ use super::transaction::{self, Kind};
 use crate::backup::inspect::{Pair, check_unchanged};
 use crate::backup::operations;
 use crate::db::connect::connect;
-use crate::db::drop_all::{drop_all, drop_definitions, table_names, tables_in};
+use crate::db::drop_all::{drop_all, drop_definitions, tables_in};
 use crate::db::dumper::dump_definitions;
 use crate::db::importer::{ImportError, ImportOptions, ImportSummary, import_dump};
-use crate::db::{DbError, current_database, quote_ident};
+use crate::db::{DbError, current_database, query_strings, quote_ident};
 use crate::env::config::{Config, Prestage};
 use crate::env::dbphp::DbSettings;
 use crate::env::environment::Environment;
@@ -279,6 +279,37 @@ pub fn cycle(
     let schema = shadow_name(&database, slot, &state.created, |s| {
         schema_exists(&mut conn, s).unwrap_or(true)
     });
+    // The shadow database, recorded as ours before it exists. A user who may not create it: pre-staging is
+    // off with `auto` (said once per cycle, nothing recorded), a failure with `true`.
+    if !state.created.iter().any(|s| s == &schema) {
+        state.created.push(schema.clone());
+        standby::write(&root, &state).map_err(|e| failed("database", e, ADVICE_RETRY))?;
+    }
+    match create_beside(&mut conn, &schema) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            state.created.retain(|s| s != &schema);
+            standby::write(&root, &state).map_err(|e| failed("database", e, ADVICE_RETRY))?;
+            let denied = is_denied(&e);
+            let cause = if denied {
+                format!(
+                    "the database user of '{}' may not create the shadow database '{schema}' ({e})",
+                    target.name
+                )
+            } else {
+                format!("cannot create the shadow database '{schema}': {e}")
+            };
+            if denied && config.standby.prestage == Prestage::Auto {
+                return Ok(Cycle::Off { reason: cause });
+            }
+            return Err(failed(
+                "database",
+                cause,
+                "Give that user every right on the databases named like its own followed by '_next' (GRANT ALL ON `<db>\\_next%`.* TO …), or set [standby] prestage = false.",
+            ));
+        }
+        Err(e) => return Err(failed("database", e, ADVICE_RETRY)),
+    }
     drop(conn);
 
     let details = serde_json::json!({
@@ -301,7 +332,7 @@ pub fn cycle(
         history: &history,
         history_path,
     }
-    .run(&mut state, plan.map(|p| p.strip), progress, cancel);
+    .run(plan.map(|p| p.strip), progress, cancel);
     let cpu = match (cpu_before, crate::platform::cpu::process_cpu_seconds(&runner)) {
         (Some(a), Some(b)) => b - a,
         _ => 0.0,
@@ -610,7 +641,6 @@ struct Build<'a> {
 impl Build<'_> {
     fn run(
         &self,
-        state: &mut StandbyState,
         strip: Result<String, String>,
         progress: &dyn Progress,
         cancel: &Cancel,
@@ -655,33 +685,7 @@ impl Build<'_> {
         let owner_set = self.give_owner(&staging)?;
         let media_seconds = t.elapsed().as_secs_f64();
 
-        // 2. The dump, into the shadow database (recorded as ours before it exists).
-        if !state.created.iter().any(|s| s == self.schema) {
-            state.created.push(self.schema.to_owned());
-            standby::write(self.root, state).map_err(|e| BuildFailure::machine("database", e, ADVICE_RETRY))?;
-        }
-        let mut conn = connect(self.settings).map_err(|e| BuildFailure::machine("database", e, ADVICE_RETRY))?;
-        match create_beside(&mut conn, self.schema) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) if is_denied(&e) => {
-                return Err(BuildFailure::machine(
-                    "database",
-                    format!(
-                        "the database user of '{}' may not create the shadow database '{}' ({e})",
-                        self.target.name, self.schema
-                    ),
-                    "Give that user the right to create databases (GRANT ALL ON *.* as on a mamstack), or set [standby] prestage = false.",
-                ));
-            }
-            Ok(Err(e)) => {
-                return Err(BuildFailure::machine(
-                    "database",
-                    format!("cannot create the shadow database '{}': {e}", self.schema),
-                    ADVICE_RETRY,
-                ));
-            }
-            Err(e) => return Err(BuildFailure::machine("database", e, ADVICE_RETRY)),
-        }
+        // 2. The dump, into the shadow database (created by the cycle).
         let shadow = self.shadow();
         let t = Instant::now();
         let options = ImportOptions {
@@ -849,7 +853,17 @@ pub fn move_in(settings: &DbSettings, staged: &Staged, root: &Path) -> Result<Im
     }
     recreate_definitions(settings, &mut conn, &staged.definitions(root))
         .map_err(|e| format!("recreating the views, triggers, routines and events failed: {e}"))?;
-    let present = table_names(&mut conn).map_err(err)?;
+    // Tables and views alike: a view's name is in the import's counts too (the dump creates a stand-in
+    // table first, then replaces it by the view, which the definitions recreated).
+    let present: Vec<String> = query_strings(
+        &mut conn,
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        "list the tables and views after the swap",
+    )
+    .map_err(err)?
+    .into_iter()
+    .filter_map(|r| r.into_iter().next().flatten())
+    .collect();
     let missing: Vec<&String> = staged.rows_per_table.keys().filter(|t| !present.contains(t)).collect();
     if !missing.is_empty() {
         return Err(format!(
