@@ -421,3 +421,29 @@ fn a_user_who_may_not_create_the_shadow_turns_auto_off() {
     let (code, json) = site.cycle();
     assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
 }
+
+// Guards "it pauses while a copy runs": while a copy holds its lock the cycle waits (the ready pair is not
+// replaced meanwhile), and it finishes once the copy is done.
+#[test]
+fn a_cycle_pauses_while_a_copy_runs() {
+    let Some(server) = mariadb::require("a_cycle_pauses_while_a_copy_runs") else {
+        return;
+    };
+    let site = site(server, "copying");
+    let copying = secours::files::lock::try_hold(&site.data().join("copy.lock")).unwrap();
+    let mut child = site
+        .secours()
+        .args(["standby", "--once", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(child.try_wait().unwrap().is_none(), "the cycle went on during the copy");
+    let record = fs::read_to_string(site.next().join("state.json")).unwrap_or_else(|_| "{}".to_owned());
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert!(record["ready"].is_null(), "{record}");
+    drop(copying);
+    let out = child.wait_with_output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["result"], "proven", "{json}");
+}

@@ -247,6 +247,16 @@ pub struct CopyResult {
     pub code_manifest: Option<PathBuf>,
 }
 
+/// The lock a copy holds while it runs, next to the history `history`.
+pub fn copy_lock(history: &Path) -> PathBuf {
+    history.with_file_name("copy.lock")
+}
+
+/// Whether a copy runs now (in any Secours process using the history `history`).
+pub fn copy_running(history: &Path) -> bool {
+    crate::files::lock::is_held(&copy_lock(history))
+}
+
 /// Copies a verified pair to each destination; a failed verification copies nothing.
 pub fn copy_to(
     config: &Config,
@@ -259,6 +269,10 @@ pub fn copy_to(
     if destinations.is_empty() {
         return Err(OperationError::NoDestination);
     }
+    // Said to the other Secours processes (the standby's pre-staging gives way while it is held).
+    let _copying = history
+        .filter(|h| h.path().is_absolute())
+        .and_then(|h| crate::files::lock::try_hold(&copy_lock(h.path())));
     let v = verify(pair, history, false, progress, cancel);
     if !v.verdict.is_ok() {
         return Err(OperationError::NotVerified {

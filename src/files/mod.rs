@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod digest;
 pub mod durable;
+pub mod lock;
 pub mod mac_metadata;
 pub mod tree;
 

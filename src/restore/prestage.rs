@@ -652,7 +652,12 @@ impl Build<'_> {
             inner: progress,
             history: self.history_path,
             cancel,
-            last: std::sync::Mutex::new(Instant::now()),
+            // Looked at from the first report on.
+            last: std::sync::Mutex::new(
+                Instant::now()
+                    .checked_sub(Duration::from_secs(3))
+                    .unwrap_or_else(Instant::now),
+            ),
         };
 
         // 1. The media, into <slot>/media.
@@ -792,7 +797,7 @@ impl Build<'_> {
     }
 }
 
-/// Progress that waits while a restore runs (checked every two seconds): the pre-staging gives way.
+/// Progress that waits while a restore or a copy runs (checked every two seconds): the pre-staging gives way.
 struct Pausing<'a> {
     inner: &'a dyn Progress,
     history: &'a Path,
@@ -814,7 +819,9 @@ impl Progress for Pausing<'_> {
             due
         });
         if due.unwrap_or(false) {
-            while transaction::restore_running(self.history) && !self.cancel.is_cancelled() {
+            while (transaction::restore_running(self.history) || operations::copy_running(self.history))
+                && !self.cancel.is_cancelled()
+            {
                 std::thread::sleep(Duration::from_secs(1));
             }
         }

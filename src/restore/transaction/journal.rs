@@ -133,18 +133,7 @@ pub fn lock(history: &Path) -> Result<Lock, RestoreError> {
 
 /// Whether a restore holds its lock now (looked at without waiting, and let go at once).
 pub fn restore_running(history: &Path) -> bool {
-    let path = history.with_file_name("restore.lock");
-    let Ok(file) = fs::OpenOptions::new().create(false).write(true).open(&path) else {
-        return false;
-    };
-    match fs4::FileExt::try_lock(&file) {
-        Ok(()) => {
-            let _ = fs4::FileExt::unlock(&file);
-            false
-        }
-        Err(fs4::TryLockError::WouldBlock) => true,
-        Err(fs4::TryLockError::Error(_)) => false,
-    }
+    crate::files::lock::is_held(&history.with_file_name("restore.lock"))
 }
 
 /// A restore that began and never finished.
