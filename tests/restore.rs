@@ -851,17 +851,10 @@ fn a_full_disk_or_a_stopped_server_is_refused_before_any_change() {
     assert!(leftovers(&site).is_empty());
 }
 
-// Guards the other form of the safety snapshot: a database user who may not create a database (only
-// privileges on its own) gets a dump instead of a side database, and a failure after the import still
-// puts the standby back exactly as it was.
-#[test]
-fn a_user_without_create_database_gets_a_dumped_snapshot() {
+/// A database user `user` with every privilege on the standby's database and nothing else (it may not
+/// create a database), which the standby's `db.php` now names.
+pub(crate) fn limited_user(server: &Server, site: &Site, user: &str) {
     use mysql::prelude::Queryable;
-    let Some(server) = mariadb::require("a_user_without_create_database_gets_a_dumped_snapshot") else {
-        return;
-    };
-    let site = site(server, "limited");
-    let user = "secours_limited";
     let mut admin = server.admin();
     for host in ["%", "localhost"] {
         admin
@@ -877,6 +870,25 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
             ))
             .unwrap();
     }
+    let db_php = site.root().join("secours/config/db.php");
+    let text = fs::read_to_string(&db_php)
+        .unwrap()
+        .replace(&format!("'username' => '{USER}'"), &format!("'username' => '{user}'"));
+    fs::write(&db_php, text).unwrap();
+}
+
+// Guards the other form of the safety snapshot: a database user who may not create a database (only
+// privileges on its own) gets a dump instead of a side database, and a failure after the import still
+// puts the standby back exactly as it was.
+#[test]
+fn a_user_without_create_database_gets_a_dumped_snapshot() {
+    use mysql::prelude::Queryable;
+    let Some(server) = mariadb::require("a_user_without_create_database_gets_a_dumped_snapshot") else {
+        return;
+    };
+    let site = site(server, "limited");
+    let user = "secours_limited";
+    limited_user(server, &site, user);
     // The old objects belong to that user, as the application's own objects would: a user without SUPER
     // can only recreate objects that are its own.
     server.fresh_db(&site.secours_db);
@@ -890,11 +902,6 @@ fn a_user_without_create_database_gets_a_dumped_snapshot() {
     for sql in OLD_STATE.split(";\n") {
         limited.query_drop(sql).unwrap();
     }
-    let db_php = site.root().join("secours/config/db.php");
-    let text = fs::read_to_string(&db_php)
-        .unwrap()
-        .replace(&format!("'username' => '{USER}'"), &format!("'username' => '{user}'"));
-    fs::write(&db_php, text).unwrap();
 
     let before = state(server, &site, "secours", &site.secours_db);
     let (code, out, err) = site.restore(&["--yes"], Some("check"));

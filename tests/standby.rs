@@ -372,30 +372,8 @@ fn a_user_who_may_not_create_the_shadow_turns_auto_off() {
     };
     let site = site(server, "nocreate");
     let user = "secours_nocreate";
+    crate::restore::limited_user(server, &site, user);
     let mut admin = server.admin();
-    for host in ["%", "localhost"] {
-        admin
-            .query_drop(format!("DROP USER IF EXISTS '{user}'@'{host}'"))
-            .unwrap();
-        admin
-            .query_drop(format!(
-                "CREATE USER '{user}'@'{host}' IDENTIFIED BY '{}'",
-                mariadb::PASSWORD
-            ))
-            .unwrap();
-        admin
-            .query_drop(format!(
-                "GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'{host}'",
-                site.secours_db
-            ))
-            .unwrap();
-    }
-    let db_php = site.root().join("secours/config/db.php");
-    let text = fs::read_to_string(&db_php).unwrap().replace(
-        &format!("'username' => '{}'", mariadb::USER),
-        &format!("'username' => '{user}'"),
-    );
-    fs::write(&db_php, text).unwrap();
 
     let (code, json) = site.cycle();
     assert_eq!((code, json["result"].as_str()), (0, Some("off")), "{json}");

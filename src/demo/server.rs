@@ -555,17 +555,7 @@ fn open_lock(path: &Path) -> Result<File, ServerError> {
 
 /// Whether a keeper runs for the demo in `paths` (it holds `keeper.lock`).
 pub fn keeper_alive(paths: &Paths) -> bool {
-    let Ok(file) = open_lock(&paths.keeper_lock) else {
-        return false;
-    };
-    match fs4::FileExt::try_lock(&file) {
-        Ok(()) => {
-            let _ = fs4::FileExt::unlock(&file);
-            false
-        }
-        Err(fs4::TryLockError::WouldBlock) => true,
-        Err(fs4::TryLockError::Error(_)) => false,
-    }
+    crate::files::lock::is_held(&paths.keeper_lock)
 }
 
 /// Asks the keeper to stop as soon as no other Secours process works on the demo (the app's Quit).

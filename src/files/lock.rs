@@ -5,17 +5,21 @@
 use std::fs;
 use std::path::Path;
 
-/// Holds `path` locked while it lives (`None` when it cannot be created, or another process holds it).
-pub fn try_hold(path: &Path) -> Option<fs::File> {
+/// Opens (creating it and its folder if need be, never truncating) the lock file `path`.
+pub fn open(path: &Path) -> std::io::Result<fs::File> {
     if let Some(parent) = path.parent() {
         let _ = fs::create_dir_all(parent);
     }
-    let file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .ok()?;
+}
+
+/// Holds `path` locked while it lives (`None` when it cannot be created, or another process holds it).
+pub fn try_hold(path: &Path) -> Option<fs::File> {
+    let file = open(path).ok()?;
     fs4::FileExt::try_lock(&file).ok().map(|()| file)
 }
 

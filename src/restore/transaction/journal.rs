@@ -98,18 +98,10 @@ pub struct Lock {
 
 pub fn lock(history: &Path) -> Result<Lock, RestoreError> {
     let path = history.with_file_name("restore.lock");
-    if let Some(parent) = path.parent() {
-        let _ = fs::create_dir_all(parent);
-    }
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| RestoreError::Journal {
-            path: path.clone(),
-            cause: e.to_string(),
-        })?;
+    let file = crate::files::lock::open(&path).map_err(|e| RestoreError::Journal {
+        path: path.clone(),
+        cause: e.to_string(),
+    })?;
     // fs4's method by its path: std's `File::try_lock` is newer than the crate's rust-version. A holder of a
     // moment (the pre-staging looking whether a restore runs) is waited for, up to two seconds.
     let mut tries = 0;
