@@ -425,3 +425,42 @@ fn a_cycle_pauses_while_a_copy_runs() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["result"], "proven", "{json}");
 }
+
+// Guards "rollback, resume and kill -9 safety stay as they are" for the swap: killed -9 after the shadow's
+// tables were moved in (at the set-aside), `--rollback` puts the standby back exactly as it was; killed as
+// the database step starts, `--resume` finishes with exactly production's state.
+#[test]
+fn a_swap_killed_midway_rolls_back_or_resumes_whole() {
+    let Some(server) = mariadb::require("a_swap_killed_midway_rolls_back_or_resumes_whole") else {
+        return;
+    };
+    let site = site(server, "swapkill");
+    let before = state(server, &site, "secours", &site.secours_db);
+    let expected = state(server, &site, "prod", &site.prod_db);
+
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
+    crate::restore::kill_command_at(&site, &["restore", "--yes"], "pause:set-aside");
+    let (code, out, err) = site.restore(&["--rollback"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), before);
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+
+    // The taken pair is pre-staged again by the next cycle; this time the restore is killed as its database
+    // step starts, and resumed.
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("proven")), "{json}");
+    crate::restore::kill_command_at(&site, &["restore", "--yes"], "pause:database");
+    let (code, json) = site.cycle();
+    assert_eq!(
+        (code, json["result"].as_str()),
+        (0, Some("waiting")),
+        "an unfinished restore: {json}"
+    );
+    let (code, out, err) = site.restore(&["--resume", "--json"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["restore"]["swapped"], true, "{out}");
+    assert_eq!(state(server, &site, "secours", &site.secours_db), expected);
+    assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
+}
