@@ -7,14 +7,14 @@
 //! | shells | [`cli`], `ui` | the command line; the menu-bar app (default feature `gui`) |
 //! | shared by the shells | [`run`] | the context of a run, exit codes, error text, logging, single instance |
 //! | jobs | [`demo`], [`report`] | the demo installation; the history page |
-//! | | [`restore`] | the restore and the return to production, as a journaled transaction |
+//! | | [`restore`] | the restore and the return to production, as a journaled transaction; the standby made ready ahead of time; the software's copy |
 //! | | [`backup`] | finding, judging, verifying, copying and making the backups |
 //! | | [`timemachine`] | Time Machine's status and schedule, read through `tmutil` |
-//! | engines | [`store`] | the history (SQLite) |
+//! | engines | [`store`] | the history (SQLite); the record of the standby's pre-staged pair |
 //! | | [`db`] | MySQL/MariaDB: connect, read a dump, import, dump, empty |
 //! | | [`env`] | configuration, paths, environments, `db.php`, secrets, the Bitnami stack |
 //! | edge | [`platform`] | what differs per OS: external commands, opening, dialogs, launch at login |
-//! | ground | [`files`], [`progress`], [`i18n`] | durable writes and file helpers; progress and cancel; words |
+//! | ground | [`files`], [`progress`], [`i18n`] | durable writes, lock files and file helpers; progress and cancel; words |
 //!
 //! `tests/layout.rs` checks the arrows.
 

@@ -1,6 +1,7 @@
 //! File-system helpers every room uses: making writes durable ([`durable`]), the one reading of a tar
 //! stream ([`archive`]) and the Mac's file metadata carried in archives ([`mac_metadata`]), counting a tree
-//! ([`tree`]).
+//! ([`tree`]), lock files other processes look at ([`lock`]), and what makes a file the one verified
+//! ([`FileIdentity`]).
 //!
 //! May use: nothing above it.
 

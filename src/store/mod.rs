@@ -1,7 +1,8 @@
 //! What Secours remembers: the history database ([`history`]): observations, verifications, copies,
-//! restores (with their journal), anomalies' shapes and Time Machine's backups.
+//! restores (with their journal), anomalies' shapes and Time Machine's backups; and the record of the
+//! standby's pre-staged pair ([`standby`]).
 //!
-//! May use: the ground modules only.
+//! May use: the ground modules, and [`crate::env`] for its private files.
 
 pub mod history;
 pub mod standby;
