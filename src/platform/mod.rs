@@ -3,8 +3,9 @@
 //! Owns: the one runner for external commands ([`runner`], with its fake for unit tests), the [`Os`] value,
 //! opening a URL, a folder or a file with the user's default application, the dialogs (confirmation, folder
 //! choice), launch at login ([`login_item`], which picks [`macos::launch_agent`] and `SMAppService` or
-//! [`linux::autostart`]), the bundle identity ([`macos::bundle`]) and asking for administrator rights
-//! ([`admin`]: `sudo` shared, the dialog of [`macos::osascript`] or [`linux::pkexec`]).
+//! [`linux::autostart`]), the bundle identity ([`macos::bundle`]), asking for administrator rights
+//! ([`admin`]: `sudo` shared, the dialog of [`macos::osascript`] or [`linux::pkexec`]), and a process's
+//! processor time and low priority ([`cpu`], for the standby's pre-staging).
 //!
 //! May use: only the ground (`files`, `progress`, `i18n`), and today none of them; nothing above. The per-OS
 //! modules are compiled on every system (their pure parts are tested everywhere) except the few calls into
