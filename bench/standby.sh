@@ -15,12 +15,12 @@
 #                            SCALE=0.05 bench/standby.sh  (a quick smoke run)
 # Environment: SCALE, ROUNDS (default 1; the median is reported), SECOURS_BIN, KEEP=1, as bench/restore.sh.
 #
-# A run on the 2-core build machine (2026-12-05, MariaDB 10.11, release build, SCALE=1, ROUNDS=1: 187 MB gz /
-# 631 MB of SQL, 24 tables, 9.8 M rows; media.taz 0.9 GB, 5,000 files):
-#   manual 49.7 s; secours restore (imports) 26.0 s → 0.52×; swap from the pre-staged pair 0.14 s → 0.003×
-#   (186× faster than importing; database step 0.03 s, check 0.01 s).
-#   Pre-staging, paid ahead of time: 39.7 s wall (media 6.3 s, import 32.8 s on one connection), Secours CPU
-#   7.5 s, server CPU 31.6 s, peak RSS 30 MiB.
+# Measured on the 2-core build machine (2026-12-05, MariaDB 10.11, release build, SCALE=1, ROUNDS=3, medians:
+# 187 MB gz / 631 MB of SQL, 24 tables, 9.8 M rows; media.taz 0.9 GB, 5,000 files):
+#   manual 50.4 s (49.7–51.3); secours restore (imports) 26.5 s → 0.52×; swap from the pre-staged pair 0.14 s
+#   (0.13–0.14) → 0.003×, 189× faster than importing (database step 0.04 s, check 0.01 s).
+#   Pre-staging, paid ahead of time: 40.1 s wall (media 5.7 s, import 33.6 s on one connection), Secours CPU
+#   6.9 s, server CPU 32.4 s, peak RSS 30 MiB.
 set -euo pipefail
 
 SCALE=${SCALE:-1}
