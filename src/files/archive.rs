@@ -34,6 +34,7 @@
 use std::io::{self, Read};
 
 use crate::files::mac_metadata;
+use crate::files::window::Window;
 
 /// A tar block.
 pub const BLOCK: usize = 512;
@@ -127,13 +128,7 @@ struct Sparse {
 
 /// Reads the entries of a tar stream (see the module documentation).
 pub struct Reader<R> {
-    inner: R,
-    buf: Box<[u8]>,
-    pos: usize,
-    len: usize,
-    /// Stream offset of `buf[0]`.
-    base: u64,
-    eof: bool,
+    win: Window<R>,
     state: State,
     /// Stored data of the current entry not read yet, then its block padding.
     data_left: u64,
@@ -146,12 +141,7 @@ pub struct Reader<R> {
 impl<R: Read> Reader<R> {
     pub fn new(inner: R) -> Self {
         Reader {
-            inner,
-            buf: vec![0u8; CHUNK].into_boxed_slice(),
-            pos: 0,
-            len: 0,
-            base: 0,
-            eof: false,
+            win: Window::new(inner, CHUNK),
             state: State::Entries,
             data_left: 0,
             pad_left: 0,
@@ -161,16 +151,16 @@ impl<R: Read> Reader<R> {
     }
 
     pub fn get_ref(&self) -> &R {
-        &self.inner
+        &self.win.inner
     }
 
     pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
+        &mut self.win.inner
     }
 
     /// Bytes of the tar stream consumed so far.
     pub fn offset(&self) -> u64 {
-        self.base + self.pos as u64
+        self.win.base + self.win.pos as u64
     }
 
     /// The next entry, after reading past what is left of the current one; `None` once the end marker and the
@@ -187,21 +177,21 @@ impl<R: Read> Reader<R> {
         loop {
             let at = self.offset();
             if !self.need(BLOCK)? {
-                let reason = if self.len > self.pos {
+                let reason = if self.win.len > self.win.pos {
                     "the archive ends in the middle of a tar header: it is truncated"
                 } else if at == 0 {
                     "the archive is empty: the gzip file holds no tar data"
                 } else {
                     "the archive has no end-of-archive marker (two zero blocks): it is truncated"
                 };
-                return Err(self.fault(self.offset() + (self.len - self.pos) as u64, reason));
+                return Err(self.fault(self.offset() + (self.win.len - self.win.pos) as u64, reason));
             }
             let h: [u8; BLOCK] = {
                 let mut h = [0u8; BLOCK];
-                h.copy_from_slice(&self.buf[self.pos..self.pos + BLOCK]);
+                h.copy_from_slice(&self.win.buf[self.win.pos..self.win.pos + BLOCK]);
                 h
             };
-            self.pos += BLOCK;
+            self.win.pos += BLOCK;
             if h.iter().all(|&b| b == 0) {
                 self.end_of_archive(at)?;
                 return Ok(None);
@@ -268,7 +258,8 @@ impl<R: Read> Reader<R> {
             if matches!(kind, b'0' | b'\0' | b'7') && size >= 4 && mac_metadata::has_apple_double_name(&entry.name) {
                 // The same decision as the Mac's tar, on the entry's first four bytes (not consumed).
                 if self.need(4)? {
-                    entry.apple_double = mac_metadata::is_apple_double(&entry.name, &self.buf[self.pos..self.pos + 4]);
+                    entry.apple_double =
+                        mac_metadata::is_apple_double(&entry.name, &self.win.buf[self.win.pos..self.win.pos + 4]);
                 }
             }
             return Ok(Some(entry));
@@ -292,11 +283,11 @@ impl<R: Read> Reader<R> {
             self.sparse = None;
             return Ok(0);
         }
-        if self.pos == self.len && !self.need(1)? {
+        if self.win.pos == self.win.len && !self.need(1)? {
             return Err(self.cut());
         }
-        let k = (self.len - self.pos).min(usize::try_from(self.data_left).unwrap_or(usize::MAX));
-        self.pos += k;
+        let k = (self.win.len - self.win.pos).min(usize::try_from(self.data_left).unwrap_or(usize::MAX));
+        self.win.pos += k;
         self.data_left -= k as u64;
         Ok(k as u64)
     }
@@ -335,32 +326,32 @@ impl<R: Read> Reader<R> {
         if want == 0 {
             return Ok(0);
         }
-        if self.pos == self.len && want >= CHUNK / 2 && !self.eof {
+        if self.win.pos == self.win.len && want >= CHUNK / 2 && !self.win.eof {
             // Large reads go straight to the caller's buffer.
-            self.base += self.len as u64;
-            self.pos = 0;
-            self.len = 0;
+            self.win.base += self.win.len as u64;
+            self.win.pos = 0;
+            self.win.len = 0;
             let n = loop {
-                match self.inner.read(&mut out[..want]) {
+                match self.win.inner.read(&mut out[..want]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(Error::Read(e)),
                 }
             };
             if n == 0 {
-                self.eof = true;
+                self.win.eof = true;
                 return Err(self.cut());
             }
-            self.base += n as u64;
+            self.win.base += n as u64;
             self.data_left -= n as u64;
             return Ok(n);
         }
-        if self.pos == self.len && !self.need(1)? {
+        if self.win.pos == self.win.len && !self.need(1)? {
             return Err(self.cut());
         }
-        let n = want.min(self.len - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
+        let n = want.min(self.win.len - self.win.pos);
+        out[..n].copy_from_slice(&self.win.buf[self.win.pos..self.win.pos + n]);
+        self.win.pos += n;
         self.data_left -= n as u64;
         Ok(n)
     }
@@ -373,11 +364,11 @@ impl<R: Read> Reader<R> {
 
     fn skip_padding(&mut self) -> Result<(), Error> {
         while self.pad_left > 0 {
-            if self.pos == self.len && !self.need(1)? {
+            if self.win.pos == self.win.len && !self.need(1)? {
                 return Err(self.cut());
             }
-            let k = (self.len - self.pos).min(self.pad_left as usize);
-            self.pos += k;
+            let k = (self.win.len - self.win.pos).min(self.pad_left as usize);
+            self.win.pos += k;
             self.pad_left -= k as u64;
         }
         Ok(())
@@ -404,13 +395,13 @@ impl<R: Read> Reader<R> {
         let mut extended = h[482] != 0;
         while extended {
             if !self.need(BLOCK)? {
-                let end = self.offset() + (self.len - self.pos) as u64;
+                let end = self.offset() + (self.win.len - self.win.pos) as u64;
                 return Err(self.fault(end, "the archive ends in the middle of a tar header: it is truncated"));
             }
-            let block = &self.buf[self.pos..self.pos + BLOCK];
+            let block = &self.win.buf[self.win.pos..self.win.pos + BLOCK];
             extended = block[504] != 0;
             let area = block[..504].to_vec();
-            self.pos += BLOCK;
+            self.win.pos += BLOCK;
             sparse_segments(&area, &mut segments).ok_or_else(|| damaged(self))?;
             if segments.len() > MAX_SPARSE {
                 return Err(self.fault(at, "a sparse file's map is too large"));
@@ -441,30 +432,30 @@ impl<R: Read> Reader<R> {
     /// After a first zero block at `at`: a second one must follow, then only zeros up to the end.
     fn end_of_archive(&mut self, at: u64) -> Result<(), Error> {
         if !self.need(BLOCK)? {
-            let reason = if self.len > self.pos {
+            let reason = if self.win.len > self.win.pos {
                 "the archive ends in the middle of a tar header: it is truncated"
             } else {
                 "the archive has no end-of-archive marker (two zero blocks): it is truncated"
             };
-            return Err(self.fault(self.offset() + (self.len - self.pos) as u64, reason));
+            return Err(self.fault(self.offset() + (self.win.len - self.win.pos) as u64, reason));
         }
-        if self.buf[self.pos..self.pos + BLOCK].iter().any(|&b| b != 0) {
+        if self.win.buf[self.win.pos..self.win.pos + BLOCK].iter().any(|&b| b != 0) {
             // tar readers (the `tar` crate included) stop at the first zero block: entries after it would be lost.
             return Err(self.fault(
                 at,
                 "a zero block in the middle of the archive: the entries after it would be lost",
             ));
         }
-        self.pos += BLOCK;
+        self.win.pos += BLOCK;
         loop {
-            if let Some(p) = self.buf[self.pos..self.len].iter().position(|&b| b != 0) {
+            if let Some(p) = self.win.buf[self.win.pos..self.win.len].iter().position(|&b| b != 0) {
                 return Err(self.fault(
                     self.offset() + p as u64,
                     "unexpected data after the end of the tar archive (trailing garbage): the archive is damaged \
                      or two archives were glued together",
                 ));
             }
-            self.pos = self.len;
+            self.win.pos = self.win.len;
             if !self.need(1)? {
                 break;
             }
@@ -495,24 +486,9 @@ impl<R: Read> Reader<R> {
         })
     }
 
-    /// Makes at least `n` (≤ buffer size) bytes available from `pos`, unless the stream ends first.
+    /// Makes at least `n` (≤ buffer size) bytes available, unless the stream ends first.
     fn need(&mut self, n: usize) -> Result<bool, Error> {
-        if self.len - self.pos >= n {
-            return Ok(true);
-        }
-        self.buf.copy_within(self.pos..self.len, 0);
-        self.base += self.pos as u64;
-        self.len -= self.pos;
-        self.pos = 0;
-        while self.len < n && !self.eof {
-            match self.inner.read(&mut self.buf[self.len..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.len += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Read(e)),
-            }
-        }
-        Ok(self.len >= n)
+        self.win.need(n).map_err(Error::Read)
     }
 }
 

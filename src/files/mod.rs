@@ -11,6 +11,7 @@ pub mod durable;
 pub mod lock;
 pub mod mac_metadata;
 pub mod tree;
+pub mod window;
 
 /// What makes a file the one that was verified: size, modification time and inode. A file rewritten in
 /// place changes its time; one replaced by a rename changes its inode.

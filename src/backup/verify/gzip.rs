@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::CHUNK;
+use crate::files::window::Window;
 
 /// Why inflating stopped.
 #[derive(Debug)]
@@ -32,13 +33,7 @@ enum GzState {
 /// error, and bytes after the last member are an error (not ignored as `gzip -t` does with a warning).
 /// Also usable as a plain [`Read`], where faults become `InvalidData` errors.
 pub struct GzMembers<R> {
-    inner: R,
-    buf: Box<[u8]>,
-    pos: usize,
-    len: usize,
-    /// Compressed offset of `buf[0]`.
-    base: u64,
-    eof: bool,
+    win: Window<R>,
     inflate: Decompress,
     crc: crc32fast::Hasher,
     size: u32,
@@ -50,12 +45,7 @@ pub struct GzMembers<R> {
 impl<R: Read> GzMembers<R> {
     pub fn new(inner: R) -> Self {
         GzMembers {
-            inner,
-            buf: vec![0u8; CHUNK].into_boxed_slice(),
-            pos: 0,
-            len: 0,
-            base: 0,
-            eof: false,
+            win: Window::new(inner, CHUNK),
             inflate: Decompress::new(false),
             crc: crc32fast::Hasher::new(),
             size: 0,
@@ -67,7 +57,7 @@ impl<R: Read> GzMembers<R> {
 
     /// Bytes of the compressed input consumed so far.
     pub fn compressed_offset(&self) -> u64 {
-        self.base + self.pos as u64
+        self.win.base + self.win.pos as u64
     }
 
     /// Complete members read so far.
@@ -75,24 +65,10 @@ impl<R: Read> GzMembers<R> {
         self.members
     }
 
-    /// Makes at least `n` (≤ buffer size) bytes available from `pos`, unless the input ends first.
+    /// Makes at least `n` (≤ buffer size) bytes available, unless the input ends first (the window's offsets
+    /// are compressed offsets).
     fn need(&mut self, n: usize) -> Result<bool, GzFault> {
-        if self.len - self.pos >= n {
-            return Ok(true);
-        }
-        self.buf.copy_within(self.pos..self.len, 0);
-        self.base += self.pos as u64;
-        self.len -= self.pos;
-        self.pos = 0;
-        while self.len < n && !self.eof {
-            match self.inner.read(&mut self.buf[self.len..]) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.len += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(GzFault::Io(e)),
-            }
-        }
-        Ok(self.len >= n)
+        self.win.need(n).map_err(GzFault::Io)
     }
 
     fn corrupt(&self, offset: u64, reason: impl Into<String>) -> GzFault {
@@ -117,8 +93,8 @@ impl<R: Read> GzMembers<R> {
         if !self.need(1)? {
             return Err(self.truncated());
         }
-        let b = self.buf[self.pos];
-        self.pos += 1;
+        let b = self.win.buf[self.win.pos];
+        self.win.pos += 1;
         Ok(b)
     }
 
@@ -127,8 +103,8 @@ impl<R: Read> GzMembers<R> {
             if !self.need(1)? {
                 return Err(self.truncated());
             }
-            let k = n.min(self.len - self.pos);
-            self.pos += k;
+            let k = n.min(self.win.len - self.win.pos);
+            self.win.pos += k;
             n -= k;
         }
         Ok(())
@@ -145,9 +121,9 @@ impl<R: Read> GzMembers<R> {
         }
         self.member_start = self.compressed_offset();
         let have_two = self.need(2)?;
-        if !have_two || self.buf[self.pos] != 0x1f || self.buf[self.pos + 1] != 0x8b {
+        if !have_two || self.win.buf[self.win.pos] != 0x1f || self.win.buf[self.win.pos + 1] != 0x8b {
             let reason = if first {
-                let shown: Vec<String> = self.buf[self.pos..self.len.min(self.pos + 4)]
+                let shown: Vec<String> = self.win.buf[self.win.pos..self.win.len.min(self.win.pos + 4)]
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
@@ -163,8 +139,8 @@ impl<R: Read> GzMembers<R> {
         if !self.need(10)? {
             return Err(self.truncated());
         }
-        let method = self.buf[self.pos + 2];
-        let flags = self.buf[self.pos + 3];
+        let method = self.win.buf[self.win.pos + 2];
+        let flags = self.win.buf[self.win.pos + 3];
         if method != 8 {
             return Err(self.corrupt(
                 self.member_start + 2,
@@ -177,7 +153,7 @@ impl<R: Read> GzMembers<R> {
                 format!("reserved gzip header flags set ('{flags:#04x}')"),
             ));
         }
-        self.pos += 10;
+        self.win.pos += 10;
         if flags & 0x04 != 0 {
             let lo = self.next_byte()? as usize;
             let hi = self.next_byte()? as usize;
@@ -203,10 +179,10 @@ impl<R: Read> GzMembers<R> {
             return Err(self.truncated());
         }
         let at = self.compressed_offset();
-        let t = &self.buf[self.pos..self.pos + 8];
+        let t = &self.win.buf[self.win.pos..self.win.pos + 8];
         let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
         let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
-        self.pos += 8;
+        self.win.pos += 8;
         let actual = std::mem::take(&mut self.crc).finalize();
         if crc != actual {
             return Err(self.corrupt(
@@ -248,17 +224,17 @@ impl<R: Read> GzMembers<R> {
                     }
                 }
                 GzState::Body => {
-                    if self.pos == self.len && !self.need(1)? {
+                    if self.win.pos == self.win.len && !self.need(1)? {
                         return Err(self.truncated());
                     }
                     let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
-                    let result = self
-                        .inflate
-                        .decompress(&self.buf[self.pos..self.len], out, FlushDecompress::None);
+                    let result =
+                        self.inflate
+                            .decompress(&self.win.buf[self.win.pos..self.win.len], out, FlushDecompress::None);
                     let consumed = (self.inflate.total_in() - in_before) as usize;
                     let produced = (self.inflate.total_out() - out_before) as usize;
                     let at = self.compressed_offset();
-                    self.pos += consumed;
+                    self.win.pos += consumed;
                     let status = result.map_err(|e| {
                         let detail = e.message().unwrap_or("undecodable deflate data");
                         self.corrupt(at, format!("invalid compressed data ({detail}): the file is damaged"))
@@ -268,7 +244,7 @@ impl<R: Read> GzMembers<R> {
                     if status == Status::StreamEnd {
                         self.trailer()?;
                         self.state = GzState::Start;
-                    } else if consumed == 0 && produced == 0 && self.pos < self.len {
+                    } else if consumed == 0 && produced == 0 && self.win.pos < self.win.len {
                         return Err(self.corrupt(at, "the compressed data cannot be decoded: the file is damaged"));
                     }
                     if produced > 0 {
