@@ -81,8 +81,26 @@ pub fn prestage_off_reason(config: &Config) -> Option<String> {
     }
 }
 
-/// The history operation kind of the pre-staging (`restore::prestage::HISTORY_KIND`).
-const PRESTAGE: &str = "prestage";
+/// The history operation kind of the pre-staging (what `restore::prestage` records).
+pub const PRESTAGE: &str = "prestage";
+
+/// The newest pre-staging that failed with no proven pair since, and its outcome's details (an empty object
+/// when it has none).
+pub fn last_prestage_failure(
+    history: &crate::store::history::History,
+) -> Option<(crate::store::history::Operation, serde_json::Value)> {
+    let last_ok = history.last_operation(PRESTAGE, Some("ok")).ok().flatten();
+    let failed = history.last_operation(PRESTAGE, Some("failed")).ok().flatten()?;
+    if last_ok.is_some_and(|ok| ok.id > failed.id) {
+        return None;
+    }
+    let details = failed
+        .outcome_details_json
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    Some((failed, details))
+}
 
 /// The standby's pre-staged pair, from its record and history.
 pub fn standby(config: &Config, history: Option<&crate::store::history::History>, lang: Lang) -> StandbyStatus {
@@ -119,14 +137,7 @@ pub fn standby(config: &Config, history: Option<&crate::store::history::History>
     let Some(h) = history else {
         return out;
     };
-    let last_ok = h.last_operation(PRESTAGE, Some("ok")).ok().flatten();
-    let last_failed = h.last_operation(PRESTAGE, Some("failed")).ok().flatten();
-    if let Some(failed) = last_failed.filter(|f| last_ok.as_ref().is_none_or(|ok| ok.id < f.id)) {
-        let details: serde_json::Value = failed
-            .outcome_details_json
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or_default();
+    if let Some((_, details)) = last_prestage_failure(h) {
         let text = |k: &str| details.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
         out.unrestorable = details.get("unrestorable").and_then(|v| v.as_bool()).unwrap_or(false);
         let time = details

@@ -57,7 +57,7 @@ use crate::store::history::History;
 use crate::store::standby::{self, Staged, StandbyState};
 
 /// The history operation kind of a cycle that built a pair.
-pub const HISTORY_KIND: &str = "prestage";
+pub const HISTORY_KIND: &str = crate::backup::status::PRESTAGE;
 /// The two slots.
 const SLOTS: [&str; 2] = ["a", "b"];
 /// Room kept free beyond the shadow database and the staged media.
@@ -405,20 +405,14 @@ fn close_interrupted(history: &History) {
     }
 }
 
-/// The last cycle found this very pair unrestorable: said again without importing it again.
+/// The last cycle found this very pair unrestorable (and none proved a pair since): said again without
+/// importing it again.
 fn known_unrestorable(history: &History, pair: &Pair) -> Option<Cycle> {
-    let op = history.last_operation(HISTORY_KIND, Some("failed")).ok()??;
-    let details: serde_json::Value = serde_json::from_str(op.outcome_details_json.as_deref()?).ok()?;
+    let (op, details) = crate::backup::status::last_prestage_failure(history)?;
     let same = details.get("unrestorable")?.as_bool()?
         && details.get("db_identity")? == &serde_json::to_value(pair.db.identity()).ok()?
         && details.get("media_identity")? == &serde_json::to_value(pair.media.identity()).ok()?;
-    // Only when no later cycle proved a pair since.
-    let later_ok = history
-        .last_operation(HISTORY_KIND, Some("ok"))
-        .ok()
-        .flatten()
-        .is_some_and(|ok| ok.id > op.id);
-    (same && !later_ok).then(|| Cycle::Unrestorable {
+    same.then(|| Cycle::Unrestorable {
         folder: pair.observation.pair_folder.clone(),
         step: details.get("step").and_then(|s| s.as_str()).unwrap_or("").to_owned(),
         error: details.get("error").and_then(|s| s.as_str()).unwrap_or("").to_owned(),
@@ -460,18 +454,13 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// The lock of the pre-staging cycles (one at a time: the app's and `secours standby`'s).
 fn cycle_lock(next: &Path) -> Result<fs::File, PrestageError> {
     let path = next.join("lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| {
-            failed(
-                "prepare",
-                format!("cannot open '{}': {e}", path.display()),
-                ADVICE_RETRY,
-            )
-        })?;
+    let file = crate::files::lock::open(&path).map_err(|e| {
+        failed(
+            "prepare",
+            format!("cannot open '{}': {e}", path.display()),
+            ADVICE_RETRY,
+        )
+    })?;
     match fs4::FileExt::try_lock(&file) {
         Ok(()) => Ok(file),
         Err(fs4::TryLockError::WouldBlock) => Err(PrestageError::Busy(path)),
@@ -506,19 +495,14 @@ fn remove_leftovers(root: &Path, settings: &DbSettings, state: &mut StandbyState
         return Ok(());
     }
     let mut conn = connect(settings).map_err(|e| failed("prepare", e, ADVICE_RETRY))?;
-    let live = current_database(&mut conn, "drop a left-over shadow database")
-        .map_err(|e| failed("prepare", e, ADVICE_RETRY))?;
     for schema in stale {
-        if schema != live {
-            conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&schema)))
-                .map_err(|e| {
-                    failed(
-                        "prepare",
-                        format!("cannot drop the left-over shadow database '{schema}': {e}"),
-                        ADVICE_RETRY,
-                    )
-                })?;
-        }
+        drop_shadow(&mut conn, &schema).map_err(|e| {
+            failed(
+                "prepare",
+                format!("cannot drop the left-over shadow database '{schema}': {e}"),
+                ADVICE_RETRY,
+            )
+        })?;
         state.created.retain(|s| s != &schema);
     }
     standby::write(root, state).map_err(|e| failed("prepare", e, ADVICE_RETRY))
@@ -536,14 +520,9 @@ fn remove_slot(root: &Path, settings: &DbSettings, state: &mut StandbyState, slo
     let Some(schema) = schema.filter(|s| state.created.iter().any(|c| c == s)) else {
         return;
     };
-    let dropped = connect(settings).map_err(|e| e.to_string()).and_then(|mut conn| {
-        let live = current_database(&mut conn, "drop a shadow database").map_err(|e| e.to_string())?;
-        if live == schema {
-            return Err(format!("'{schema}' is the live database; it is never dropped"));
-        }
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(schema)))
-            .map_err(|e| e.to_string())
-    });
+    let dropped = connect(settings)
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| drop_shadow(&mut conn, schema));
     match dropped {
         Ok(()) => {
             state.created.retain(|s| s != schema);
@@ -553,6 +532,17 @@ fn remove_slot(root: &Path, settings: &DbSettings, state: &mut StandbyState, slo
         }
         Err(e) => log::warn!("cannot drop the shadow database '{schema}': {e}"),
     }
+}
+
+/// Drops the shadow database `schema` (one the record says Secours made); never the live database the
+/// connection is on, whatever the record says.
+fn drop_shadow(conn: &mut mysql::Conn, schema: &str) -> Result<(), String> {
+    let live = current_database(conn, "drop a shadow database").map_err(|e| e.to_string())?;
+    if live == schema {
+        return Err(format!("'{schema}' is the live database; it is never dropped"));
+    }
+    conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(schema)))
+        .map_err(|e| e.to_string())
 }
 
 /// Removes a folder tree; a tree given to the web server's user needs its rights, which Secours has only as
