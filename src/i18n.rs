@@ -979,6 +979,13 @@ impl Lang {
     }
 }
 
+/// A time as people read it here: `2026-12-05 14:00`, in the system's time zone.
+pub fn local_minute(t: jiff::Timestamp) -> String {
+    t.to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 /// The standby made ready ahead of time (`secours standby`, the restore's summary, the menu, the alert).
 pub struct StandbyTexts {
     pub summary_prestaged: &'static str,

@@ -801,11 +801,7 @@ pub fn render_text(c: &Comparison, lang: Lang) -> String {
     let mut out = String::new();
     for side in [&c.a, &c.b] {
         if let Some(file) = &side.manifest {
-            let date = side
-                .at
-                .to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string();
+            let date = crate::i18n::local_minute(side.at);
             let line = fill(
                 t.parity_recorded,
                 &[

@@ -14,7 +14,7 @@ use crate::backup::inspect::file_key;
 use crate::backup::inspect::{self, FileObservation, FileState, FolderProblem, PairObservation};
 use crate::backup::sources::sources;
 use crate::env::config::Config;
-use crate::i18n::{Lang, Texts, fill};
+use crate::i18n::{Lang, Texts, fill, local_minute};
 use crate::platform::runner::CommandRunner;
 use crate::timemachine::{self, TimeMachineStatus, TmState, TmThresholds};
 
@@ -171,13 +171,6 @@ pub fn standby_line(standby: &StandbyStatus, lang: Lang) -> Option<String> {
     }
     let pair = standby.pair.as_ref()?;
     Some(fill(lang.standby().menu_ready, &[("time", &local_minute(pair.time))]))
-}
-
-/// A time as people read it here: `2026-12-05 14:00`, in the system's time zone.
-pub fn local_minute(t: Timestamp) -> String {
-    t.to_zoned(jiff::tz::TimeZone::system())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// Sets the standby's status and makes the overall state `unrestorable` when the latest pair is.

@@ -14,7 +14,7 @@ use super::sources::{self, SourceSpec};
 use super::transaction::{self, Kind, Plan, Request, RestoreError};
 use crate::env::config::Config;
 use crate::env::environment::Environment;
-use crate::i18n::{Lang, fill};
+use crate::i18n::{Lang, fill, local_minute};
 use crate::progress::{Cancel, Progress};
 use crate::store::history::{History, VerdictKind};
 
@@ -125,7 +125,7 @@ pub fn run(env: &Env, kind: Kind, opts: &Options) -> u8 {
                 println!(
                     "  {:<28} {}  {:>8}  {} + {}  {}",
                     s.id,
-                    local(s.time),
+                    local_minute(s.time),
                     tt.age(s.age_seconds),
                     tt.bytes(s.db_bytes),
                     tt.bytes(s.media_bytes),
@@ -283,12 +283,6 @@ fn anomaly_confirmed(env: &Env, opts: &Options, anomaly: &str) -> bool {
     ok
 }
 
-fn local(t: Timestamp) -> String {
-    t.to_zoned(jiff::tz::TimeZone::system())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 /// The summary shown before a restore and by `--dry-run`: what comes from where, what is replaced, in
 /// words and numbers.
 pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
@@ -307,7 +301,7 @@ pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
         fill(
             t.backup,
             &[
-                ("time", &local(plan.backup_time)),
+                ("time", &local_minute(plan.backup_time)),
                 ("age", &tt.age(age)),
                 ("folder", &plan.source.display().to_string()),
                 ("db", &tt.bytes(plan.db_bytes)),
@@ -372,7 +366,7 @@ pub fn summary(plan: &Plan, config: &Config, lang: Lang) -> String {
     match plan.prestaged_at {
         Some(at) => out.push(format!(
             "  {}",
-            fill(lang.standby().summary_prestaged, &[("time", &local(at))])
+            fill(lang.standby().summary_prestaged, &[("time", &local_minute(at))])
         )),
         None if plan.kind == Kind::Restore => out.push(format!("  {}", lang.standby().summary_not_prestaged)),
         None => {}

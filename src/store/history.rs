@@ -351,11 +351,7 @@ fn operation_summary(op: &Operation, status: &str) -> String {
         .get("backup_time")
         .and_then(|t| t.as_str())
         .and_then(|t| t.parse::<Timestamp>().ok())
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string()
-        })
+        .map(crate::i18n::local_minute)
         .unwrap_or_else(|| "?".to_owned());
     let num = |k: &str| d.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
     match status {

@@ -7,11 +7,10 @@
 
 use anyhow::Result;
 
-use crate::backup::status::local_minute;
 use crate::cli::args::StandbyArgs;
 use crate::cli::print_json;
 use crate::cli::progress::Bars;
-use crate::i18n::{Lang, fill};
+use crate::i18n::{Lang, fill, local_minute};
 use crate::progress::Cancel;
 use crate::restore::prestage::{self, Cycle, PrestageError};
 use crate::run::{Context, EXIT_UNKNOWN};

@@ -172,7 +172,7 @@ impl Unfinished {
         RestoreError::Unfinished {
             id: self.operation.id.0,
             target: self.recorded.target.clone(),
-            started: local_time(self.operation.started_at),
+            started: crate::i18n::local_minute(self.operation.started_at),
         }
     }
 }
@@ -195,12 +195,6 @@ fn placeholder() -> Recorded {
         media_identity: None,
         prestaged: None,
     }
-}
-
-fn local_time(t: Timestamp) -> String {
-    t.to_zoned(jiff::tz::TimeZone::system())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 pub(super) fn steps_of(history: &History, id: OperationId) -> (BTreeSet<String>, BTreeSet<String>) {
