@@ -27,8 +27,9 @@ pub enum Duty {
 /// How often the history is pruned ([`crate::store::history::History::prune`]).
 pub const PRUNE_EVERY: Duration = Duration::from_secs(86_400);
 
-/// Whether a pre-staging cycle is due: never run yet, or the last one started `every` ago.
-pub fn prestage_due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
+/// Whether a duty done every `every` (the standby's pre-staging, the comparison of the software, the
+/// prune) is due: never done yet, or the last time was `every` ago.
+pub fn due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
     last.is_none_or(|at| now.saturating_duration_since(at) >= every)
 }
 
@@ -71,7 +72,7 @@ pub fn next(
 
 /// Whether the daily prune is due: at start (never pruned), then once [`PRUNE_EVERY`] has passed.
 pub fn prune_due(last: Option<Instant>, now: Instant) -> bool {
-    last.is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY)
+    due(last, now, PRUNE_EVERY)
 }
 
 #[cfg(test)]
@@ -175,13 +176,14 @@ mod tests {
         assert!(prune_due(Some(now), now + PRUNE_EVERY));
     }
 
-    // Guards the pre-staging's rhythm: at once the first time, then every `[standby] every`.
+    // Guards the rhythm of a periodic duty (the pre-staging's `[standby] every`): at once the first time,
+    // then every period.
     #[test]
-    fn prestaging_is_due_at_once_then_every_period() {
+    fn a_periodic_duty_is_due_at_once_then_every_period() {
         let t0 = Instant::now();
         let every = Duration::from_secs(600);
-        assert!(prestage_due(None, t0, every));
-        assert!(!prestage_due(Some(t0), t0 + Duration::from_secs(599), every));
-        assert!(prestage_due(Some(t0), t0 + every, every));
+        assert!(due(None, t0, every));
+        assert!(!due(Some(t0), t0 + Duration::from_secs(599), every));
+        assert!(due(Some(t0), t0 + every, every));
     }
 }

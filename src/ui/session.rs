@@ -528,7 +528,7 @@ impl Session {
         }
         let now = std::time::Instant::now();
         if self.busy()
-            || !crate::backup::duties::prestage_due(run.started, now, self.config.standby.every.0)
+            || !crate::backup::duties::due(run.started, now, self.config.standby.every.0)
             || crate::backup::status::prestage_off_reason(&self.config).is_some()
         {
             return;
@@ -1012,7 +1012,7 @@ impl Session {
             return;
         };
         let now = std::time::Instant::now();
-        if check.running || !crate::backup::duties::prestage_due(check.checked, now, SOFTWARE_CHECK_EVERY) {
+        if check.running || !crate::backup::duties::due(check.checked, now, SOFTWARE_CHECK_EVERY) {
             return;
         }
         check.running = true;
