@@ -113,7 +113,7 @@ pub fn standby(config: &Config, history: Option<&crate::store::history::History>
     };
     let root = crate::env::environment::named(config, &config.restore.target)
         .ok()
-        .and_then(|t| t.web.parent().map(std::path::Path::to_path_buf));
+        .map(|t| t.beside_web());
     let record = root.as_deref().map(crate::store::standby::read);
     match record {
         Some(Ok(state)) => {

@@ -91,6 +91,15 @@ impl Environment {
         self.database().ok().and_then(|s| s.name)
     }
 
+    /// The folder beside `web/` (its parent), where Secours stages and keeps its work on the same disk as
+    /// `web/`: the restore's staging and kept states, the standby's pre-staged pair.
+    pub fn beside_web(&self) -> PathBuf {
+        self.web
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.web.clone())
+    }
+
     /// The path of one media folder, e.g. `<web>/documents`.
     pub fn media_path(&self, dir: &str) -> PathBuf {
         self.web.join(dir)

@@ -123,11 +123,7 @@ fn failed(step: &'static str, cause: impl ToString, advice: &'static str) -> Pre
 fn target(config: &Config) -> Result<(Environment, PathBuf), PrestageError> {
     let target = crate::env::environment::named(config, &config.restore.target)
         .map_err(|e| failed("configuration", e, ADVICE_RETRY))?;
-    let root = target
-        .web
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| target.web.clone());
+    let root = target.beside_web();
     Ok((target, root))
 }
 
@@ -139,10 +135,10 @@ pub fn off_reason(config: &Config) -> Option<String> {
 /// The ready pre-staged pair for a restore of `pair` onto `target`: `Some` only when it is exactly that
 /// pair (same files, same identities) and its slot is there.
 pub fn ready_for(target: &Environment, pair: &Pair) -> Option<Staged> {
-    let root = target.web.parent()?;
-    let state = standby::read(root).ok()?;
+    let root = target.beside_web();
+    let state = standby::read(&root).ok()?;
     let staged = state.ready?;
-    (is_pair(&staged, pair) && staged.media_dir(root).is_dir()).then_some(staged)
+    (is_pair(&staged, pair) && staged.media_dir(&root).is_dir()).then_some(staged)
 }
 
 fn is_pair(staged: &Staged, pair: &Pair) -> bool {

@@ -49,7 +49,7 @@ pub fn preflight(req: &Request, verification: Option<&Verification>) -> Result<(
 
     // Folders: web/ must exist (or its parent, to create it), and staging, work and web share a filesystem.
     let web = &target.web;
-    let parent = web.parent().map(Path::to_path_buf).unwrap_or_else(|| web.clone());
+    let parent = target.beside_web();
     check_web_folder(web, &parent, &target.name, &mut problems, &mut warnings);
     for d in &target.media_dirs {
         let p = target.media_path(d);
