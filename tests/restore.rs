@@ -776,7 +776,7 @@ fn backup_now_then_failback(server: &Server, site: Site) {
 }
 
 /// Unmounts on drop, so a failing assertion never leaves a mount behind.
-struct Mount(PathBuf);
+pub(crate) struct Mount(pub(crate) PathBuf);
 
 impl Drop for Mount {
     fn drop(&mut self) {

@@ -464,3 +464,127 @@ fn a_swap_killed_midway_rolls_back_or_resumes_whole() {
     assert_eq!(state(server, &site, "secours", &site.secours_db), expected);
     assert!(leftovers(&site).is_empty(), "{:?}", leftovers(&site));
 }
+
+// Guards the pre-staging's failures that are this machine's, not the backup's: the server down, a wrong
+// password, a disk without room. Each is a message naming the cause and what to do (exit 3, never
+// `unrestorable`), the password is never printed, and the ready pair stays ready.
+#[test]
+fn a_server_down_a_wrong_password_or_a_full_disk_leave_the_ready_pair() {
+    let Some(server) = mariadb::require("a_server_down_a_wrong_password_or_a_full_disk_leave_the_ready_pair") else {
+        return;
+    };
+    let site = site(server, "machine");
+    let (code, first) = site.cycle();
+    assert_eq!((code, first["result"].as_str()), (0, Some("proven")), "{first}");
+    // A newer pair, so that the next cycles have work to do.
+    new_pair(server, &site, "INSERT INTO parent (id, name) VALUES (902, 'plus')", 60);
+
+    let db_php = site.root().join("secours/config/db.php");
+    let good = fs::read_to_string(&db_php).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wrong_password = "not-the-password-42";
+    for (what, text) in [
+        (
+            "server down",
+            good.replace(&format!("port={}", server.port), &format!("port={closed}")),
+        ),
+        ("wrong password", good.replace(mariadb::PASSWORD, wrong_password)),
+    ] {
+        fs::write(&db_php, text).unwrap();
+        let (code, out, err) = site.run(&["standby", "--once"]);
+        assert_eq!(code, 3, "{what}: {out}\n{err}");
+        assert!(
+            err.contains("pre-staging stopped at step") && err.contains("The ready pair, if any, is unchanged"),
+            "{what}: {err}"
+        );
+        assert!(
+            !err.contains(wrong_password) && !out.contains(wrong_password),
+            "{what}: {err}"
+        );
+        let (_, status) = site.status();
+        assert_eq!(status["standby"]["ready"], true, "{what}: {status}");
+        assert_eq!(
+            status["standby"]["proven_at"], first["staged"]["proven_at"],
+            "{what}: {status}"
+        );
+        assert_eq!(status["standby"]["unrestorable"], false, "{what}: {status}");
+    }
+    fs::write(&db_php, &good).unwrap();
+
+    // No room for the shadow database and the media: `auto` turns itself off and says why; `true` is an
+    // error naming the space. The standby's folder on a 8 MB tmpfs, where the machine lets us mount one.
+    let next = site.next();
+    let saved = site.root().join("next.saved");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(&next)
+            .arg(&saved)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(&next)
+        .output()
+        .unwrap();
+    if !mounted.status.success() {
+        eprintln!(
+            "SKIPPED the full-disk half: this machine does not allow mounting a tmpfs ({})",
+            String::from_utf8_lossy(&mounted.stderr).trim()
+        );
+        return;
+    }
+    let _mount = crate::restore::Mount(next.clone());
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", saved.display()))
+            .arg(&next)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("off")), "{json}");
+    assert!(
+        json["reason"].as_str().unwrap().contains("not enough free space"),
+        "{json}"
+    );
+    let config = fs::read_to_string(site.config()).unwrap();
+    fs::write(site.config(), format!("{config}\n[standby]\nprestage = true\n")).unwrap();
+    let (code, out, err) = site.run(&["standby", "--once"]);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(
+        err.contains("not enough free space") && err.contains("Free some disk space"),
+        "{err}"
+    );
+    let (_, status) = site.status();
+    assert_eq!(status["standby"]["proven_at"], first["staged"]["proven_at"], "{status}");
+}
+
+// Guards a damaged backup: it is never pre-staged (the verification refuses it first), the cycle says why,
+// and the status says `corrupt`, not `unrestorable` (the backup is broken, not the restore).
+#[test]
+fn a_damaged_backup_is_not_prestaged() {
+    let Some(server) = mariadb::require("a_damaged_backup_is_not_prestaged") else {
+        return;
+    };
+    let site = site(server, "damaged");
+    let media = site.backup().join("media.taz");
+    let bytes = fs::read(&media).unwrap();
+    fs::write(&media, &bytes[..bytes.len() / 2]).unwrap();
+    support::age(&media, 300);
+    let (code, json) = site.cycle();
+    assert_eq!((code, json["result"].as_str()), (0, Some("waiting")), "{json}");
+    assert!(json["reason"].as_str().unwrap().contains("not verified ok"), "{json}");
+    assert!(!site.next().join("a").exists());
+    let (code, status) = site.status();
+    assert_eq!((code, status["state"].as_str()), (2, Some("corrupt")), "{status}");
+    assert_eq!(status["standby"]["unrestorable"], false, "{status}");
+}
